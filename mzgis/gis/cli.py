@@ -1,0 +1,159 @@
+"""The ``mzgis`` command line.
+
+Every command but ``init`` and ``demo`` takes the workspace folder as its first argument.
+Errors of the user's data print one clear message and exit with status 2; nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from mzgis import __version__
+from mzgis.errors import MzgisError
+from mzgis.gis.logs import setup_logging
+from mzgis.layers.schemas import LAYER_TYPES
+
+log = logging.getLogger(__name__)
+
+
+def _kv(items: Sequence[str] | None, flag: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for it in items or []:
+        if "=" not in it:
+            msg = f"{flag} {it}: 格式应为 expected FIELD=COLUMN"
+            raise MzgisError(msg)
+        k, v = it.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def cmd_init(a: argparse.Namespace) -> int:
+    from mzgis.gis.workspace import init_workspace
+
+    ws = init_workspace(a.dir, name=a.name, jurisdiction=a.jurisdiction, metric_crs=a.metric_crs, force=a.force)
+    print(f"已创建工作区 workspace created: {ws.root}  ({ws.config_path.name}, {ws.store_path.name})")
+    return 0
+
+
+def cmd_import(a: argparse.Namespace) -> int:
+    from mzgis.gis.pipelines import import_file, parse_join_npy
+    from mzgis.gis.workspace import Workspace
+
+    ws = Workspace.open(a.dir)
+    joins = dict(parse_join_npy(s) for s in (a.join_npy or []))
+    layer = a.layer or Path(a.source).stem
+    report = import_file(ws, a.source, layer=layer, layer_type=a.type, kind=a.kind, level=a.level,
+                         coords=a.coords, field_map=_kv(a.map, "--map"), id_field=a.id_field, sheet=a.sheet,
+                         source_layer=a.source_layer, encoding=a.encoding, join_arrays=joins,
+                         retire_missing=a.retire_missing)
+    print(report.summary())
+    for n in report.notes:
+        print(f"  注意 note: {n}")
+    return 0
+
+
+def cmd_layers(a: argparse.Namespace) -> int:
+    from mzgis.gis.workspace import Workspace
+
+    df = Workspace.open(a.dir).store.layers()
+    if df.empty:
+        print("（无图层 no layers）")
+        return 0
+    cols = ["name", "layer_type", "kind", "level", "features", "retired", "crs"]
+    print(df[cols].to_string(index=False))
+    return 0
+
+
+def cmd_export(a: argparse.Namespace) -> int:
+    from mzgis.gis.workspace import Workspace
+    from mzgis.layers.export import export_frame
+
+    ws = Workspace.open(a.dir)
+    gdf = ws.store.read(a.layer, include_retired=a.include_retired)
+    p = export_frame(gdf, a.out, layer=a.layer)
+    print(f"已导出 exported {len(gdf)} features → {p}")
+    return 0
+
+
+def cmd_demo(a: argparse.Namespace) -> int:
+    from mzgis.gis.demo import run_demo
+
+    outputs = run_demo(Path(a.dir), force=True)
+    print("示例完成 demo finished. 输出 outputs:")
+    for p in outputs:
+        print(f"  {p}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mzgis", description="民政设施规划与覆盖分析 GIS — civil-affairs facility planning")
+    p.add_argument("--version", action="version", version=f"mzgis {__version__}")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-v, -vv)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("init", help="创建工作区 create a workspace")
+    s.add_argument("dir")
+    s.add_argument("--name", required=True, help="项目名称 project name")
+    s.add_argument("--jurisdiction", help="辖区名称 jurisdiction (default: the name)")
+    s.add_argument("--metric-crs", default="auto", help="auto | auto-cgcs2000 | EPSG:n")
+    s.add_argument("--force", action="store_true", help="start over if the workspace exists")
+    s.set_defaults(func=cmd_init)
+
+    s = sub.add_parser("import", help="导入图层 import a layer")
+    s.add_argument("dir")
+    s.add_argument("source")
+    s.add_argument("--layer", help="layer name in the store (default: file name)")
+    s.add_argument("--type", required=True, choices=LAYER_TYPES)
+    s.add_argument("--kind", help="设施类型 facility kind (Chinese name or English id)")
+    s.add_argument("--level", choices=["district", "subdistrict", "community"])
+    s.add_argument("--coords", help="wgs84 | cgcs2000 | gcj02 | bd09 | EPSG:n")
+    s.add_argument("--map", action="append", metavar="FIELD=COLUMN", help="map a source column to a field")
+    s.add_argument("--id-field", help="column holding the feature id")
+    s.add_argument("--sheet", help="XLSX sheet")
+    s.add_argument("--source-layer", help="layer inside a GeoPackage")
+    s.add_argument("--encoding", help="force a text encoding (gbk, utf-8)")
+    s.add_argument("--join-npy", action="append", metavar="PATH:COLUMN:FIELD",
+                   help="join a column of a .npy array by row order")
+    s.add_argument("--retire-missing", action="store_true",
+                   help="retire features of the layer that the new file no longer has")
+    s.set_defaults(func=cmd_import)
+
+    s = sub.add_parser("layers", help="列出图层 list layers")
+    s.add_argument("dir")
+    s.set_defaults(func=cmd_layers)
+
+    s = sub.add_parser("export", help="导出图层 export a layer (.gpkg .geojson .csv .xlsx)")
+    s.add_argument("dir")
+    s.add_argument("layer")
+    s.add_argument("out")
+    s.add_argument("--include-retired", action="store_true")
+    s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("demo", help="运行示例 build the sample workspace and run every analysis")
+    s.add_argument("dir", nargs="?", default="demo-workspace")
+    s.set_defaults(func=cmd_demo)
+
+    from mzgis.gis import cli_network
+
+    cli_network.add_commands(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mzgis`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    try:
+        return int(args.func(args))
+    except MzgisError as exc:
+        print(f"错误 error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,223 @@
+"""The project workspace: ``mzgis.toml``, ``project.gpkg``, ``cache/`` and ``out/``.
+
+A workspace is a folder a planner can zip and hand over. Every command takes it as its first
+argument.
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from pyproj import CRS
+
+from mzgis.errors import ConfigError, WorkspaceError
+from mzgis.layers.crs import CHINA_BOUNDS, resolve_metric_crs
+from mzgis.layers.store import ProjectStore
+
+__all__ = ["DEFAULT_CONFIG", "Workspace", "init_workspace"]
+
+log = logging.getLogger(__name__)
+
+CONFIG_NAME = "mzgis.toml"
+STORE_NAME = "project.gpkg"
+
+#: The defaults ``mzgis init`` writes. Walking speeds: 4 km/h is the usual planning figure for the
+#: 15-minute life circle (15 min ≈ 1 km); 3 km/h is used for elderly residents.
+DEFAULT_CONFIG: dict[str, Any] = {
+    "project": {
+        "name": "",
+        "jurisdiction": "",
+        "metric_crs": "auto",
+    },
+    "travel": {
+        "walk_speed_km_per_h": 4.0,
+        "elderly_walk_speed_km_per_h": 3.0,
+        "thresholds_min": [5, 10, 15],
+        "max_snap_distance_m": 300.0,
+        "service_area_buffer_m": 40.0,
+    },
+    "import": {
+        "default_coords": "",
+        "extent": list(CHINA_BOUNDS),
+    },
+    "targets": {
+        "plan": "mentougou",
+        "elderly_care_station_min_count": 36,
+        "elderly_care_center_unit_coverage": 1.0,
+        "minor_protection_station_unit_coverage": 1.0,
+        "public_cemetery_township_coverage": 0.8,
+        "day_care_community_coverage": 0.9,
+        "service_circle_coverage_15min": 1.0,
+        "community_service_m2_per_100_households": 30.0,
+        "community_service_min_total_m2": 300.0,
+        "new_estate_m2_per_100_households": 50.0,
+        "new_estate_min_total_m2": 500.0,
+    },
+}
+
+_HEADER = """# mzgis 工作区配置 workspace settings
+# metric_crs: "auto" = UTM zone of the data, "auto-cgcs2000" = CGCS2000 3° Gauss-Krüger zone,
+#             or a projected CRS such as "EPSG:4547".
+# travel: walking speeds (km/h) and service-circle thresholds (minutes).
+# import.default_coords: coordinates assumed for CSV/XLSX files when --coords is not given
+#             ("" = always ask; wgs84, cgcs2000, gcj02 for Amap/Tencent, bd09 for Baidu).
+# import.extent: lon/lat bounds [minx, miny, maxx, maxy] every coordinate must lie in.
+# targets: indicator targets of the plan (see PLAN_REQUIREMENTS §2); edit to your plan.
+"""
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+    for k, v in override.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+@dataclass
+class Workspace:
+    """An initialised workspace folder."""
+
+    root: Path
+    config: dict[str, Any]
+
+    @classmethod
+    def open(cls, root: str | Path) -> Workspace:
+        """Open a workspace, reading and checking ``mzgis.toml``."""
+        r = Path(root)
+        cfg_path = r / CONFIG_NAME
+        if not cfg_path.exists():
+            msg = (f"{r} 不是 mzgis 工作区 is not an mzgis workspace (no {CONFIG_NAME}). "
+                   f"先运行 create it with: mzgis init {r} --name NAME")
+            raise WorkspaceError(msg)
+        try:
+            user = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            msg = f"{cfg_path}: TOML 格式错误 syntax error: {exc}"
+            raise ConfigError(msg) from exc
+        ws = cls(r, _merge(DEFAULT_CONFIG, user))
+        ws._check()
+        return ws
+
+    def _check(self) -> None:
+        t = self.config["travel"]
+        for key in ("walk_speed_km_per_h", "elderly_walk_speed_km_per_h", "max_snap_distance_m",
+                    "service_area_buffer_m"):
+            v = t.get(key)
+            if not isinstance(v, int | float) or v <= 0:
+                msg = f"{self.config_path}: [travel] {key} = {v!r} 应为正数 must be a positive number"
+                raise ConfigError(msg)
+        th = t.get("thresholds_min")
+        if not isinstance(th, list) or not th or not all(isinstance(x, int | float) and x > 0 for x in th):
+            msg = f"{self.config_path}: [travel] thresholds_min = {th!r} 应为正数列表 must be a list like [5, 10, 15]"
+            raise ConfigError(msg)
+        ext = self.config["import"].get("extent")
+        if not (isinstance(ext, list) and len(ext) == 4 and ext[0] < ext[2] and ext[1] < ext[3]):
+            msg = f"{self.config_path}: [import] extent = {ext!r} must be [minx, miny, maxx, maxy]"
+            raise ConfigError(msg)
+
+    @property
+    def config_path(self) -> Path:
+        """``mzgis.toml``."""
+        return self.root / CONFIG_NAME
+
+    @property
+    def store_path(self) -> Path:
+        """``project.gpkg``."""
+        return self.root / STORE_NAME
+
+    @property
+    def store(self) -> ProjectStore:
+        """The project store."""
+        return ProjectStore(self.store_path)
+
+    @property
+    def cache_dir(self) -> Path:
+        """``cache/`` (derived data that can be rebuilt)."""
+        d = self.root / "cache"
+        d.mkdir(exist_ok=True)
+        return d
+
+    @property
+    def out_dir(self) -> Path:
+        """``out/`` (maps, reports, exports)."""
+        d = self.root / "out"
+        d.mkdir(exist_ok=True)
+        return d
+
+    @property
+    def extent(self) -> tuple[float, float, float, float]:
+        """Lon/lat bounds imports must lie in."""
+        e = self.config["import"]["extent"]
+        return (float(e[0]), float(e[1]), float(e[2]), float(e[3]))
+
+    @property
+    def thresholds_min(self) -> list[float]:
+        """Service-circle thresholds in minutes, ascending."""
+        return sorted(float(x) for x in self.config["travel"]["thresholds_min"])
+
+    def walk_speed_m_per_min(self, profile: str = "walk") -> float:
+        """Walking speed of a profile (``walk`` or ``elderly``) in metres per minute."""
+        t = self.config["travel"]
+        if profile == "walk":
+            return float(t["walk_speed_km_per_h"]) * 1000.0 / 60.0
+        if profile == "elderly":
+            return float(t["elderly_walk_speed_km_per_h"]) * 1000.0 / 60.0
+        msg = f"不认识的出行方式 unknown profile '{profile}'; use walk or elderly"
+        raise ConfigError(msg)
+
+    def metric_crs(self, bounds: tuple[float, float, float, float] | None = None) -> CRS:
+        """The project's metric CRS, resolved once and remembered in the store."""
+        setting = str(self.config["project"].get("metric_crs", "auto"))
+        store = self.store
+        saved = store.meta("metric_crs")
+        saved_setting = store.meta("metric_crs_setting")
+        if saved and saved_setting == setting:
+            return CRS.from_user_input(saved)
+        if bounds is None:
+            bounds = self.data_bounds()
+        crs = resolve_metric_crs(setting, bounds)
+        store.set_meta("metric_crs", crs.to_string())
+        store.set_meta("metric_crs_setting", setting)
+        log.info("metric CRS: %s", crs.to_string())
+        return crs
+
+    def data_bounds(self) -> tuple[float, float, float, float] | None:
+        """WGS-84 bounds of every layer in the store (None if empty)."""
+        import numpy as np
+
+        store = self.store
+        bs = []
+        for name in store.layer_names():
+            g = store.read(name)
+            if len(g):
+                bs.append(g.total_bounds)
+        if not bs:
+            return None
+        a = np.array(bs)
+        return (float(a[:, 0].min()), float(a[:, 1].min()), float(a[:, 2].max()), float(a[:, 3].max()))
+
+
+def init_workspace(root: str | Path, *, name: str, jurisdiction: str | None = None,
+                   metric_crs: str = "auto", force: bool = False) -> Workspace:
+    """Create a workspace: ``mzgis.toml`` with the defaults and an empty ``project.gpkg``."""
+    r = Path(root)
+    r.mkdir(parents=True, exist_ok=True)
+    cfg_path = r / CONFIG_NAME
+    if cfg_path.exists() and not force:
+        msg = f"{cfg_path} 已存在 already exists; 不覆盖 not overwriting (use --force to start over)."
+        raise WorkspaceError(msg)
+    cfg = _merge(DEFAULT_CONFIG, {"project": {"name": name, "jurisdiction": jurisdiction or name,
+                                              "metric_crs": metric_crs}})
+    cfg_path.write_text(_HEADER + tomli_w.dumps(cfg), encoding="utf-8")
+    ProjectStore.create(r / STORE_NAME, overwrite=force)
+    (r / "cache").mkdir(exist_ok=True)
+    (r / "out").mkdir(exist_ok=True)
+    return Workspace.open(r)
