@@ -1,0 +1,461 @@
+"""The road network as a layer: a compact array graph built from local OpenStreetMap or lines.
+
+Sources
+-------
+* OpenStreetMap extracts: ``.osm`` (XML), ``.osm.bz2``, ``.osm.pbf``, read with pyosmium — no
+  internet, no Overpass.
+* Surveyed road layers (lines in GeoJSON, Shapefile, GeoPackage), for jurisdictions whose
+  OpenStreetMap is thin. Lines meet where they share a vertex.
+
+The walk profile
+----------------
+By default a way is kept exactly when osmnx 2.x's ``network_type="walk"`` would keep it:
+
+* it has a ``highway`` tag and ``area`` is not ``yes``;
+* ``highway`` does not match ``abandoned|bus_guideway|construction|cycleway|motor|no|planned|
+  platform|proposed|raceway|razed|rest_area|services`` (a regular-expression *search*, as in
+  Overpass: ``motor`` also drops ``motorway`` and ``motorway_link``);
+* ``foot`` does not match ``no``, ``service`` does not match ``private``;
+* ``sidewalk``, ``sidewalk:both``, ``sidewalk:left``, ``sidewalk:right`` do not match
+  ``separate`` (the sidewalk is mapped as its own way);
+
+and, beyond osmnx, ``access`` matching ``private`` or ``no`` drops the way unless ``foot`` is
+``yes``, ``designated`` or ``permissive`` (osmnx drops only ``access=private``). Every way is
+two-way for walking (``oneway`` is ignored).
+
+The graph
+---------
+Every OSM node (every vertex of a road line) on a kept way is a graph node, and every pair of
+consecutive nodes is a straight edge, so an edge's geometry is its two end points and partially
+reached edges can be cut exactly. Lengths are metres in the project's metric CRS. Parallel edges
+between the same two nodes keep the shortest. The adjacency is held as CSR arrays
+(``indptr``, ``indices``, ``weights``), symmetric for walking. Graphs are cached as ``.npz`` under
+the workspace's ``cache/`` keyed by the source's SHA-256, the profile and the CRS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+from pyproj import CRS, Transformer
+
+from mzgis.errors import NetworkError
+
+__all__ = [
+    "PROFILES",
+    "RoadGraph",
+    "build_graph",
+    "graph_from_lines",
+    "graph_from_osm",
+    "is_osm",
+    "load_or_build",
+    "osm_bounds",
+    "read_osm_ways",
+    "walk_way_filter",
+]
+
+log = logging.getLogger(__name__)
+
+#: Minimum edge weight in metres. Zero-length OSM segments (two nodes on one spot) keep a tiny
+#: positive weight so sparse-graph routines never mistake them for missing edges.
+MIN_EDGE_M = 1e-6
+
+_WALK_EXCLUDE_HIGHWAY = re.compile(
+    "abandoned|bus_guideway|construction|cycleway|motor|no|planned|platform|proposed|raceway|razed|"
+    "rest_area|services"
+)
+_SEPARATE = re.compile("separate")
+_FOOT_OK = {"yes", "designated", "permissive"}
+
+
+def walk_way_filter(tags: dict[str, str]) -> bool:
+    """Return True if a way with these tags belongs to the walking network (see module doc)."""
+    hw = tags.get("highway")
+    if hw is None:
+        return False
+    if re.search("yes", tags.get("area", "")):
+        return False
+    if _WALK_EXCLUDE_HIGHWAY.search(hw):
+        return False
+    foot = tags.get("foot", "")
+    if re.search("no", foot):
+        return False
+    if re.search("private", tags.get("service", "")):
+        return False
+    for k in ("sidewalk", "sidewalk:both", "sidewalk:left", "sidewalk:right"):
+        if _SEPARATE.search(tags.get(k, "")):
+            return False
+    access = tags.get("access", "")
+    return not (re.search("private|no", access) and foot not in _FOOT_OK)
+
+
+PROFILES: dict[str, Callable[[dict[str, str]], bool]] = {"walk": walk_way_filter}
+
+
+@dataclass
+class RoadGraph:
+    """An undirected road graph held as arrays.
+
+    Attributes
+    ----------
+    x, y
+        Node coordinates in ``crs`` (metres).
+    node_ids
+        OSM node ids (or vertex numbers for line layers).
+    u, v, length_m
+        One row per undirected edge (``u < v``), straight between its two nodes.
+    crs
+        The metric CRS (WKT or ``EPSG:n``).
+    indptr, indices, weights
+        Symmetric CSR adjacency (each edge both ways).
+    """
+
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    node_ids: NDArray[np.int64]
+    u: NDArray[np.int32]
+    v: NDArray[np.int32]
+    length_m: NDArray[np.float64]
+    crs: str
+    indptr: NDArray[np.int64]
+    indices: NDArray[np.int32]
+    weights: NDArray[np.float64]
+    source: str = ""
+    profile: str = "walk"
+    dropped_nodes: int = 0
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return int(self.x.size)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of undirected edges."""
+        return int(self.u.size)
+
+    def csr(self) -> sp.csr_matrix:
+        """The adjacency as a SciPy CSR matrix (lengths in metres)."""
+        n = self.n_nodes
+        return sp.csr_matrix((self.weights, self.indices, self.indptr), shape=(n, n))
+
+    # -- persistence --------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Write the arrays to an uncompressed ``.npz`` (loads in milliseconds)."""
+        np.savez(Path(path), x=self.x, y=self.y, node_ids=self.node_ids, u=self.u, v=self.v,
+                 length_m=self.length_m, indptr=self.indptr, indices=self.indices, weights=self.weights,
+                 meta=np.array([self.crs, self.source, self.profile, str(self.dropped_nodes)]))
+
+    @classmethod
+    def load(cls, path: str | Path) -> RoadGraph:
+        """Read a graph written by :meth:`save`."""
+        with np.load(Path(path), allow_pickle=False) as z:
+            meta = [str(s) for s in z["meta"]]
+            return cls(z["x"], z["y"], z["node_ids"], z["u"], z["v"], z["length_m"], meta[0], z["indptr"],
+                       z["indices"], z["weights"], meta[1], meta[2], int(meta[3]))
+
+    # -- interoperability -----------------------------------------------------------------------------
+    def to_networkx(self) -> Any:
+        """An undirected ``networkx.Graph`` with ``x``, ``y`` node and ``length`` edge attributes.
+
+        Nodes are the array indices 0..n-1; ``osmid`` holds the OSM id.
+        """
+        import networkx as nx
+
+        g = nx.Graph(crs=self.crs)
+        g.add_nodes_from(
+            (i, {"x": float(a), "y": float(b), "osmid": int(o)})
+            for i, (a, b, o) in enumerate(zip(self.x, self.y, self.node_ids, strict=True))
+        )
+        g.add_weighted_edges_from(zip(self.u.tolist(), self.v.tolist(), self.length_m.tolist(), strict=True),
+                                  weight="length")
+        return g
+
+    @classmethod
+    def from_networkx(cls, g: Any, *, weight: str = "length", crs: str | None = None) -> RoadGraph:
+        """Build from a networkx or osmnx graph whose nodes carry projected ``x``/``y``.
+
+        Directed and multi-graphs are collapsed to one undirected edge per node pair (shortest).
+        """
+        crs_s = crs or str(g.graph.get("crs", ""))
+        if not crs_s or not CRS.from_user_input(crs_s).is_projected:
+            msg = (f"graph CRS {crs_s!r} is not projected; project it first "
+                   "(osmnx.project_graph) or pass crs=")
+            raise NetworkError(msg)
+        nodes = list(g.nodes)
+        index = {n: i for i, n in enumerate(nodes)}
+        x = np.array([g.nodes[n]["x"] for n in nodes], dtype=float)
+        y = np.array([g.nodes[n]["y"] for n in nodes], dtype=float)
+        ids = np.array([int(g.nodes[n].get("osmid", n)) if isinstance(g.nodes[n].get("osmid", n), int | np.integer)
+                        else i for i, n in enumerate(nodes)], dtype=np.int64)
+        us, vs, ws = [], [], []
+        for a, b, data in g.edges(data=True):
+            us.append(index[a])
+            vs.append(index[b])
+            ws.append(float(data.get(weight, np.hypot(x[index[a]] - x[index[b]], y[index[a]] - y[index[b]]))))
+        return build_graph(x, y, ids, np.array(us), np.array(vs), crs_s, lengths=np.array(ws))
+
+
+def build_graph(
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    node_ids: NDArray[np.int64],
+    u: NDArray[Any],
+    v: NDArray[Any],
+    crs: str,
+    *,
+    lengths: NDArray[np.float64] | None = None,
+    keep_largest: bool = False,
+    source: str = "",
+    profile: str = "walk",
+) -> RoadGraph:
+    """Assemble a :class:`RoadGraph` from node coordinates and edge end points.
+
+    Self-loops are dropped; parallel edges keep the shortest; isolated nodes are removed. With
+    ``keep_largest`` only the largest connected component is kept and the number of nodes dropped
+    is recorded in ``dropped_nodes`` (and logged).
+    """
+    u = np.asarray(u, dtype=np.int64)
+    v = np.asarray(v, dtype=np.int64)
+    length = np.hypot(x[u] - x[v], y[u] - y[v]) if lengths is None else np.asarray(lengths, dtype=float)
+    keep = u != v
+    u, v, length = u[keep], v[keep], length[keep]
+    a, b = np.minimum(u, v), np.maximum(u, v)
+    # parallel edges: keep the shortest
+    order = np.lexsort((length, b, a))
+    a, b, length = a[order], b[order], length[order]
+    first = np.ones(a.size, dtype=bool)
+    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    a, b, length = a[first], b[first], length[first]
+    # drop isolated nodes and renumber
+    used = np.zeros(x.size, dtype=bool)
+    used[a] = True
+    used[b] = True
+    dropped = 0
+    if keep_largest and a.size:
+        n0 = x.size
+        m = sp.coo_matrix((np.ones(a.size), (a, b)), shape=(n0, n0))
+        _, labels = sp.csgraph.connected_components(m, directed=False)
+        counts = np.bincount(labels[used], minlength=labels.max() + 1)
+        big = int(np.argmax(counts))
+        in_big = labels == big
+        dropped = int(used.sum() - in_big[used].sum())
+        used &= in_big
+        ek = in_big[a] & in_big[b]
+        a, b, length = a[ek], b[ek], length[ek]
+        n_comp = int((counts > 0).sum())
+        log.info("largest component kept: %d nodes dropped in %d smaller components", dropped, n_comp - 1)
+    new_index = np.full(x.size, -1, dtype=np.int64)
+    new_index[used] = np.arange(int(used.sum()))
+    a, b = new_index[a], new_index[b]
+    xs, ys, ids = x[used], y[used], node_ids[used]
+    n = xs.size
+    if n == 0 or a.size == 0:
+        msg = f"路网为空 the network is empty: no walkable edges in {source or 'the input'}"
+        raise NetworkError(msg)
+    w = np.maximum(length, MIN_EDGE_M)
+    rows = np.concatenate([a, b])
+    cols = np.concatenate([b, a])
+    data = np.concatenate([w, w])
+    m = sp.csr_matrix((data, (rows, cols)), shape=(n, n))
+    m.sort_indices()
+    return RoadGraph(xs.astype(float), ys.astype(float), ids.astype(np.int64), a.astype(np.int32),
+                     b.astype(np.int32), length.astype(float), crs, m.indptr.astype(np.int64),
+                     m.indices.astype(np.int32), m.data.astype(float), source, profile, dropped)
+
+
+def _project(lon: NDArray[np.float64], lat: NDArray[np.float64], crs: CRS) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    x, y = tr.transform(lon, lat)
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
+def read_osm_ways(path: str | Path, *, profile: str = "walk") -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
+    """Read the kept ways of an OSM file.
+
+    Returns
+    -------
+    tuple
+        ``(node_ids, lon, lat, seg_from, seg_to)``: the distinct nodes of kept ways and the
+        consecutive-node segments as indices into them.
+    """
+    import osmium
+
+    keep = PROFILES.get(profile)
+    if keep is None:
+        msg = f"不认识的路网类型 unknown profile '{profile}'; use one of {', '.join(PROFILES)}"
+        raise NetworkError(msg)
+    refs_parts: list[NDArray[np.int64]] = []
+    lon_parts: list[NDArray[np.float64]] = []
+    lat_parts: list[NDArray[np.float64]] = []
+    seg_ok_parts: list[NDArray[np.bool_]] = []
+    n_ways = 0
+    missing = 0
+    try:
+        fp = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
+        fp = fp.with_filter(osmium.filter.KeyFilter("highway"))
+        for obj in fp:
+            if not obj.is_way():
+                continue
+            tags = {t.k: t.v for t in obj.tags}
+            if not keep(tags):
+                continue
+            nodes = obj.nodes
+            refs = np.empty(len(nodes), dtype=np.int64)
+            lo = np.empty(len(nodes))
+            la = np.empty(len(nodes))
+            for i, nd in enumerate(nodes):
+                refs[i] = nd.ref
+                loc = nd.location
+                if loc.valid():
+                    lo[i] = loc.lon
+                    la[i] = loc.lat
+                else:
+                    lo[i] = la[i] = np.nan
+                    missing += 1
+            if refs.size < 2:
+                continue
+            n_ways += 1
+            ok = np.ones(refs.size, dtype=bool)
+            ok[-1] = False  # no segment starts at the last node of a way
+            refs_parts.append(refs)
+            lon_parts.append(lo)
+            lat_parts.append(la)
+            seg_ok_parts.append(ok)
+    except RuntimeError as exc:
+        msg = f"{path}: 无法读取 OSM cannot read the OpenStreetMap file: {exc}"
+        raise NetworkError(msg) from exc
+    if not refs_parts:
+        msg = f"{path}: 没有可步行道路 no walkable ways ({profile} profile) in the file"
+        raise NetworkError(msg)
+    refs = np.concatenate(refs_parts)
+    lon = np.concatenate(lon_parts)
+    lat = np.concatenate(lat_parts)
+    seg_ok = np.concatenate(seg_ok_parts)
+    if missing:
+        log.info("%s: %d way nodes have no location (outside the extract); their segments are dropped",
+                    path, missing)
+    uniq, first, inv = np.unique(refs, return_index=True, return_inverse=True)
+    starts = np.flatnonzero(seg_ok)
+    seg_from, seg_to = inv[starts], inv[starts + 1]
+    good = np.isfinite(lon[first][seg_from]) & np.isfinite(lon[first][seg_to])
+    log.info("%s: %d walkable ways, %d nodes, %d segments", path, n_ways, uniq.size, int(good.sum()))
+    return uniq, lon[first], lat[first], seg_from[good], seg_to[good]
+
+
+def graph_from_osm(path: str | Path, crs: CRS | str, *, profile: str = "walk",
+                   keep_largest: bool = False) -> RoadGraph:
+    """Build the walking graph of an OSM extract (``.osm``, ``.osm.bz2``, ``.osm.pbf``) in ``crs``."""
+    crs = CRS.from_user_input(crs)
+    if not crs.is_projected:
+        msg = f"graph CRS must be projected (metres), got {crs.to_string()}"
+        raise NetworkError(msg)
+    ids, lon, lat, a, b = read_osm_ways(path, profile=profile)
+    x, y = _project(lon, lat, crs)
+    return build_graph(x, y, ids, a, b, crs.to_string(), keep_largest=keep_largest, source=str(path),
+                       profile=profile)
+
+
+def osm_bounds(path: str | Path) -> tuple[float, float, float, float]:
+    """Lon/lat bounds of the walkable ways of an OSM file (to choose a metric CRS)."""
+    _, lon, lat, _, _ = read_osm_ways(path)
+    return (float(np.nanmin(lon)), float(np.nanmin(lat)), float(np.nanmax(lon)), float(np.nanmax(lat)))
+
+
+def graph_from_lines(lines: Any, crs: CRS | str, *, keep_largest: bool = False, source: str = "",
+                     snap_tolerance_m: float = 0.01) -> RoadGraph:
+    """Build a graph from a GeoDataFrame/GeoSeries of (multi)lines; vertices within
+    ``snap_tolerance_m`` of each other become one node."""
+    import geopandas as gpd
+    import shapely
+
+    crs = CRS.from_user_input(crs)
+    geoms = lines.geometry if isinstance(lines, gpd.GeoDataFrame) else lines
+    if geoms.crs is None:
+        msg = f"{source}: 路网图层没有坐标系 the road layer has no CRS"
+        raise NetworkError(msg)
+    geoms = geoms.to_crs(crs).explode(ignore_index=True)
+    geoms = geoms[geoms.geom_type == "LineString"]
+    if geoms.empty:
+        msg = f"{source}: 没有线要素 no line features in the road layer"
+        raise NetworkError(msg)
+    coords, part = shapely.get_coordinates(np.asarray(geoms.values), return_index=True)
+    key = np.round(coords / snap_tolerance_m).astype(np.int64)
+    _, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    inv = inv.ravel()
+    same = part[1:] == part[:-1]
+    a = inv[:-1][same]
+    b = inv[1:][same]
+    xy = coords[first]
+    return build_graph(xy[:, 0], xy[:, 1], np.arange(first.size, dtype=np.int64), a, b, crs.to_string(),
+                       keep_largest=keep_largest, source=source)
+
+
+def file_hash(path: str | Path) -> str:
+    """SHA-256 of a file (and of a Shapefile's sidecar files)."""
+    h = hashlib.sha256()
+    p = Path(path)
+    files = [p]
+    if p.suffix.lower() == ".shp":
+        files += [p.with_suffix(s) for s in (".dbf", ".shx", ".prj") if p.with_suffix(s).exists()]
+    for f in files:
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".pbf", ".osm.pbf", ".xml")
+
+
+def is_osm(path: str | Path) -> bool:
+    """True for OpenStreetMap files (by suffix)."""
+    name = Path(path).name.lower()
+    return name.endswith(OSM_SUFFIXES)
+
+
+def load_or_build(path: str | Path, crs: CRS | str, cache_dir: str | Path, *, profile: str = "walk",
+                  keep_largest: bool = False) -> tuple[RoadGraph, bool]:
+    """Load the cached graph of a source, or build and cache it.
+
+    Returns
+    -------
+    tuple
+        ``(graph, from_cache)``.
+    """
+    crs = CRS.from_user_input(crs)
+    p = Path(path)
+    if not p.exists():
+        msg = f"路网文件不存在 network source not found: {p}"
+        raise NetworkError(msg)
+    epsg = crs.to_epsg()
+    crs_key = f"epsg{epsg}" if epsg else hashlib.sha1(crs.to_wkt().encode()).hexdigest()[:8]
+    key = f"network-{file_hash(p)[:20]}-{profile}-{crs_key}-{'lcc' if keep_largest else 'all'}.npz"
+    cache = Path(cache_dir) / key
+    if cache.exists():
+        return RoadGraph.load(cache), True
+    if is_osm(p):
+        g = graph_from_osm(p, crs, profile=profile, keep_largest=keep_largest)
+    else:
+        import geopandas as gpd
+
+        try:
+            lines = gpd.read_file(p)
+        except Exception as exc:
+            msg = f"{p}: 无法读取路网图层 cannot read the road layer: {exc}"
+            raise NetworkError(msg) from exc
+        g = graph_from_lines(lines, crs, keep_largest=keep_largest, source=str(p))
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_name(cache.name + ".part.npz")
+    g.save(tmp)
+    tmp.replace(cache)
+    return g, False
