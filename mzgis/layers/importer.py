@@ -414,7 +414,13 @@ def prepare_layer(
     for f in schema.fields:
         col = mapping.get(f.name)
         if col is None:
-            out[f.name] = None
+            # typed empty columns, so the store gets the right column types
+            if f.dtype == "float":
+                out[f.name] = np.nan
+            elif f.dtype == "int":
+                out[f.name] = pd.array([pd.NA] * n, dtype="Int64")
+            else:
+                out[f.name] = None
             continue
         values = raw.table[col]
         if f.dtype in ("float", "int"):

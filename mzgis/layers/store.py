@@ -375,7 +375,7 @@ class ProjectStore:
             old = self.read(name, include_retired=True, internal=True)
             combined, hist, report = self._merge(name, old, new, attr_cols, ts, user, note, retire_missing, report)
 
-        report.total_active = int(combined["mz_retired_at"].isna().sum())
+        report.total_active = int(pd.isna(combined["mz_retired_at"]).sum())
         combined = gpd.GeoDataFrame(combined, geometry=combined.geometry.name, crs=STORE_CRS)
         with self.transaction() as tmp:
             if info is not None:
@@ -445,7 +445,7 @@ class ProjectStore:
             o_wkb = shapely.to_wkb(np.asarray(o.geometry.values))
             n_wkb = shapely.to_wkb(np.asarray(n_.geometry.values))
             changed = [
-                (oa != na) or (ow != nw) or (o["mz_retired_at"].iloc[k] is not None)
+                (oa != na) or (ow != nw) or not pd.isna(o["mz_retired_at"].iloc[k])
                 for k, (oa, na, ow, nw) in enumerate(zip(o_attrs, n_attrs, o_wkb, n_wkb, strict=True))
             ]
             full_old = _row_attrs(o, old_attr_cols)
@@ -468,7 +468,7 @@ class ProjectStore:
                 old.at[oi, "mz_retired_at"] = None
                 report.updated += 1
         if retire_missing:
-            missing = ~old_idx.isin(new["feature_id"]) & old["mz_retired_at"].isna().to_numpy()
+            missing = ~old_idx.isin(new["feature_id"]) & pd.isna(old["mz_retired_at"]).to_numpy()
             for oi in np.flatnonzero(missing):
                 ver = int(old.at[oi, "mz_version"]) + 1
                 attrs = _row_attrs(old.iloc[[oi]], old_attr_cols)[0]
