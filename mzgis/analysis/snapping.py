@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from mzgis.layers.network import RoadGraph
 
-__all__ = ["Snapped", "SegmentIndex", "snap_points"]
+__all__ = ["SegmentIndex", "Snapped", "snap_points"]
 
 
 @dataclass

@@ -11,8 +11,8 @@ import numpy as np
 from mzgis.analysis.reach import ReachResult, network_reach
 from mzgis.errors import LayerError, NetworkError
 from mzgis.gis.workspace import Workspace
-from mzgis.layers.network import RoadGraph, is_osm, load_or_build, osm_bounds
 from mzgis.layers.importer import prepare_layer
+from mzgis.layers.network import RoadGraph, is_osm, load_or_build, osm_bounds
 from mzgis.layers.sources import read_source
 from mzgis.layers.store import ImportReport
 

@@ -83,7 +83,7 @@ def is_projected(crs: CRS | str | None) -> bool:
 
 def utm_crs(lon: float, lat: float) -> CRS:
     """WGS-84 / UTM zone containing a longitude/latitude."""
-    zone = int(math.floor((lon + 180.0) / 6.0)) % 60 + 1
+    zone = math.floor((lon + 180.0) / 6.0) % 60 + 1
     epsg = (32600 if lat >= 0 else 32700) + zone
     return CRS.from_epsg(epsg)
 
@@ -93,7 +93,7 @@ def cgcs2000_gk3_crs(lon: float) -> CRS:
 
     EPSG:4534 is central meridian 75 E, EPSG:4554 is 135 E, one code every 3 degrees.
     """
-    cm = int(round(lon / 3.0)) * 3
+    cm = round(lon / 3.0) * 3
     if not 75 <= cm <= 135:
         msg = (
             f"经度 {lon:.3f} 不在 CGCS2000 3° 高斯-克吕格带 (75–135 E) 范围内; "

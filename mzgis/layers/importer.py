@@ -301,7 +301,9 @@ def prepare_layer(
             "(GPS/天地图 = wgs84 or cgcs2000, 高德/腾讯 Amap/Tencent = gcj02, 百度 Baidu = bd09)."
         )
         raise CrsError(msg)
-    assert src_crs is not None  # noqa: S101 - parse_source_coords always returns a CRS
+    if src_crs is None:  # parse_source_coords always returns a CRS; kept for the type checker
+        msg = f"{path}: no coordinate system could be determined; pass --coords"
+        raise CrsError(msg)
     geographic = bool(src_crs.is_geographic)
 
     mapping, map_problems = _map_columns(raw, schema, field_map or {}, id_field, raw.is_table)
@@ -310,6 +312,7 @@ def prepare_layer(
         raise LayerError(msg)
 
     out = pd.DataFrame(index=pd.RangeIndex(n))
+    col: str | None
 
     # -- ids ------------------------------------------------------------------------------------
     if "id" in mapping:
@@ -359,8 +362,7 @@ def prepare_layer(
             _check_coordinates(wx, wy, labels, cols, extent, problems, True)
         geometry = gpd.GeoSeries(shapely.points(wx, wy), crs=STORE_CRS)
     else:
-        assert raw.geometry is not None  # noqa: S101 - is_table is False
-        geoms = raw.geometry
+        geoms = raw.geometry if raw.geometry is not None else gpd.GeoSeries([None] * n)
         missing = geoms.isna() | geoms.is_empty
         for i in np.flatnonzero(missing.to_numpy())[:MAX_PROBLEMS]:
             problems.append(FieldProblem(labels[i], "geometry", "空几何 empty", "缺少几何 missing geometry",
@@ -458,7 +460,7 @@ def prepare_layer(
             kind_id = get_kind(kind).id
             out["kind"] = kind_id
         elif "kind" in mapping:
-            resolved = []
+            resolved: list[str | None] = []
             for i, v in enumerate(out["kind"]):
                 if v is None:
                     problems.append(FieldProblem(labels[i], mapping["kind"], "空 empty", "缺少设施类型 kind missing",

@@ -304,7 +304,7 @@ def read_osm_ways(path: str | Path, *, profile: str = "walk") -> tuple[NDArray[n
         fp = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
         fp = fp.with_filter(osmium.filter.KeyFilter("highway"))
         for obj in fp:
-            if not obj.is_way():
+            if not isinstance(obj, osmium.osm.Way):
                 continue
             tags = {t.k: t.v for t in obj.tags}
             if not keep(tags):
@@ -409,7 +409,7 @@ def file_hash(path: str | Path) -> str:
         files += [p.with_suffix(s) for s in (".dbf", ".shx", ".prj") if p.with_suffix(s).exists()]
     for f in files:
         with open(f, "rb") as fh:
-            for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+            while chunk := fh.read(1 << 20):
                 h.update(chunk)
     return h.hexdigest()
 

@@ -126,7 +126,8 @@ def _read_csv(p: Path, *, encoding: str | None, sep: str | None) -> RawSource:
         enc = encoding or detect_encoding(data)
         text = data.decode(enc)
     except LayerError as exc:
-        raise LayerError(f"{p}: {exc}") from exc
+        msg = f"{p}: {exc}"
+        raise LayerError(msg) from exc
     except (UnicodeDecodeError, LookupError) as exc:
         msg = f"{p}: 不能按 {encoding} 解码 cannot decode with encoding {encoding}: {exc}"
         raise LayerError(msg) from exc

@@ -145,7 +145,7 @@ def _jsonable(v: Any) -> Any:
 
 def _row_attrs(df: pd.DataFrame, cols: Sequence[str]) -> list[dict[str, Any]]:
     records = df[list(cols)].to_dict("records")
-    return [{k: _jsonable(v) for k, v in r.items()} for r in records]
+    return [{str(k): _jsonable(v) for k, v in r.items()} for r in records]
 
 
 class ProjectStore:

@@ -178,7 +178,8 @@ def test_failure_inside_the_store_write_leaves_store_unchanged(workspace, tmp_pa
     before = sha256(workspace.store_path)
 
     def boom(*a, **k):
-        raise OSError("disk full (simulated)")
+        msg = "disk full (simulated)"
+        raise OSError(msg)
 
     monkeypatch.setattr(pyogrio, "write_dataframe", boom)
     with pytest.raises(OSError, match="disk full"):
