@@ -49,9 +49,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Entries (rows × nodes) of one dense Dijkstra block: 32 M float64 = 256 MB.
-_BLOCK_ENTRIES = 32_000_000
-
 
 def _augmented(graph: RoadGraph, fac: Snapped) -> tuple[sp.csr_matrix, int]:
     """The graph plus one virtual source node per snapped facility (rows ``n .. n+F-1``)."""
@@ -85,12 +82,23 @@ def _same_edge_pairs(graph: RoadGraph, fac: Snapped, dem: Snapped) -> tuple[NDAr
     if len(fac) == 0 or len(dem) == 0:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty, np.empty(0)
-    fd = pd.DataFrame({"edge": fac.edge, "f": np.arange(len(fac)), "tf": fac.t, "af": fac.access_m})
-    dd = pd.DataFrame({"edge": dem.edge, "d": np.arange(len(dem)), "td": dem.t, "ad": dem.access_m})
-    dd = dd[dd["edge"].isin(fd["edge"])]
-    m = dd.merge(fd, on="edge")
-    dist = m["af"].to_numpy() + m["ad"].to_numpy() + np.abs(m["tf"].to_numpy() - m["td"].to_numpy()) * graph.length_m[m["edge"].to_numpy()]
-    return m["f"].to_numpy(np.int64), m["d"].to_numpy(np.int64), dist
+    has = np.zeros(graph.n_edges, dtype=bool)
+    has[fac.edge] = True
+    d = np.flatnonzero(has[dem.edge])
+    if d.size == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, np.empty(0)
+    order = np.argsort(fac.edge, kind="stable")
+    sorted_edges = fac.edge[order]
+    lo = np.searchsorted(sorted_edges, dem.edge[d], side="left")
+    hi = np.searchsorted(sorted_edges, dem.edge[d], side="right")
+    cnt = hi - lo
+    rep = np.repeat(np.arange(d.size), cnt)
+    within = np.arange(rep.size) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    f = order[lo[rep] + within].astype(np.int64)
+    dd = d[rep].astype(np.int64)
+    dist = fac.access_m[f] + dem.access_m[dd] + np.abs(fac.t[f] - dem.t[dd]) * graph.length_m[dem.edge[dd]]
+    return f, dd, dist
 
 
 def nearest_facility(graph: RoadGraph, fac: Snapped, dem: Snapped, *,
@@ -169,18 +177,30 @@ def _min_per_pair(f: NDArray[np.int64], d: NDArray[np.int64], dist: NDArray[np.f
     return key // max(n_dem, 1), key % max(n_dem, 1), dist
 
 
-def facility_pairs(graph: RoadGraph, fac: Snapped, dem: Snapped, *,
-                   limit_m: float) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+def _snap_xy(graph: RoadGraph, pts: Snapped) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Coordinates of snapped positions on their edges."""
+    u, v = graph.u[pts.edge], graph.v[pts.edge]
+    return (graph.x[u] + pts.t * (graph.x[v] - graph.x[u]), graph.y[u] + pts.t * (graph.y[v] - graph.y[u]))
+
+
+def facility_pairs(graph: RoadGraph, fac: Snapped, dem: Snapped, *, limit_m: float,
+                   batch: int = 64) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
     """Every (facility, demand point) pair within ``limit_m`` of network distance.
 
-    Bounded single-source Dijkstras from each facility's virtual node, in blocks that fit in
-    ~256 MB; each block is reduced at once to the sparse pairs.
+    Bounded single-source Dijkstras from each facility's virtual node, run on *local* subgraphs:
+    a node within network distance ``limit_m`` of a facility is within straight-line distance
+    ``limit_m`` of it, and so is every node on the path to it, so the search for a batch of
+    nearby facilities (grouped by a ``limit_m`` grid) can be restricted exactly to the nodes inside
+    the discs of radius ``limit_m`` around them. Each Dijkstra then costs in proportion to the
+    neighbourhood, not to the whole network.
 
     Returns
     -------
     tuple
         ``(facility, demand, distance_m)`` arrays, one entry per pair, sorted by facility.
     """
+    from scipy.spatial import cKDTree
+
     _check(fac, dem)
     if not np.isfinite(limit_m):
         msg = "facility_pairs needs a finite limit_m (the largest threshold)"
@@ -188,27 +208,52 @@ def facility_pairs(graph: RoadGraph, fac: Snapped, dem: Snapped, *,
     if len(fac) == 0 or len(dem) == 0:
         e = np.empty(0, dtype=np.int64)
         return e, e, np.empty(0)
-    m, n = _augmented(graph, fac)
+    base = graph.csr()
     ptr, inc_d, inc_off = _incidence(graph, dem)
-    block = max(1, min(len(fac), _BLOCK_ENTRIES // (n + len(fac))))
+    tree = cKDTree(np.column_stack([graph.x, graph.y]))
+    sx, sy = _snap_xy(graph, fac)
+    cell = np.floor(np.column_stack([sx, sy]) / max(limit_m, 1.0)).astype(np.int64)
+    order = np.lexsort((cell[:, 1], cell[:, 0]))
     fs, ds, dists = [], [], []
-    for start in range(0, len(fac), block):
-        rows = np.arange(start, min(start + block, len(fac)))
-        dmat = dijkstra(m, directed=True, indices=n + rows, limit=limit_m)
-        r, node = np.nonzero(np.isfinite(dmat[:, :n]))
+    radius = limit_m * (1 + 1e-9) + 1e-6
+    for start in range(0, len(fac), batch):
+        rows = order[start:start + batch]
+        balls = tree.query_ball_point(np.column_stack([sx[rows], sy[rows]]), radius, return_sorted=False)
+        sub = np.unique(np.concatenate([np.asarray(b, dtype=np.int64) for b in balls]))
+        if sub.size == 0:
+            continue
+        local = np.full(graph.n_nodes, -1, dtype=np.int64)
+        local[sub] = np.arange(sub.size)
+        m_sub = base[sub][:, sub]
+        k = sub.size
+        # virtual source rows, edges only to endpoints inside the subgraph
+        e = fac.edge[rows]
+        length = graph.length_m[e]
+        lu, lv = local[graph.u[e]], local[graph.v[e]]
+        wu = np.maximum(fac.access_m[rows] + fac.t[rows] * length, MIN_EDGE_M)
+        wv = np.maximum(fac.access_m[rows] + (1.0 - fac.t[rows]) * length, MIN_EDGE_M)
+        src_r = np.concatenate([np.arange(rows.size), np.arange(rows.size)])
+        src_c = np.concatenate([lu, lv])
+        src_w = np.concatenate([wu, wv])
+        keep = src_c >= 0
+        vrt = sp.csr_matrix((src_w[keep], (src_r[keep], src_c[keep])), shape=(rows.size, k))
+        m = sp.bmat([[m_sub, None], [vrt, None]], format="csr")
+        m = sp.csr_matrix((m.data, m.indices, m.indptr), shape=(k + rows.size, k + rows.size))
+        dmat = dijkstra(m, directed=True, indices=k + np.arange(rows.size), limit=limit_m)
+        r, node = np.nonzero(np.isfinite(dmat[:, :k]))
         dn = dmat[r, node]
         del dmat
-        rep, pos = _ragged_expand(ptr, node.astype(np.int64))
+        rep, pos = _ragged_expand(ptr, sub[node])
         dd = dn[rep] + inc_off[pos]
-        keep = dd <= limit_m
-        fs.append(rows[r[rep[keep]]])
-        ds.append(inc_d[pos[keep]])
-        dists.append(dd[keep])
+        ok = dd <= limit_m
+        fs.append(rows[r[rep[ok]]])
+        ds.append(inc_d[pos[ok]])
+        dists.append(dd[ok])
     f2, d2, direct = _same_edge_pairs(graph, fac, dem)
-    keep = direct <= limit_m
-    fs.append(f2[keep])
-    ds.append(d2[keep])
-    dists.append(direct[keep])
+    ok2 = direct <= limit_m
+    fs.append(f2[ok2])
+    ds.append(d2[ok2])
+    dists.append(direct[ok2])
     return _min_per_pair(np.concatenate(fs), np.concatenate(ds), np.concatenate(dists), len(dem))
 
 

@@ -19,6 +19,9 @@ from mzgis.layers.network import RoadGraph
 
 __all__ = ["SegmentIndex", "Snapped", "snap_points"]
 
+#: Points snapped per query (bounds the memory of the temporary point geometries).
+_CHUNK = 100_000
+
 
 @dataclass
 class Snapped:
@@ -76,11 +79,17 @@ class SegmentIndex:
         finite = np.isfinite(x) & np.isfinite(y)
         if not finite.any():
             return Snapped(edge, t, access)
-        pts = shapely.points(x[finite], y[finite])
-        idx, _ = self.tree.query_nearest(pts, max_distance=max_distance_m, return_distance=True,
-                                         all_matches=False)
-        src = np.flatnonzero(finite)[idx[0]]
-        e = idx[1].astype(np.int64)
+        where = np.flatnonzero(finite)
+        srcs, edges = [], []
+        for start in range(0, where.size, _CHUNK):
+            part = where[start:start + _CHUNK]
+            pts = shapely.points(x[part], y[part])
+            idx = self.tree.query_nearest(pts, max_distance=max_distance_m, all_matches=False)
+            srcs.append(part[idx[0]])
+            edges.append(idx[1].astype(np.int64))
+            del pts
+        src = np.concatenate(srcs)
+        e = np.concatenate(edges)
         ax, ay = g.x[g.u[e]], g.y[g.u[e]]
         bx, by = g.x[g.v[e]], g.y[g.v[e]]
         dx, dy = bx - ax, by - ay

@@ -16,6 +16,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+from numpy.typing import NDArray
 import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
@@ -58,6 +59,25 @@ class PreparedLayer:
     source_coords: str = "wgs84"
     notes: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
+
+
+class Problems(list[FieldProblem]):
+    """Problems found so far; ``omitted`` counts those not kept beyond the per-check limit."""
+
+    omitted: int = 0
+
+    @property
+    def total(self) -> int:
+        """All problems found, kept or not."""
+        return len(self) + self.omitted
+
+
+def _first(mask: Any, problems: list[FieldProblem]) -> NDArray[np.int64]:
+    """Row indices where ``mask`` is true, at most :data:`MAX_PROBLEMS`; the rest are counted."""
+    idx = np.flatnonzero(np.asarray(mask))
+    if idx.size > MAX_PROBLEMS and isinstance(problems, Problems):
+        problems.omitted += idx.size - MAX_PROBLEMS
+    return idx[:MAX_PROBLEMS]
 
 
 def _norm(name: str) -> str:
@@ -140,17 +160,17 @@ def _parse_numbers(
     empty = text.isin(["", "nan", "None", "<NA>"])
     num = pd.to_numeric(text.where(~empty), errors="coerce")
     bad = num.isna() & ~empty
-    for i in np.flatnonzero(bad.to_numpy())[:MAX_PROBLEMS]:
+    for i in _first(bad.to_numpy(), problems):
         problems.append(FieldProblem(labels[i], column, repr(values.iloc[i]), "不是数字 not a number",
                                      f"填写数字 enter a number ({f.label_zh or f.name})"))
     if f.nonneg:
         neg = num < 0
-        for i in np.flatnonzero(neg.fillna(False).to_numpy())[:MAX_PROBLEMS]:
+        for i in _first(neg.fillna(False).to_numpy(), problems):
             problems.append(FieldProblem(labels[i], column, repr(values.iloc[i]), "不能为负数 must not be negative",
                                          f"{f.label_zh or f.name} 应 ≥ 0; correct the value or leave it empty"))
     if f.dtype == "int":
         frac = num.notna() & (num % 1 != 0)
-        for i in np.flatnonzero(frac.to_numpy())[:MAX_PROBLEMS]:
+        for i in _first(frac.to_numpy(), problems):
             problems.append(FieldProblem(labels[i], column, repr(values.iloc[i]), "应为整数 must be a whole number",
                                          "填写整数 enter a whole number"))
         return num.astype("Int64") if not frac.any() else num
@@ -165,7 +185,7 @@ def _parse_dates(
     empty = text == ""
     parsed = pd.to_datetime(text.where(~empty), errors="coerce", format="mixed")
     bad = parsed.isna() & ~empty
-    for i in np.flatnonzero(bad.to_numpy())[:MAX_PROBLEMS]:
+    for i in _first(bad.to_numpy(), problems):
         problems.append(FieldProblem(labels[i], column, repr(values.iloc[i]), "日期无法识别 not a date",
                                      "写成 write it as 2024-05-31"))
     return parsed.dt.strftime("%Y-%m-%d").where(parsed.notna(), None)
@@ -188,12 +208,12 @@ def _check_coordinates(
     inside = (lon >= minx) & (lon <= maxx) & (lat >= miny) & (lat <= maxy)
     swapped = ~inside & (lat >= minx) & (lat <= maxx) & (lon >= miny) & (lon <= maxy)
     valid = np.isfinite(lon) & np.isfinite(lat)
-    for i in np.flatnonzero(swapped & valid)[:MAX_PROBLEMS]:
+    for i in _first(swapped & valid, problems):
         problems.append(FieldProblem(
             labels[i], f"{cols[0]}/{cols[1]}", f"经度 lon={lon[i]:.6f}, 纬度 lat={lat[i]:.6f}",
             "经纬度疑似填反 longitude and latitude look swapped",
             f"交换两列 swap the columns (or --map lon={cols[1]} --map lat={cols[0]})"))
-    for i in np.flatnonzero(~inside & ~swapped & valid)[:MAX_PROBLEMS]:
+    for i in _first(~inside & ~swapped & valid, problems):
         problems.append(FieldProblem(
             labels[i], f"{cols[0]}/{cols[1]}", f"lon={lon[i]:.6f}, lat={lat[i]:.6f}",
             f"坐标不在中国境内 outside China (lon {minx}–{maxx}, lat {miny}–{maxy})",
@@ -283,7 +303,7 @@ def prepare_layer(
     labels = raw.row_labels
     n = len(raw.table)
     notes: list[str] = []
-    problems: list[FieldProblem] = []
+    problems = Problems()
 
     # -- coordinates: which system is the source in? -------------------------------------------
     if coords is not None:
@@ -318,7 +338,7 @@ def prepare_layer(
     if "id" in mapping:
         col = mapping["id"]
         ids = _text(raw.table[col])
-        for i in np.flatnonzero(ids.isna().to_numpy())[:MAX_PROBLEMS]:
+        for i in _first(ids.isna().to_numpy(), problems):
             problems.append(FieldProblem(labels[i], col, "空 empty", "编号为空 the id is empty",
                                          "每行填写唯一编号 give every row a unique id"))
         dup = ids.duplicated(keep=False) & ids.notna()
@@ -344,10 +364,10 @@ def prepare_layer(
             text = raw.table[c].astype(str).str.strip()
             empty = text.isin(["", "nan", "None"])
             num = pd.to_numeric(text.where(~empty), errors="coerce").to_numpy(dtype=float)
-            for i in np.flatnonzero(empty.to_numpy())[:MAX_PROBLEMS]:
+            for i in _first(empty.to_numpy(), problems):
                 problems.append(FieldProblem(labels[i], c, "空 empty", "缺少坐标 missing coordinate",
                                              "填写坐标 fill in the coordinate, or remove the row"))
-            for i in np.flatnonzero(np.isnan(num) & ~empty.to_numpy())[:MAX_PROBLEMS]:
+            for i in _first(np.isnan(num) & ~empty.to_numpy(), problems):
                 problems.append(FieldProblem(labels[i], c, repr(raw.table[c].iloc[i]), "坐标不是数字 not a number",
                                              "使用十进制度 use decimal degrees such as 116.397 (not 116°23'49\")"))
             xs.append(num)
@@ -364,13 +384,13 @@ def prepare_layer(
     else:
         geoms = raw.geometry if raw.geometry is not None else gpd.GeoSeries([None] * n)
         missing = geoms.isna() | geoms.is_empty
-        for i in np.flatnonzero(missing.to_numpy())[:MAX_PROBLEMS]:
+        for i in _first(missing.to_numpy(), problems):
             problems.append(FieldProblem(labels[i], "geometry", "空几何 empty", "缺少几何 missing geometry",
                                          "补画几何或删除该要素 draw it or remove the feature"))
         gtypes = geoms.geom_type.fillna("")
         base = gtypes.map(lambda t: _BASE.get(t, t))
         wrong = ~base.isin(schema.geometry) & ~missing
-        for i in np.flatnonzero(wrong.to_numpy())[:MAX_PROBLEMS]:
+        for i in _first(wrong.to_numpy(), problems):
             if "Point" in schema.geometry and base.iloc[i] == "Polygon" and schema.type in ("facilities", "boundary_markers", "addresses"):
                 continue  # converted to a point inside the polygon below
             problems.append(FieldProblem(labels[i], "geometry", gtypes.iloc[i],
@@ -434,7 +454,7 @@ def prepare_layer(
         if f.choices is not None:
             canon = out[f.name].map(lambda v, ch=f.choices: None if v is None else ch.get(str(v), ch.get(str(v).lower())))
             bad = out[f.name].notna() & canon.isna()
-            for i in np.flatnonzero(bad.to_numpy())[:MAX_PROBLEMS]:
+            for i in _first(bad.to_numpy(), problems):
                 problems.append(FieldProblem(labels[i], col, repr(out[f.name].iloc[i]), "取值无效 not an allowed value",
                                              f"可选 use one of {sorted(set(f.choices.values()))}"))
             out[f.name] = canon
@@ -449,7 +469,7 @@ def prepare_layer(
                 msg = (f"{path}: 缺少必填列 required column for '{f.name}' ({f.label_zh}) not found; "
                        f"columns: {list(raw.table.columns)}. 用 pass --map {f.name}=COLUMN.")
                 raise LayerError(msg)
-            for i in np.flatnonzero(out[f.name].isna().to_numpy())[:MAX_PROBLEMS]:
+            for i in _first(out[f.name].isna().to_numpy(), problems):
                 problems.append(FieldProblem(labels[i], col, "空 empty", f"{f.label_zh or f.name}为必填 is required",
                                              "填写该值 fill it in"))
 
@@ -492,7 +512,7 @@ def prepare_layer(
             msg = f"{path}: 行政区划需要级别 admin units need a level: pass --level district|subdistrict|community"
             raise LayerError(msg)
         bad_level = ~out["level"].isin(LEVELS)
-        for i in np.flatnonzero(bad_level.to_numpy())[:MAX_PROBLEMS]:
+        for i in _first(bad_level.to_numpy(), problems):
             problems.append(FieldProblem(labels[i], mapping.get("level", "level"), repr(out["level"].iloc[i]),
                                          "级别无效 not a level", f"use one of {', '.join(LEVELS)}"))
         if "parent_name" not in mapping and "parent_code" not in mapping:
@@ -520,7 +540,7 @@ def prepare_layer(
         out[fname] = a
 
     if problems:
-        raise ValidationFailed(path, problems[:MAX_PROBLEMS], total=len(problems))
+        raise ValidationFailed(path, list(problems), total=problems.total)
 
     gdf = gpd.GeoDataFrame(out, geometry=geometry.reset_index(drop=True).values, crs=STORE_CRS)
     if repaired:
