@@ -187,3 +187,9 @@ def test_failure_inside_the_store_write_leaves_store_unchanged(workspace, tmp_pa
     assert sha256(workspace.store_path) == before
     assert not list(workspace.root.glob(".project*.tmp.gpkg"))
     assert not (workspace.root / "project.gpkg.lock").exists()
+
+
+def test_problem_total_counts_rows_beyond_the_listing_limit(workspace, tmp_path):
+    rows = "".join(f"A{i},n,abc,39.9,1,\n" for i in range(250))
+    src = write_csv(tmp_path / "a.csv", rows)
+    import_fails(workspace, src, ValidationFailed, "250 处问题", "and 230 more")
