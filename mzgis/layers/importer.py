@@ -16,9 +16,9 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-from numpy.typing import NDArray
 import pandas as pd
 import shapely
+from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 
 from mzgis.errors import CrsError, FieldProblem, LayerError, ValidationFailed

@@ -19,7 +19,8 @@ def test_init_writes_config_and_store(tmp_path):
     assert cfg["travel"]["walk_speed_km_per_h"] == 4.0
     assert cfg["travel"]["elderly_walk_speed_km_per_h"] == 3.0
     assert cfg["travel"]["thresholds_min"] == [5, 10, 15]
-    assert cfg["targets"]["elderly_care_station_min_count"] == 36
+    assert cfg["indicators"]["plan"] == "mentougou"
+    assert cfg["demand"]["persons_per_household"] == 2.6
     assert (tmp_path / "w" / "project.gpkg").exists()
     # refuses to overwrite
     assert main(["init", str(tmp_path / "w"), "--name", "x"]) == 2

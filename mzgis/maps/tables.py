@@ -1,0 +1,32 @@
+"""Tables for people: CSV (UTF-8 with BOM, for Excel) and XLSX with Chinese headers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["write_table"]
+
+
+def write_table(df: pd.DataFrame, csv_path: Path, *, xlsx_path: Path | None = None,
+                headers_zh: Mapping[str, str] | None = None, sheet: str = "表1") -> list[Path]:
+    """Write a table as CSV (English column names, for machines) and optionally XLSX (Chinese
+    headers, for people). Returns the files written."""
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(csv_path, index=False, encoding="utf-8-sig")
+    out = [csv_path]
+    if xlsx_path is not None:
+        zh = df.rename(columns=dict(headers_zh or {}))
+        for c in zh.columns:
+            if zh[c].dtype == bool or zh[c].map(lambda v: isinstance(v, bool)).any():
+                zh[c] = zh[c].map(lambda v: "是" if v is True else ("否" if v is False else ""))
+        with pd.ExcelWriter(xlsx_path, engine="xlsxwriter") as xw:
+            zh.to_excel(xw, index=False, sheet_name=sheet[:31])
+            ws = xw.sheets[sheet[:31]]
+            for i, c in enumerate(zh.columns):
+                width = max(8, min(40, int(max([len(str(c)) * 2] + [len(str(v)) for v in zh[c].head(200)]) + 2)))
+                ws.set_column(i, i, width)
+        out.append(xlsx_path)
+    return out
