@@ -103,7 +103,7 @@ def demand_from_units(units: gpd.GeoDataFrame, graph: RoadGraph, *,
                       settings: DemandSettings | None = None) -> gpd.GeoDataFrame:
     """Spread each unit's households/residents evenly over the network nodes inside it."""
     s = settings or DemandSettings()
-    u = _complete(units, s).to_crs(graph.crs)
+    u = gpd.GeoDataFrame(_complete(units, s), geometry=units.geometry.name, crs=units.crs).to_crs(graph.crs)
     nodes = gpd.GeoDataFrame({"node": np.arange(graph.n_nodes)}, geometry=gpd.points_from_xy(graph.x, graph.y),
                              crs=graph.crs)
     joined = gpd.sjoin(nodes, u[["geometry"]].reset_index(names="unit_row"), predicate="within", how="inner")
