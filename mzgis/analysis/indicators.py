@@ -348,11 +348,13 @@ def evaluate(indicators: Sequence[Indicator], ctx: IndicatorContext) -> pd.DataF
         actual, detail = _value(ind, ctx)
         rows.append({
             "indicator_id": ind.id, "name_zh": ind.name_zh, "target": ind.target, "comparator": ind.comparator,
-            "actual": round(actual, 4) if np.isfinite(actual) else np.nan, "unit": ind.unit,
+            "actual": float(actual) if np.isfinite(actual) else np.nan, "unit": ind.unit,
             "passed": ind.passes(actual), "binding": "约束性" if ind.binding else "预期性",
             "gap": actual - ind.target if np.isfinite(actual) else np.nan, "detail": detail, "plan": ind.plan,
             "name_en": ind.name_en,
         })
-    return pd.DataFrame(rows, columns=[*INDICATOR_COLUMNS, "gap", "detail", "plan", "name_en"])
+    out = pd.DataFrame(rows, columns=[*INDICATOR_COLUMNS, "gap", "detail", "plan", "name_en"])
+    out["passed"] = pd.Series([r["passed"] for r in rows], index=out.index, dtype=object)
+    return out
 
 

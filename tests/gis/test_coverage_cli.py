@@ -1,0 +1,108 @@
+"""coverage and standards commands on a workspace of real network data."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from mzgis.gis.cli import main
+from tests.conftest import shared
+
+
+@pytest.fixture(scope="module")
+def demo_ws(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo") / "ws"
+    assert main(["demo", str(root)]) == 0
+    return root
+
+
+def test_demo_ends_with_coverage_and_indicator_tables(tmp_path, capsys):
+    assert main(["demo", str(tmp_path / "d")]) == 0
+    out = capsys.readouterr().out
+    assert "服务圈覆盖" in out
+    assert "指标评估" in out
+    assert "EC-04" in out
+    assert "coverage_elderly_care_station.csv" in out
+    assert "indicators.csv" in out
+
+
+def test_coverage_files_and_conservation(demo_ws, capsys):
+    assert main(["coverage", str(demo_ws), "--kind", "社区养老服务驿站", "--minutes", "5,10,15"]) == 0
+    out = capsys.readouterr().out
+    assert "15 分钟" in out
+    t = pd.read_csv(demo_ws / "out" / "coverage_elderly_care_station.csv", encoding="utf-8-sig",
+                    dtype={"unit_code": str})
+    assert list(t.columns) == ["unit_code", "unit_name", "level", "minutes", "households", "households_covered",
+                               "population", "population_covered", "elderly", "elderly_covered", "share_covered"]
+    assert set(t["level"]) == {"jurisdiction", "district", "subdistrict", "community"}
+    for (_level, m), grp in t.groupby(["level", "minutes"]):
+        jur = t[(t.level == "jurisdiction") & (t.minutes == m)].iloc[0]
+        assert grp["households"].sum() == pytest.approx(jur["households"])
+        assert grp["households_covered"].sum() == pytest.approx(jur["households_covered"])
+    assert t["share_covered"].dropna().between(0, 1).all()
+    x = pd.read_excel(demo_ws / "out" / "coverage_elderly_care_station.xlsx")
+    assert "户数覆盖率" in x.columns
+    assert "单位名称" in x.columns
+    unc = pd.read_csv(demo_ws / "out" / "uncovered_elderly_care_station.csv", encoding="utf-8-sig")
+    assert unc["population_uncovered"].is_monotonic_decreasing
+    from mzgis.layers.store import ProjectStore
+
+    gaps = ProjectStore(demo_ws / "project.gpkg").read("gaps_elderly_care_station")
+    jur15 = t[(t.level == "jurisdiction") & (t.minutes == 15)].iloc[0]
+    assert gaps["households"].sum() == pytest.approx(jur15["households"] - jur15["households_covered"])
+
+
+def test_elderly_profile_covers_less(demo_ws):
+    main(["coverage", str(demo_ws), "--kind", "elderly_care_station"])
+    walk = pd.read_csv(demo_ws / "out" / "coverage_elderly_care_station.csv", encoding="utf-8-sig")
+    main(["coverage", str(demo_ws), "--kind", "elderly_care_station", "--profile", "elderly"])
+    slow = pd.read_csv(demo_ws / "out" / "coverage_elderly_care_station.csv", encoding="utf-8-sig")
+    j = (walk.level == "jurisdiction") & (walk.minutes == 15)
+    assert slow.loc[j, "households_covered"].iloc[0] < walk.loc[j, "households_covered"].iloc[0]
+
+
+def test_standards_files(demo_ws, capsys):
+    assert main(["standards", str(demo_ws)]) == 0
+    out = capsys.readouterr().out
+    assert "EC-04" in out
+    ind = pd.read_csv(demo_ws / "out" / "indicators.csv", encoding="utf-8-sig")
+    assert list(ind.columns[:8]) == ["indicator_id", "name_zh", "target", "comparator", "actual", "unit", "passed",
+                                     "binding"]
+    assert set(ind["binding"]) <= {"约束性", "预期性"}
+    assert ind.set_index("indicator_id").loc["EC-04", "actual"] == 4  # 4 of the 6 sample stations operate
+    x = pd.read_excel(demo_ws / "out" / "indicators.xlsx")
+    assert {"指标名称", "目标值", "现状值", "是否达标", "指标属性"} <= set(x.columns)
+    area = pd.read_csv(demo_ws / "out" / "area_standard.csv", encoding="utf-8-sig")
+    assert len(area) == 12
+    assert (area["deficit_m2"] >= 0).all()
+    assert main(["standards", str(demo_ws), "--plan", "chifeng"]) == 0
+    cf = pd.read_csv(demo_ws / "out" / "indicators.csv", encoding="utf-8-sig")
+    assert "CS-01" in set(cf["indicator_id"])
+
+
+def test_coverage_on_real_extract_with_community_polygons(tmp_path, capsys):
+    osm = shared("osm/beijing_haidian_tsinghua_pku.osm")
+    ws = tmp_path / "w"
+    main(["init", str(ws), "--name", "海淀"])
+    com = tmp_path / "com.geojson"
+    com.write_text(
+        '{"type":"FeatureCollection","features":['
+        '{"type":"Feature","properties":{"编码":"C1","名称":"清华社区","户数":3000,"人口":8000},'
+        '"geometry":{"type":"Polygon","coordinates":[[[116.315,39.998],[116.332,39.998],[116.332,40.012],[116.315,40.012],[116.315,39.998]]]}},'
+        '{"type":"Feature","properties":{"编码":"C2","名称":"燕园社区","户数":2000,"人口":5000},'
+        '"geometry":{"type":"Polygon","coordinates":[[[116.300,39.990],[116.315,39.990],[116.315,40.005],[116.300,40.005],[116.300,39.990]]]}}]}',
+        encoding="utf-8")
+    fac = tmp_path / "f.csv"
+    fac.write_text("编号,名称,经度,纬度\nS1,清华驿站,116.3260,40.0030\n", encoding="utf-8")
+    assert main(["import", str(ws), str(com), "--layer", "communities", "--type", "admin_units",
+                 "--level", "community"]) == 0
+    assert main(["import", str(ws), str(fac), "--layer", "stations", "--type", "facilities", "--kind",
+                 "社区养老服务驿站", "--coords", "wgs84"]) == 0
+    assert main(["network", str(ws), str(osm)]) == 0
+    capsys.readouterr()
+    assert main(["coverage", str(ws), "--kind", "社区养老服务驿站"]) == 0
+    assert "community polygons spread over network nodes" in capsys.readouterr().out
+    t = pd.read_csv(ws / "out" / "coverage_elderly_care_station.csv", encoding="utf-8-sig")
+    c = t[(t.level == "community") & (t.minutes == 15)].set_index("unit_code")
+    assert c.loc["C1", "households"] == pytest.approx(3000)
+    assert c.loc["C1", "share_covered"] > c.loc["C2", "share_covered"]
