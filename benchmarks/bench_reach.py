@@ -20,6 +20,7 @@ Run: ``make bench`` or ``.venv/bin/python benchmarks/bench_reach.py [--quick]``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import subprocess
@@ -100,13 +101,13 @@ def real_workload(n_fac: int, skip_slow: bool) -> dict[str, float]:
     # the floor: SciPy's multi-source Dijkstra on the symmetric CSR (directed=True is the faster of
     # SciPy's two modes on a symmetric matrix, and gives the same distances)
     res["e"], e_out = best_of(lambda: dijkstra(m, directed=True, indices=fac_nodes, limit=LIMIT, min_only=True))
-    res["c"], (c_dist, c_who) = best_of(lambda: nearest_facility(g, fs, ds, limit_m=LIMIT))  # type: ignore[misc]
+    res["c"], (c_dist, _c_who) = best_of(lambda: nearest_facility(g, fs, ds, limit_m=LIMIT))  # type: ignore[misc]
 
     def d_job():  # type: ignore[no-untyped-def]
         f, d, dist = facility_pairs(g, fs, ds, limit_m=LIMIT)
         return f, d, dist, per_threshold_counts(f, d, dist, g.n_nodes)
 
-    res["d"], (pf, pd_, pdist, counts) = best_of(d_job, repeat=2)  # type: ignore[misc]
+    res["d"], (_pf, _pd, _pdist, counts) = best_of(d_job, repeat=2)  # type: ignore[misc]
     e_dist = np.asarray(e_out)
     fin = np.isfinite(e_dist)
     chk = unique_pos
@@ -177,10 +178,8 @@ def _status(key: str) -> float:
 
 def _reset_peak() -> float:
     """Reset the peak-RSS mark (Linux clear_refs 5) and return the current RSS in MiB."""
-    try:
+    with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
     return _status("VmRSS")
 
 

@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 import shapely
 
-from mzgis.analysis.demand import DemandSettings, demand_from_layer, demand_from_raster, demand_from_units
+from mzgis.analysis.demand import (
+    DemandSettings,
+    demand_from_layer,
+    demand_from_raster,
+    demand_from_units,
+)
 from mzgis.layers.network import build_graph
 
 

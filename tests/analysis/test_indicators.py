@@ -8,7 +8,13 @@ import pandas as pd
 import pytest
 import shapely
 
-from mzgis.analysis.indicators import PLAN_SETS, Indicator, IndicatorContext, evaluate, indicator_set
+from mzgis.analysis.indicators import (
+    PLAN_SETS,
+    Indicator,
+    IndicatorContext,
+    evaluate,
+    indicator_set,
+)
 from mzgis.errors import ConfigError
 
 CRS = "EPSG:32650"
