@@ -1,10 +1,26 @@
 #!/usr/bin/env bash
 # Installs everything mzgis needs on a fresh machine: the Python virtual environment with the
 # package and its test tools, and (as root, where apt-get exists) the system packages the map and
-# report tests use: Debian's chromium (headless browser checks) and a CJK font for static maps.
+# report tests use: Debian's chromium (headless browser checks) and fonts-noto-cjk (Chinese
+# labels in static PNG maps).
 set -euo pipefail
 PYTHON=${1:-python3}
 VENV=${2:-.venv}
+
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing ${need[*]} (Debian packages)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" fontconfig >/dev/null
+  else
+    echo "setup: please install ${need[*]} (Debian: apt-get install ${need[*]}); map browser tests need them" >&2
+  fi
+fi
+
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi

@@ -68,6 +68,7 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--minutes", help="thresholds, e.g. 5,10,15 (default: mzgis.toml)")
     s.set_defaults(func=cmd_reach)
     add_analysis_commands(sub)
+    add_map_commands(sub)
 
 
 def cmd_coverage(a: argparse.Namespace) -> int:
@@ -129,3 +130,46 @@ def add_analysis_commands(sub: Any) -> None:
     s.add_argument("--plan", choices=["mentougou", "chifeng"], help="default: mzgis.toml [indicators] plan")
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
     s.set_defaults(func=cmd_standards)
+
+
+def cmd_map(a: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from mzgis.gis.pipelines import run_map
+    from mzgis.gis.workspace import Workspace
+
+    ws = Workspace.open(a.dir)
+    kinds = [k for k in (a.kinds or "").split(",") if k.strip()] or None
+    run = run_map(ws, kinds=kinds, basemap=a.basemap, out=Path(a.out) if a.out else None, profile=a.profile)
+    print(f"地图 map → {run.path} ({run.size_bytes / 1e6:.2f} MB; 离线 offline: no network requests"
+          f"{'' if a.basemap in ('roads', 'none') else ', except the opt-in online basemap tiles'})")
+    return 0
+
+
+def cmd_report(a: argparse.Namespace) -> int:
+    from mzgis.gis.pipelines import run_report
+    from mzgis.gis.workspace import Workspace
+
+    ws = Workspace.open(a.dir)
+    files = run_report(ws, kinds=[k for k in (a.kinds or "").split(",") if k.strip()] or None, profile=a.profile)
+    print("报告 report:")
+    for p in files:
+        print(f"  → {p}")
+    return 0
+
+
+def add_map_commands(sub: Any) -> None:
+    """Register ``map`` and ``report``."""
+    s = sub.add_parser("map", help="交互地图 interactive offline map → out/map.html")
+    s.add_argument("dir")
+    s.add_argument("--kinds", help="comma-separated kinds (default: every kind in the store)")
+    s.add_argument("--basemap", default="roads", choices=["none", "roads", "osm", "tianditu", "amap"])
+    s.add_argument("--out", help="output HTML (default: out/map.html)")
+    s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    s.set_defaults(func=cmd_map)
+
+    s = sub.add_parser("report", help="报告 report page with tables, map and static PNGs → out/report.html")
+    s.add_argument("dir")
+    s.add_argument("--kinds", help="comma-separated kinds (default: every kind in the store)")
+    s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    s.set_defaults(func=cmd_report)

@@ -11,6 +11,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from mzgis.analysis.area_standard import (
     AREA_COLUMNS,
@@ -37,15 +38,18 @@ from mzgis.analysis.indicators import (
     indicator_set,
 )
 from mzgis.analysis.reach import ReachResult, network_reach
+from mzgis.analysis.service_areas import service_areas
 from mzgis.analysis.snapping import SegmentIndex
 from mzgis.errors import LayerError, NetworkError
 from mzgis.gis.workspace import Workspace
 from mzgis.layers.importer import prepare_layer
-from mzgis.layers.kinds import get_kind
+from mzgis.layers.kinds import KINDS, get_kind
 from mzgis.layers.network import RoadGraph, is_osm, load_or_build, osm_bounds
 from mzgis.layers.sources import read_source
 from mzgis.layers.store import ImportReport
+from mzgis.maps.report import cjk_font, report_html, static_map
 from mzgis.maps.tables import write_table
+from mzgis.maps.webmap import MapData, build_map, save_map
 
 __all__ = [
     "all_facilities",
@@ -54,8 +58,11 @@ __all__ = [
     "load_demand",
     "load_network",
     "parse_join_npy",
+    "roads_layer",
     "run_coverage",
+    "run_map",
     "run_reach",
+    "run_report",
     "run_standards",
     "units_by_level",
 ]
@@ -334,3 +341,98 @@ def run_standards(ws: Workspace, *, plan: str | None = None, profile: str = "wal
         files += write_table(area, out / "area_standard.csv", xlsx_path=out / "area_standard.xlsx",
                              headers_zh=AREA_COLUMNS_ZH, sheet="每百户面积")
     return StandardsRun(table, area, files)
+
+
+# -- maps and reports -------------------------------------------------------------------------------
+def roads_layer(graph: RoadGraph) -> gpd.GeoDataFrame:
+    """The network's edges merged into lines, for the offline vector basemap."""
+    segs = np.stack([np.column_stack([graph.x[graph.u], graph.y[graph.u]]),
+                     np.column_stack([graph.x[graph.v], graph.y[graph.v]])], axis=1)
+    merged = shapely.line_merge(shapely.multilinestrings(shapely.linestrings(segs)))
+    parts = list(getattr(merged, "geoms", [merged]))
+    return gpd.GeoDataFrame(geometry=parts, crs=graph.crs)
+
+
+@dataclass
+class MapRun:
+    """Outputs of :func:`run_map`."""
+
+    path: Path
+    size_bytes: int
+    data: MapData
+    coverage: CoverageRun | None
+    standards: StandardsRun | None
+
+
+def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "roads", out: Path | None = None,
+            profile: str = "walk") -> MapRun:
+    """Compute what the map shows (coverage, service areas, indicators) and write the page."""
+    store = ws.store
+    fac = all_facilities(ws)
+    kind_ids = [get_kind(k).id for k in kinds] if kinds else list(dict.fromkeys(fac["kind"].astype(str)))
+    shown = fac[fac["kind"].isin(kind_ids)] if kinds else fac
+    units = units_by_level(ws)
+    try:
+        graph: RoadGraph | None = load_network(ws)
+    except NetworkError:
+        graph = None
+    cov = None
+    sa = None
+    gaps = None
+    walkable = [k for k in kind_ids if KINDS[k].threshold_min is not None] or kind_ids[:1]
+    main_kind = walkable[0] if walkable else None
+    if graph is not None and main_kind is not None:
+        try:
+            cov = run_coverage(ws, kind=main_kind, profile=profile)
+        except LayerError as exc:
+            log.warning("no coverage on the map: %s", exc)
+        speed = ws.walk_speed_m_per_min(profile)
+        op = shown[(shown["status"] == "建成运营") & shown["kind"].isin(walkable)]
+        if len(op):
+            sa = service_areas(graph, op, thresholds_min=ws.thresholds_min, speed_m_per_min=speed,
+                               buffer_m=float(ws.config["travel"]["service_area_buffer_m"]),
+                               max_snap_m=float(ws.config["travel"]["max_snap_distance_m"]), dissolve_by="kind")
+        if f"gaps_{main_kind}" in store.layer_names():
+            gaps = store.read(f"gaps_{main_kind}")
+    std = run_standards(ws, profile=profile)
+    markers = None
+    for name in store.layer_names("boundary_markers"):
+        markers = store.read(name)
+    sites = None
+    for k in kind_ids:
+        if f"sites_{k}" in store.layer_names():
+            sites = store.read(f"sites_{k}")
+    sample = any("数据来源" in store.read(n).columns for n in store.layer_names("facilities")[:1])
+    data = MapData(
+        title=f"{ws.config['project'].get('jurisdiction') or ws.config['project'].get('name')} 民政设施与服务圈",
+        facilities=shown, units=units, coverage=cov.table if cov else None,
+        coverage_kind=main_kind if cov is not None else None,
+        service_areas=sa, gaps=gaps, markers=markers, roads=roads_layer(graph) if graph is not None else None,
+        sites=sites, indicators=std.indicators, sample=sample,
+        tianditu_key=str(ws.config.get("maps", {}).get("tianditu_key", "")))
+    m = build_map(data, basemap=basemap)
+    path, size = save_map(m, out or ws.out_dir / "map.html")
+    return MapRun(path, size, data, cov, std)
+
+
+def run_report(ws: Workspace, *, kinds: list[str] | None = None, profile: str = "walk") -> list[Path]:
+    """``out/report.html`` with the indicator and coverage tables, the ranked uncovered
+    communities, the area standard, static PNG maps and the interactive map."""
+    out = ws.out_dir
+    mp = run_map(ws, kinds=kinds, out=out / "map.html", profile=profile)
+    pngs = []
+    notes = ["路网 street network © OpenStreetMap contributors (ODbL 1.0)."]
+    if cjk_font() is None:
+        notes.append("未找到中文字体 no CJK font: install fonts-noto-cjk so Chinese labels render in the PNG maps.")
+    try:
+        pngs.append(static_map(mp.data, out / "map_coverage.png"))
+    except ValueError as exc:
+        log.warning("no static map: %s", exc)
+    std = mp.standards
+    page = report_html(title=f"{mp.data.title} 分析报告", indicators=std.indicators if std else None,
+                       coverage=mp.coverage.table if mp.coverage else None, coverage_kind=mp.data.coverage_kind,
+                       uncovered=mp.coverage.uncovered if mp.coverage else None, area=std.area if std else None,
+                       map_file=mp.path.name, pngs=[p.name for p in pngs], sample=mp.data.sample, notes=notes)
+    rp = out / "report.html"
+    rp.write_text(page, encoding="utf-8")
+    return [rp, mp.path, *pngs]
