@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from mzgis.gis.pipelines import build_network, import_file, run_coverage, run_reach, run_standards
+from mzgis.gis.pipelines import build_network, import_file, run_map, run_reach, write_report
 from mzgis.gis.workspace import init_workspace
 from mzgis.layers.network import osm_bounds, read_osm_ways
 
@@ -181,8 +181,11 @@ def run_demo(root: Path, *, force: bool = True) -> DemoResult:
     build_network(ws, osm)
     out, _ = run_reach(ws, facilities="elderly_stations", demand="residential")
     outputs.append(out)
-    cov = run_coverage(ws, kind="elderly_care_station")
-    outputs += cov.files
-    std = run_standards(ws)
-    outputs += std.files
-    return DemoResult(outputs, cov.table, std.indicators)
+    mp = run_map(ws, kinds=["elderly_care_station", "elderly_care_center", "community_service",
+                            "minor_protection_station"])
+    if mp.coverage is None or mp.standards is None:
+        msg = "demo: coverage or standards missing"
+        raise RuntimeError(msg)
+    outputs += mp.coverage.files + mp.standards.files
+    outputs += write_report(ws, mp)
+    return DemoResult(outputs, mp.coverage.table, mp.standards.indicators)

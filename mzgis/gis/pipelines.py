@@ -65,6 +65,7 @@ __all__ = [
     "run_report",
     "run_standards",
     "units_by_level",
+    "write_report",
 ]
 
 log = logging.getLogger(__name__)
@@ -418,8 +419,12 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
 def run_report(ws: Workspace, *, kinds: list[str] | None = None, profile: str = "walk") -> list[Path]:
     """``out/report.html`` with the indicator and coverage tables, the ranked uncovered
     communities, the area standard, static PNG maps and the interactive map."""
+    return write_report(ws, run_map(ws, kinds=kinds, out=ws.out_dir / "map.html", profile=profile))
+
+
+def write_report(ws: Workspace, mp: MapRun) -> list[Path]:
+    """Write the report pages around a map that :func:`run_map` made."""
     out = ws.out_dir
-    mp = run_map(ws, kinds=kinds, out=out / "map.html", profile=profile)
     pngs = []
     notes = ["路网 street network © OpenStreetMap contributors (ODbL 1.0)."]
     if cjk_font() is None:

@@ -24,6 +24,9 @@ def test_demo_ends_with_coverage_and_indicator_tables(tmp_path, capsys):
     assert "EC-04" in out
     assert "coverage_elderly_care_station.csv" in out
     assert "indicators.csv" in out
+    assert "map.html" in out
+    assert "report.html" in out
+    assert (tmp_path / "d" / "out" / "map_coverage.png").exists()
 
 
 def test_coverage_files_and_conservation(demo_ws, capsys):

@@ -110,5 +110,5 @@ def test_report_page_offline(real_ws, tmp_path):
     for heading in ("指标评估", "服务圈覆盖", "未覆盖人口最多的社区", "交互地图"):
         assert heading in html
     assert HOSTILE not in html
-    png = [f for f in files if f.suffix == ".png"][0]
+    png = next(f for f in files if f.suffix == ".png")
     assert non_blank(png, min_colours=200)
