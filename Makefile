@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_reach.py
 	$(BIN)/python benchmarks/bench_coverage.py
 	$(BIN)/python benchmarks/bench_map.py
+	$(BIN)/python benchmarks/bench_siting.py
 
 clean:
 	rm -rf $(VENV) demo-workspace build *.egg-info

@@ -100,6 +100,12 @@ def cmd_demo(a: argparse.Namespace) -> int:
         print(f"  {r['indicator_id']:<6} {mark:<4} {actual:>8} / {r['comparator']}{r['target']:g} {r['unit']:<6} "
               f"{r['binding']}  {r['name_zh']}")
     print()
+    print("建议新增社区养老服务驿站 proposed new elderly-care stations (maximal covering, 15 min):")
+    for n in res.site_notes:
+        print(f"  {n}")
+    for r in res.sites.to_dict("records"):
+        print(f"  {r['rank']}. {r['candidate_id']}  +{r['households_gained']:.0f} 户 → {100 * r['cumulative_share']:.1f}%")
+    print()
     print("示例完成 demo finished. 输出 outputs:")
     for p in res.outputs:
         print(f"  {p}")

@@ -29,7 +29,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from mzgis.gis.pipelines import build_network, import_file, run_map, run_reach, write_report
+from mzgis.gis.pipelines import (
+    build_network,
+    import_file,
+    run_map,
+    run_reach,
+    run_site,
+    write_report,
+)
 from mzgis.gis.workspace import init_workspace
 from mzgis.layers.network import osm_bounds, read_osm_ways
 
@@ -148,6 +155,8 @@ class DemoResult:
     outputs: list[Path]
     coverage: pd.DataFrame
     indicators: pd.DataFrame
+    sites: pd.DataFrame
+    site_notes: list[str]
 
 
 def run_demo(root: Path, *, force: bool = True) -> DemoResult:
@@ -181,6 +190,8 @@ def run_demo(root: Path, *, force: bool = True) -> DemoResult:
     build_network(ws, osm)
     out, _ = run_reach(ws, facilities="elderly_stations", demand="residential")
     outputs.append(out)
+    site = run_site(ws, kind="elderly_care_station", add=3)
+    outputs += site.files
     mp = run_map(ws, kinds=["elderly_care_station", "elderly_care_center", "community_service",
                             "minor_protection_station"])
     if mp.coverage is None or mp.standards is None:
@@ -188,4 +199,4 @@ def run_demo(root: Path, *, force: bool = True) -> DemoResult:
         raise RuntimeError(msg)
     outputs += mp.coverage.files + mp.standards.files
     outputs += write_report(ws, mp)
-    return DemoResult(outputs, mp.coverage.table, mp.standards.indicators)
+    return DemoResult(outputs, mp.coverage.table, mp.standards.indicators, site.table, site.result.notes)

@@ -11,7 +11,9 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import shapely
+from numpy.typing import NDArray
 
 from mzgis.analysis.area_standard import (
     AREA_COLUMNS,
@@ -37,8 +39,15 @@ from mzgis.analysis.indicators import (
     evaluate,
     indicator_set,
 )
-from mzgis.analysis.reach import ReachResult, network_reach
+from mzgis.analysis.reach import (
+    ReachResult,
+    facility_pairs,
+    nearest_facility,
+    network_reach,
+    points_xy,
+)
 from mzgis.analysis.service_areas import service_areas
+from mzgis.analysis.siting import CoverageProblem, SitingResult, solve
 from mzgis.analysis.snapping import SegmentIndex
 from mzgis.errors import LayerError, NetworkError
 from mzgis.gis.workspace import Workspace
@@ -63,6 +72,7 @@ __all__ = [
     "run_map",
     "run_reach",
     "run_report",
+    "run_site",
     "run_standards",
     "units_by_level",
     "write_report",
@@ -400,16 +410,22 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
     for name in store.layer_names("boundary_markers"):
         markers = store.read(name)
     sites = None
+    site_areas = None
     for k in kind_ids:
         if f"sites_{k}" in store.layer_names():
-            sites = store.read(f"sites_{k}")
+            sites = store.read(f"sites_{k}").rename(columns={"feature_id": "candidate_id"})
+            if graph is not None and len(sites):
+                site_areas = service_areas(graph, sites.assign(kind="proposed", feature_id=sites["candidate_id"]),
+                                           thresholds_min=ws.thresholds_min, speed_m_per_min=ws.walk_speed_m_per_min(profile),
+                                           buffer_m=float(ws.config["travel"]["service_area_buffer_m"]),
+                                           dissolve_by="kind")
     sample = any("数据来源" in store.read(n).columns for n in store.layer_names("facilities")[:1])
     data = MapData(
         title=f"{ws.config['project'].get('jurisdiction') or ws.config['project'].get('name')} 民政设施与服务圈",
         facilities=shown, units=units, coverage=cov.table if cov else None,
         coverage_kind=main_kind if cov is not None else None,
         service_areas=sa, gaps=gaps, markers=markers, roads=roads_layer(graph) if graph is not None else None,
-        sites=sites, indicators=std.indicators, sample=sample,
+        sites=sites, site_areas=site_areas, indicators=std.indicators, sample=sample,
         tianditu_key=str(ws.config.get("maps", {}).get("tianditu_key", "")))
     m = build_map(data, basemap=basemap)
     path, size = save_map(m, out or ws.out_dir / "map.html")
@@ -441,3 +457,92 @@ def write_report(ws: Workspace, mp: MapRun) -> list[Path]:
     rp = out / "report.html"
     rp.write_text(page, encoding="utf-8")
     return [rp, mp.path, *pngs]
+
+
+# -- siting ------------------------------------------------------------------------------------------
+@dataclass
+class SiteRun:
+    """Outputs of :func:`run_site`."""
+
+    table: pd.DataFrame
+    result: SitingResult
+    files: list[Path]
+    candidates_source: str
+
+
+def _generated_candidates(graph: RoadGraph, dem: gpd.GeoDataFrame, uncovered: NDArray[np.bool_],
+                          index: SegmentIndex, *, cell_m: float = 100.0, max_n: int = 2000) -> gpd.GeoDataFrame:
+    """Network nodes next to uncovered demand, thinned to one per ``cell_m`` grid cell."""
+    pts = dem[uncovered].to_crs(graph.crs)
+    if pts.empty:
+        return gpd.GeoDataFrame({"feature_id": []}, geometry=gpd.GeoSeries([], crs=graph.crs), crs=graph.crs)
+    s = index.snap(pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy(), max_distance_m=1e9)
+    node = np.where(s.t < 0.5, graph.u[s.edge], graph.v[s.edge])
+    node = np.unique(node)
+    cells = np.floor(np.column_stack([graph.x[node], graph.y[node]]) / cell_m).astype(np.int64)
+    _, first = np.unique(cells, axis=0, return_index=True)
+    node = node[np.sort(first)]
+    if node.size > max_n:
+        node = node[np.linspace(0, node.size - 1, max_n).astype(int)]
+    return gpd.GeoDataFrame({"feature_id": [f"N{int(graph.node_ids[n])}" for n in node]},
+                            geometry=gpd.points_from_xy(graph.x[node], graph.y[node]), crs=graph.crs)
+
+
+def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float | None = None,
+             minutes: float | None = None, demand: str | None = None, candidates: str | None = None,
+             capacity: float | None = None, decay: str | None = None, method: str = "auto",
+             profile: str = "walk") -> SiteRun:
+    """Propose new sites for a kind; writes ``out/sites_<kind>.csv`` and the layer ``sites_<kind>``."""
+    k = get_kind(kind)
+    graph = load_network(ws)
+    index = SegmentIndex(graph)
+    speed = ws.walk_speed_m_per_min(profile)
+    t_min = float(minutes) if minutes is not None else float(k.threshold_min or max(ws.thresholds_min))
+    limit = t_min * speed
+    snap = float(ws.config["travel"]["max_snap_distance_m"])
+    dem, _ = load_demand(ws, demand, graph)
+    dem = dem.reset_index(drop=True)
+    fac = all_facilities(ws)
+    fac = fac[(fac["kind"] == k.id) & (fac["status"] == "建成运营")].reset_index(drop=True)
+    dx, dy = points_xy(dem, graph.crs)
+    ds = index.snap(dx, dy, max_distance_m=snap)
+    d_ok = np.flatnonzero(ds.ok)
+    base = np.zeros(len(dem))
+    if len(fac):
+        fx, fy = points_xy(fac, graph.crs)
+        fs = index.snap(fx, fy, max_distance_m=snap)
+        dist, _ = nearest_facility(graph, fs.take(np.flatnonzero(fs.ok)), ds.take(d_ok), limit_m=limit)
+        reached = np.isfinite(dist)
+        val = np.where(reached, 1.0 if decay is None else np.clip(1.0 - dist / limit, 0.0, 1.0), 0.0)
+        base[d_ok] = val
+    if candidates is not None:
+        cand = ws.store.read(candidates).reset_index(drop=True)
+        source = f"layer {candidates}"
+    else:
+        cand = _generated_candidates(graph, dem, base < 1.0, index)
+        source = f"{len(cand)} network locations in uncovered areas"
+    if cand.empty:
+        msg = "没有候选址 no candidates: every demand point is covered, or the candidate layer is empty"
+        raise LayerError(msg)
+    cx, cy = points_xy(cand, graph.crs)
+    cs = index.snap(cx, cy, max_distance_m=snap)
+    c_ok = np.flatnonzero(cs.ok)
+    pf, pd_, pdist = facility_pairs(graph, cs.take(c_ok), ds.take(d_ok), limit_m=limit)
+    vals = np.ones_like(pdist) if decay is None else np.clip(1.0 - pdist / limit, 1e-9, 1.0)
+    matrix = sp.csr_matrix((vals, (pf, d_ok[pd_])), shape=(len(c_ok), len(dem)))
+    problem = CoverageProblem(matrix, dem["households"].astype(float).to_numpy(), base, capacity)
+    result = solve(problem, add=add, target_share=target, method=method)
+    ids = (cand["feature_id"].astype(str).to_numpy() if "feature_id" in cand else cand.index.astype(str).to_numpy())[c_ok]
+    lonlat = gpd.GeoSeries(gpd.points_from_xy(cx[c_ok], cy[c_ok]), crs=graph.crs).to_crs("EPSG:4326")
+    xy = np.column_stack([lonlat.x.to_numpy(), lonlat.y.to_numpy()])
+    table = result.table(list(ids), xy)
+    out = ws.out_dir
+    files = write_table(table, out / f"sites_{k.id}.csv", xlsx_path=out / f"sites_{k.id}.xlsx",
+                        headers_zh={"rank": "排序", "candidate_id": "候选址编号", "x": "经度", "y": "纬度",
+                                    "households_gained": "新增覆盖户数", "cumulative_share": "累计户数覆盖率"},
+                        sheet="建议选址")
+    layer = gpd.GeoDataFrame(table.rename(columns={"candidate_id": "feature_id"}).assign(kind=k.id, minutes=t_min),
+                             geometry=gpd.points_from_xy(table["x"], table["y"]), crs="EPSG:4326")
+    ws.store.write_layer(f"sites_{k.id}", layer, layer_type="sites", kind=k.id, retire_missing=True,
+                         note=f"site {k.id} {result.method}")
+    return SiteRun(table, result, files, source)

@@ -73,6 +73,7 @@ class MapData:
     markers: gpd.GeoDataFrame | None = None
     roads: gpd.GeoDataFrame | None = None
     sites: gpd.GeoDataFrame | None = None
+    site_areas: gpd.GeoDataFrame | None = None
     indicators: pd.DataFrame | None = None
     sample: bool = False
     tianditu_key: str = ""
@@ -276,7 +277,15 @@ def build_map(data: MapData, *, basemap: str = "roads") -> folium.Map:
                            tooltip=folium.GeoJsonTooltip(fields=fields[:3], aliases=labels[:3], localize=False)).add_to(m)
             search_src.append(gj.assign(_name=pop[fields[0]] if fields else ""))
 
-    # -- proposed sites ---------------------------------------------------------------------------
+    # -- proposed sites and the service areas they would add -----------------------------------------
+    if data.site_areas is not None and len(data.site_areas):
+        sa2 = _prep(data.site_areas, gcj=gcj, tolerance_deg=2e-5)
+        fg = folium.FeatureGroup(name="服务圈：建议新址 5/10/15分钟 (proposed)", show=True)
+        for r in sa2.sort_values("minutes", ascending=False).to_dict("records"):
+            folium.GeoJson(shapely.geometry.mapping(r["geometry"]), interactive=False,
+                           style_function=lambda f: {"fillColor": "#ffd92f", "fillOpacity": 0.15, "color": "#000000",
+                                                     "weight": 1.2, "dashArray": "5 4"}).add_to(fg)
+        fg.add_to(m)
     if data.sites is not None and len(data.sites):
         sites = _prep(data.sites, gcj=gcj)
         pop, fields, labels = _popup_frame(sites, {"rank": "排序", "candidate_id": "候选址", "households_gained": "新增覆盖户数",

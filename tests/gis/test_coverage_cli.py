@@ -109,3 +109,21 @@ def test_coverage_on_real_extract_with_community_polygons(tmp_path, capsys):
     c = t[(t.level == "community") & (t.minutes == 15)].set_index("unit_code")
     assert c.loc["C1", "households"] == pytest.approx(3000)
     assert c.loc["C1", "share_covered"] > c.loc["C2", "share_covered"]
+
+
+def test_site_command_and_map_layer(demo_ws, capsys):
+    assert main(["site", str(demo_ws), "--kind", "社区养老服务驿站", "--add", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "exact" in out or "greedy" in out
+    t = pd.read_csv(demo_ws / "out" / "sites_elderly_care_station.csv", encoding="utf-8-sig")
+    assert list(t.columns) == ["rank", "candidate_id", "x", "y", "households_gained", "cumulative_share"]
+    assert t["rank"].tolist() == [1, 2]
+    assert t["cumulative_share"].is_monotonic_increasing
+    assert (t["households_gained"] > 0).all()
+    assert main(["site", str(demo_ws), "--kind", "社区养老服务驿站", "--target", "0.95"]) == 0
+    t2 = pd.read_csv(demo_ws / "out" / "sites_elderly_care_station.csv", encoding="utf-8-sig")
+    assert t2["cumulative_share"].iloc[-1] >= 0.95
+    assert main(["map", str(demo_ws), "--kinds", "社区养老服务驿站"]) == 0
+    page = (demo_ws / "out" / "map.html").read_text(encoding="utf-8")
+    assert "proposed sites" in page  # the layer names are JSON-escaped in the page; the ASCII part is plain
+    assert main(["site", str(demo_ws), "--kind", "社区养老服务驿站"]) == 2
