@@ -240,10 +240,10 @@ def solve_exact(p: CoverageProblem, *, add: int | None = None, target_share: flo
             prob += y[j] <= float(p.base[j]) * u + pulp.lpSum(zs)
     if p.capacity is not None:
         by_i: dict[int, list[pulp.LpAffineExpression]] = {}
-        for (i, j), zij in z.items():
-            by_i.setdefault(i, []).append(float(p.weight[j]) * zij)
-        for i, terms in by_i.items():
-            prob += pulp.lpSum(terms) <= float(p.capacity) * x[i]
+        for (ci, dj), zij in z.items():
+            by_i.setdefault(ci, []).append(float(p.weight[dj]) * zij)
+        for ci, terms in by_i.items():
+            prob += pulp.lpSum(terms) <= float(p.capacity) * x[ci]
     gain = pulp.lpSum(float(p.weight[j]) * (y[j] - float(p.base[j])) for j in need)
     if target_share is None:
         if add is None:
