@@ -160,9 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("dir", nargs="?", default="demo-workspace")
     s.set_defaults(func=cmd_demo)
 
-    from mzgis.gis import cli_network
+    from mzgis.gis import cli_network, cli_places
 
     cli_network.add_commands(sub)
+    cli_places.add_commands(sub)
     return p
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +16,14 @@ import scipy.sparse as sp
 import shapely
 from numpy.typing import NDArray
 
+from mzgis.analysis.addresses import check_addresses, check_place_names
 from mzgis.analysis.area_standard import (
     AREA_COLUMNS,
     AREA_COLUMNS_ZH,
     area_standard,
     rules_from_config,
 )
+from mzgis.analysis.boundaries import BoundaryLines, derive_boundary_lines, inspect_units
 from mzgis.analysis.coverage import (
     COVERAGE_COLUMNS_ZH,
     assign_units,
@@ -39,6 +42,7 @@ from mzgis.analysis.indicators import (
     evaluate,
     indicator_set,
 )
+from mzgis.analysis.markers import MarkerSettings, inspect_markers, inspection_plan
 from mzgis.analysis.reach import (
     ReachResult,
     facility_pairs,
@@ -68,9 +72,12 @@ __all__ = [
     "load_network",
     "parse_join_npy",
     "roads_layer",
+    "run_boundaries",
     "run_coverage",
+    "run_inspect",
     "run_map",
     "run_reach",
+    "run_record",
     "run_report",
     "run_site",
     "run_standards",
@@ -546,3 +553,131 @@ def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float 
     ws.store.write_layer(f"sites_{k.id}", layer, layer_type="sites", kind=k.id, retire_missing=True,
                          note=f"site {k.id} {result.method}")
     return SiteRun(table, result, files, source)
+
+
+# -- boundaries, markers, addresses (place-name staff) -------------------------------------------
+def run_boundaries(ws: Workspace, *, units: str) -> tuple[Path | None, BoundaryLines]:
+    """Derive the boundary lines of an admin-unit layer into layer ``boundary_lines_<units>``."""
+    layer = ws.store.read(units)
+    res = derive_boundary_lines(layer, ws.metric_crs().to_string())
+    name = f"boundary_lines_{units}"
+    level = ws.store.layer_info(units) or {}
+    lines = res.lines.assign(level=level.get("level"))
+    ws.store.write_layer(name, lines, layer_type="boundary_lines", level=level.get("level"), source=f"derived from {units}",
+                         retire_missing=True, note=f"boundaries --units {units}")
+    return None, res
+
+
+def _marker_settings(ws: Workspace) -> MarkerSettings:
+    m = ws.config["markers"]
+    return MarkerSettings(float(m["tolerance_m"]), float(m["near_m"]), float(m["spacing_m"]), float(m["cycle_years"]))
+
+
+def _layers_of(ws: Workspace, layer_type: str, name: str | None) -> gpd.GeoDataFrame:
+    store = ws.store
+    names = [name] if name else store.layer_names(layer_type)
+    if not names:
+        msg = f"没有 {layer_type} 图层 no {layer_type} layer in the store: import one with --type {layer_type}"
+        raise LayerError(msg)
+    parts = [store.read(n) for n in names]
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
+
+
+def run_inspect(ws: Workspace, what: str, *, units: str | None = None, parents: str | None = None,
+                markers: str | None = None, lines: str | None = None, addresses: str | None = None,
+                names_file: str | None = None, today: str | None = None) -> tuple[list[Path], pd.DataFrame]:
+    """The place-name staff's inspections: ``boundaries``, ``markers``, ``plan`` or ``addresses``."""
+    out = ws.out_dir
+    crs = ws.metric_crs().to_string()
+    day = pd.Timestamp(today).date() if today else None
+    if what == "boundaries":
+        if not units:
+            msg = "inspect boundaries needs --units LAYER"
+            raise LayerError(msg)
+        found = inspect_units(ws.store.read(units), crs, parents=ws.store.read(parents) if parents else None,
+                              sliver_m2=float(ws.config["inspection"]["sliver_m2"]))
+        table = pd.DataFrame(found.drop(columns="geometry"))
+        files = write_table(table, out / "inspect_boundaries.csv", xlsx_path=out / "inspect_boundaries.xlsx",
+                            headers_zh={"finding": "问题", "units": "涉及单位", "area_m2": "面积(㎡)", "lon": "经度",
+                                        "lat": "纬度", "detail": "说明"}, sheet="界线拓扑检查")
+        name = f"inspect_boundaries_{units}"
+        if len(found) or name in ws.store.layer_names():
+            geo = found.assign(feature_id=[f"P{i + 1}" for i in range(len(found))])
+            ws.store.write_layer(name, geo, layer_type="findings", retire_missing=True, note="inspect boundaries")
+        return files, table
+    if what in ("markers", "plan"):
+        mk = _layers_of(ws, "boundary_markers", markers)
+        ln = _layers_of(ws, "boundary_lines", lines)
+        if what == "markers":
+            table = inspect_markers(mk, ln, crs, settings=_marker_settings(ws), today=day)
+            files = write_table(table, out / "inspect_markers.csv", xlsx_path=out / "inspect_markers.xlsx",
+                                headers_zh={"marker_code": "界桩编号", "line_id": "界线", "finding": "问题",
+                                            "detail": "说明", "distance_m": "距离(m)"}, sheet="界桩检查")
+        else:
+            table = inspection_plan(mk, ln, crs, settings=_marker_settings(ws), today=day)
+            files = write_table(table, out / "inspection_plan.csv", xlsx_path=out / "inspection_plan.xlsx",
+                                headers_zh={"line_id": "界线", "left_code": "左侧", "right_code": "右侧",
+                                            "line_length_m": "界线长度(m)", "seq": "序号", "marker_code": "界桩编号",
+                                            "chainage_m": "里程(m)", "condition": "状况",
+                                            "last_inspection_date": "最近检查", "task": "任务"}, sheet="联检任务")
+        return files, table
+    if what == "addresses":
+        ad = _layers_of(ws, "addresses", addresses)
+        table = check_addresses(ad, units_by_level(ws))
+        if names_file:
+            std = pd.read_csv(names_file, header=None, dtype=str, encoding="utf-8-sig")[0].tolist()
+            pn = ws.store.layer_names("place_names")
+            if pn:
+                table = pd.concat([table, check_place_names(_layers_of(ws, "place_names", None), std)],
+                                  ignore_index=True)
+        files = write_table(table, out / "inspect_addresses.csv", xlsx_path=out / "inspect_addresses.xlsx",
+                            headers_zh={"feature_id": "编号", "address": "地址", "finding": "问题", "detail": "说明"},
+                            sheet="地址检查")
+        return files, table
+    msg = f"inspect {what}: use boundaries, markers, plan or addresses"
+    raise LayerError(msg)
+
+
+def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, inspector: str,
+               photo: str | None = None, note: str | None = None, layer: str | None = None) -> dict[str, Any]:
+    """Record one marker inspection: the marker's condition and date updated (history kept) and an
+    inspection record appended (``mzgis_inspections``); a photo is copied into ``photos/``."""
+    from mzgis.layers.schemas import MARKER_CONDITIONS
+
+    store = ws.store
+    cond = MARKER_CONDITIONS.get(condition, MARKER_CONDITIONS.get(condition.lower()))
+    if cond is None:
+        msg = f"--condition {condition}: use one of {sorted(set(MARKER_CONDITIONS.values()))}"
+        raise LayerError(msg)
+    try:
+        day = pd.Timestamp(date).date().isoformat()
+    except ValueError as exc:
+        msg = f"--date {date}: 日期无法识别 not a date; write it as 2026-11-20"
+        raise LayerError(msg) from exc
+    names = [layer] if layer else store.layer_names("boundary_markers")
+    where = None
+    for n in names:
+        g = store.read(n)
+        if str(marker_code) in set(g["feature_id"].astype(str)):
+            where = n
+            break
+    if where is None:
+        msg = f"没有界桩 no boundary marker '{marker_code}' in {names}"
+        raise LayerError(msg)
+    saved_photo = None
+    if photo:
+        src = Path(photo)
+        if not src.exists():
+            msg = f"--photo {photo}: 文件不存在 file not found"
+            raise LayerError(msg)
+        d = ws.root / "photos"
+        d.mkdir(exist_ok=True)
+        saved_photo = d / f"{marker_code}_{day}_{src.name}"
+        shutil.copyfile(src, saved_photo)
+    store.edit_feature(where, marker_code, changes={"condition": cond, "last_inspection_date": day}, user=inspector,
+                       note=f"inspection {day}" + (f": {note}" if note else ""))
+    rec = {"ts": pd.Timestamp.now().isoformat(timespec="seconds"), "layer": where, "marker_code": str(marker_code),
+           "date": day, "condition": cond, "inspector": inspector,
+           "photo": None if saved_photo is None else str(saved_photo.relative_to(ws.root)), "note": note}
+    store.append_records("mzgis_inspections", [rec])
+    return rec

@@ -51,6 +51,15 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "floor_area_per_household_m2": 90.0,
         "default_floors": 3.0,
     },
+    "markers": {
+        "tolerance_m": 5.0,
+        "near_m": 50.0,
+        "spacing_m": 2000.0,
+        "cycle_years": 5.0,
+    },
+    "inspection": {
+        "sliver_m2": 100.0,
+    },
     "indicators": {
         "plan": "mentougou",
         "targets": {},
@@ -65,6 +74,9 @@ _HEADER = """# mzgis 工作区配置 workspace settings
 # import.default_coords: coordinates assumed for CSV/XLSX files when --coords is not given
 #             ("" = always ask; wgs84, cgcs2000, gcj02 for Amap/Tencent, bd09 for Baidu).
 # import.extent: lon/lat bounds [minx, miny, maxx, maxy] every coordinate must lie in.
+# markers: boundary-marker checks — offset tolerance, "not near its line" distance, the longest
+#   stretch of line without a marker, and the joint-inspection cycle (联检周期) in years.
+# inspection.sliver_m2: overlaps, gaps and unit parts smaller than this are reported as slivers.
 # demand: how households/residents/elderly are estimated where a layer lacks them.
 # indicators.plan: the default indicator set, "mentougou" or "chifeng" (PLAN_REQUIREMENTS §2);
 #   indicators.targets: override a target by id, e.g. "EC-04" = 40;

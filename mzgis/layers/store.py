@@ -501,6 +501,151 @@ class ProjectStore:
         return self.write_layer(name, keep, layer_type=info["layer_type"], retire_missing=True, user=user,
                                 note=note)
 
+    # -- editing single features ------------------------------------------------------------------
+
+    def _current(self, name: str, feature_id: str) -> pd.Series:
+        g = self.read(name, include_retired=True, internal=True)
+        row = g[g["feature_id"].astype(str) == str(feature_id)]
+        if row.empty:
+            msg = f"图层 '{name}' 中没有要素 no feature '{feature_id}'"
+            raise LayerError(msg)
+        return row.iloc[0]
+
+    def _check_version(self, name: str, feature_id: str, expect_version: int | None) -> pd.Series:
+        row = self._current(name, feature_id)
+        if expect_version is not None and int(row["mz_version"]) != int(expect_version):
+            h = self.history(name, feature_id)
+            last = h.iloc[-1] if len(h) else None
+            who = f" by {last['user']} at {last['ts']}" if last is not None else ""
+            msg = (f"要素 {feature_id} 已被修改 feature {feature_id} of '{name}' is at version {int(row['mz_version'])}"
+                   f"{who}, not {expect_version}: your copy is stale. 重新读取后再修改 re-read it and apply your "
+                   "change again; nothing was written.")
+            raise StaleEditError(msg)
+        return row
+
+    def edit_feature(self, name: str, feature_id: str, *, changes: dict[str, Any] | None = None,
+                     geometry: Any = None, expect_version: int | None = None, user: str | None = None,
+                     note: str | None = None, add: bool = False) -> ImportReport:
+        """Add a feature (``add=True``) or update one's attributes and/or geometry, with history."""
+        info = self.layer_info(name)
+        if info is None:
+            msg = f"没有图层 no layer '{name}'"
+            raise LayerError(msg)
+        active = self.read(name)
+        ids = active["feature_id"].astype(str)
+        if add:
+            if str(feature_id) in set(self.read(name, include_retired=True)["feature_id"].astype(str)):
+                msg = f"编号已存在 feature id '{feature_id}' already exists in '{name}' (ids are never reused)"
+                raise LayerError(msg)
+            if geometry is None:
+                msg = "a new feature needs a geometry (--lonlat X,Y or --wkt)"
+                raise LayerError(msg)
+            row: dict[str, Any] = {c: None for c in active.columns if c != active.geometry.name}
+            row.update({"feature_id": str(feature_id), **(changes or {})})
+            unknown = set(changes or {}) - set(active.columns)
+            if unknown:
+                msg = f"图层 '{name}' 没有字段 no fields {sorted(unknown)}; fields: {list(active.columns)}"
+                raise LayerError(msg)
+            new = gpd.GeoDataFrame([row], geometry=[geometry], crs=STORE_CRS)
+            new = new.rename_geometry(active.geometry.name) if active.geometry.name != "geometry" else new
+            merged = pd.concat([active, new], ignore_index=True)
+        else:
+            self._check_version(name, feature_id, expect_version)
+            if str(feature_id) not in set(ids):
+                msg = f"要素 {feature_id} 已退役 is retired; use `mzgis revert` to bring back a version"
+                raise LayerError(msg)
+            merged = active.copy()
+            k = int(np.flatnonzero(ids.to_numpy() == str(feature_id))[0])
+            for col, val in (changes or {}).items():
+                if col not in merged.columns or col in ("feature_id", merged.geometry.name):
+                    msg = f"图层 '{name}' 没有可改字段 no editable field '{col}'; fields: {list(merged.columns)}"
+                    raise LayerError(msg)
+                if pd.api.types.is_numeric_dtype(merged[col]) and val is not None:
+                    try:
+                        val = float(val)
+                    except ValueError as exc:
+                        msg = f"字段 {col} 需要数字 needs a number, got {val!r}"
+                        raise LayerError(msg) from exc
+                merged.loc[k, col] = val
+            if geometry is not None:
+                merged.loc[k, merged.geometry.name] = geometry
+        merged = gpd.GeoDataFrame(merged, geometry=active.geometry.name, crs=STORE_CRS)
+        return self.write_layer(name, merged, layer_type=info["layer_type"], user=user, note=note)
+
+    def versions(self, name: str, feature_id: str) -> pd.DataFrame:
+        """Every version of a feature: ``version, action, ts, user, attributes, geometry`` (oldest first)."""
+        h = self.history(name, feature_id)
+        cur = self._current(name, feature_id)
+        rows = []
+        for r in h.to_dict("records"):
+            if isinstance(r["old_attributes"], str):
+                rows.append({"version": int(r["version"]) - 1, "attributes": json.loads(r["old_attributes"]),
+                             "geometry": r["old_geometry"]})
+        attrs = {c: _jsonable(cur[c]) for c in cur.index if c not in ("feature_id", "geometry", *INTERNAL_COLUMNS)}
+        rows.append({"version": int(cur["mz_version"]), "attributes": attrs,
+                     "geometry": None if cur.geometry is None else shapely.to_wkt(cur.geometry, rounding_precision=-1)})
+        out = pd.DataFrame(rows).drop_duplicates("version", keep="last").sort_values("version")
+        meta = h.set_index("version")[["action", "ts", "user", "note"]]
+        out = out.join(meta, on="version")
+        out["retired"] = False
+        if not pd.isna(cur["mz_retired_at"]):
+            out.loc[out["version"] == int(cur["mz_version"]), "retired"] = True
+        return out.reset_index(drop=True)
+
+    def revert(self, name: str, feature_id: str, version: int, *, user: str | None = None,
+               expect_version: int | None = None) -> ImportReport:
+        """Restore a feature's attributes and geometry as they were at ``version`` (a new version)."""
+        cur = self._check_version(name, feature_id, expect_version)
+        vs = self.versions(name, feature_id)
+        hit = vs[vs["version"] == int(version)]
+        if hit.empty:
+            msg = f"要素 {feature_id} 没有版本 no version {version}; versions: {vs['version'].tolist()}"
+            raise LayerError(msg)
+        info = self.layer_info(name) or {}
+        attrs = dict(hit["attributes"].iloc[0])
+        geom = _decode_geometry(hit["geometry"].iloc[0])
+        active = self.read(name)
+        others = active[active["feature_id"].astype(str) != str(feature_id)]
+        row = {c: attrs.get(c) for c in active.columns if c not in ("feature_id", active.geometry.name)}
+        row["feature_id"] = str(feature_id)
+        restored = gpd.GeoDataFrame([row], geometry=[geom if geom is not None else cur.geometry], crs=STORE_CRS)
+        if active.geometry.name != "geometry":
+            restored = restored.rename_geometry(active.geometry.name)
+        merged = gpd.GeoDataFrame(pd.concat([others, restored], ignore_index=True), geometry=active.geometry.name,
+                                  crs=STORE_CRS)
+        return self.write_layer(name, merged, layer_type=str(info.get("layer_type")), user=user,
+                                note=f"revert to version {version}")
+
+    def append_records(self, table: str, rows: list[dict[str, Any]]) -> None:
+        """Append rows to a plain attribute table of the store (created on first use), atomically."""
+        if not rows:
+            return
+        cols = list(rows[0])
+        with self.transaction() as tmp:
+            con = self._connect(tmp)
+            try:
+                exists = con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone()
+                if not exists:
+                    con.execute(f'CREATE TABLE "{table}" (id INTEGER PRIMARY KEY AUTOINCREMENT, '
+                                + ", ".join(f'"{c}" TEXT' for c in cols) + ")")
+                    con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier) VALUES (?, 'attributes', ?)",
+                                (table, table))
+                con.executemany(f'INSERT INTO "{table}" (' + ", ".join(f'"{c}"' for c in cols) + ") VALUES ("
+                                + ", ".join("?" for _ in cols) + ")",
+                                [tuple(None if r.get(c) is None else str(r.get(c)) for c in cols) for r in rows])
+                con.commit()
+            finally:
+                con.close()
+
+    def records(self, table: str) -> pd.DataFrame:
+        """A plain attribute table of the store (empty if it does not exist)."""
+        con = self._connect()
+        try:
+            exists = con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone()
+            return pd.read_sql_query(f'SELECT * FROM "{table}" ORDER BY id', con) if exists else pd.DataFrame()
+        finally:
+            con.close()
+
 
 def _gpkg_geometry_type(gdf: gpd.GeoDataFrame) -> str:
     types = set(gdf.geometry.geom_type.dropna().unique())
@@ -519,3 +664,11 @@ def _gpkg_geometry_type(gdf: gpd.GeoDataFrame) -> str:
     if types <= {"Polygon", "MultiPolygon"}:
         return "MultiPolygon"
     return "Unknown"
+
+
+class StaleEditError(StoreError):
+    """An edit was made from an out-of-date copy of a feature (its version moved on)."""
+
+
+def _decode_geometry(wkt: str | None) -> Any:
+    return None if wkt is None else shapely.from_wkt(wkt)

@@ -1,0 +1,187 @@
+"""Commands of the place-name staff: boundaries, inspect, record, edit, history, revert."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def cmd_boundaries(a: argparse.Namespace) -> int:
+    from mzgis.gis.pipelines import run_boundaries
+    from mzgis.gis.workspace import Workspace
+
+    ws = Workspace.open(a.dir)
+    _, res = run_boundaries(ws, units=a.units)
+    ln = res.lines
+    shared = ln[ln["right_code"] != ""]
+    print(f"界线 boundary lines → layer boundary_lines_{a.units}: {len(shared)} 条相邻界线 between neighbours "
+          f"({shared['length_m'].sum() / 1000:.1f} km), {len(ln) - len(shared)} 条外边界 outer "
+          f"({ln.loc[ln['right_code'] == '', 'length_m'].sum() / 1000:.1f} km)")
+    for n in res.notes:
+        print(f"  注意 note: {n}")
+    return 0
+
+
+def cmd_inspect(a: argparse.Namespace) -> int:
+    from mzgis.gis.pipelines import run_inspect
+    from mzgis.gis.workspace import Workspace
+
+    ws = Workspace.open(a.dir)
+    files, table = run_inspect(ws, a.what, units=a.units, parents=a.parents, markers=a.markers, lines=a.lines,
+                               addresses=a.addresses, names_file=a.names, today=a.today)
+    if a.what == "plan":
+        print(f"联检任务 inspection plan: {table['line_id'].nunique() if len(table) else 0} 条界线 lines, "
+              f"{int((table['marker_code'] != '').sum()) if len(table) else 0} 个界桩 markers")
+    else:
+        col = "finding"
+        counts = table[col].value_counts().to_dict() if len(table) else {}
+        print(f"检查 inspect {a.what}: {len(table)} 个问题 findings " + json.dumps(counts, ensure_ascii=False))
+    for p in files:
+        print(f"  → {p}")
+    return 0
+
+
+def cmd_record(a: argparse.Namespace) -> int:
+    from mzgis.gis.pipelines import run_record
+    from mzgis.gis.workspace import Workspace
+
+    ws = Workspace.open(a.dir)
+    rec = run_record(ws, a.marker, condition=a.condition, date=a.date, inspector=a.inspector, photo=a.photo,
+                     note=a.note, layer=a.layer)
+    print(f"已记录 recorded: 界桩 {rec['marker_code']} {rec['date']} {rec['condition']} ({rec['inspector']})"
+          + (f", 照片 photo {rec['photo']}" if rec["photo"] else ""))
+    return 0
+
+
+def _changes(items: list[str] | None) -> dict[str, Any]:
+    from mzgis.errors import LayerError
+
+    out: dict[str, Any] = {}
+    for it in items or []:
+        if "=" not in it:
+            msg = f"--set {it}: 格式应为 expected FIELD=VALUE"
+            raise LayerError(msg)
+        k, v = it.split("=", 1)
+        out[k.strip()] = None if v == "" else v
+    return out
+
+
+def _geometry(a: argparse.Namespace) -> Any:
+    import shapely
+
+    from mzgis.errors import LayerError
+
+    if a.lonlat:
+        try:
+            x, y = (float(v) for v in a.lonlat.split(","))
+        except ValueError as exc:
+            msg = f"--lonlat {a.lonlat}: expected LON,LAT in WGS-84 degrees, e.g. 116.397,39.909"
+            raise LayerError(msg) from exc
+        return shapely.Point(x, y)
+    if a.wkt:
+        try:
+            return shapely.from_wkt(a.wkt)
+        except shapely.errors.GEOSException as exc:
+            msg = f"--wkt: not valid WKT ({exc})"
+            raise LayerError(msg) from exc
+    return None
+
+
+def cmd_edit(a: argparse.Namespace) -> int:
+    from mzgis.gis.workspace import Workspace
+
+    ws = Workspace.open(a.dir)
+    store = ws.store
+    if a.action == "retire":
+        if a.expect_version is not None:
+            store._check_version(a.layer, a.id, a.expect_version)
+        rep = store.retire(a.layer, [a.id], note=a.note)
+    else:
+        rep = store.edit_feature(a.layer, a.id, changes=_changes(a.set), geometry=_geometry(a),
+                                 expect_version=a.expect_version, note=a.note, add=a.action == "add")
+    print(rep.summary())
+    return 0
+
+
+def cmd_history(a: argparse.Namespace) -> int:
+    from mzgis.gis.workspace import Workspace
+
+    ws = Workspace.open(a.dir)
+    if a.id:
+        v = ws.store.versions(a.layer, a.id)
+        for r in v.to_dict("records"):
+            state = "（已退役 retired）" if r["retired"] else ""
+            print(f"版本 v{r['version']} {r.get('action') or ''} {r.get('ts') or ''} {r.get('user') or ''}{state}")
+            print("   " + json.dumps(r["attributes"], ensure_ascii=False))
+            print(f"   {r['geometry']}")
+    else:
+        h = ws.store.history(a.layer)
+        print(h[["id", "ts", "user", "feature_id", "action", "version", "note"]].to_string(index=False))
+    return 0
+
+
+def cmd_revert(a: argparse.Namespace) -> int:
+    from mzgis.gis.workspace import Workspace
+
+    ws = Workspace.open(a.dir)
+    rep = ws.store.revert(a.layer, a.id, a.version, expect_version=a.expect_version)
+    print(f"已恢复 reverted {a.layer}/{a.id} to version {a.version}: " + rep.summary())
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register the place-name staff's commands."""
+    s = sub.add_parser("boundaries", help="界线 derive boundary lines between admin units")
+    s.add_argument("dir")
+    s.add_argument("--units", required=True, help="admin-unit layer")
+    s.set_defaults(func=cmd_boundaries)
+
+    s = sub.add_parser("inspect", help="检查 inspect boundaries | markers | plan | addresses")
+    s.add_argument("dir")
+    s.add_argument("what", choices=["boundaries", "markers", "plan", "addresses"])
+    s.add_argument("--units", help="admin-unit layer (boundaries)")
+    s.add_argument("--parents", help="parent admin-unit layer (boundaries: containment, parent codes)")
+    s.add_argument("--markers", help="boundary-marker layer (default: all)")
+    s.add_argument("--lines", help="boundary-line layer (default: all)")
+    s.add_argument("--addresses", help="address layer (default: all)")
+    s.add_argument("--names", help="standard place-name list (CSV, one name per line)")
+    s.add_argument("--today", help="inspection date for due checks (default: today)")
+    s.set_defaults(func=cmd_inspect)
+
+    s = sub.add_parser("record", help="记录检查 record a boundary-marker inspection")
+    s.add_argument("dir")
+    s.add_argument("marker")
+    s.add_argument("--condition", required=True, help="完好 | 损坏 | 丢失 | 移位")
+    s.add_argument("--date", required=True)
+    s.add_argument("--inspector", required=True)
+    s.add_argument("--photo")
+    s.add_argument("--note")
+    s.add_argument("--layer", help="marker layer (default: search all)")
+    s.set_defaults(func=cmd_record)
+
+    s = sub.add_parser("edit", help="编辑要素 add | update | retire a feature, with history")
+    s.add_argument("dir")
+    s.add_argument("layer")
+    s.add_argument("action", choices=["add", "update", "retire"])
+    s.add_argument("id")
+    s.add_argument("--set", action="append", metavar="FIELD=VALUE")
+    s.add_argument("--lonlat", help="new point geometry LON,LAT (WGS-84)")
+    s.add_argument("--wkt", help="new geometry as WKT (WGS-84)")
+    s.add_argument("--expect-version", type=int, help="refuse if the feature is no longer at this version")
+    s.add_argument("--note")
+    s.set_defaults(func=cmd_edit)
+
+    s = sub.add_parser("history", help="历史 versions of a feature, or the layer's history")
+    s.add_argument("dir")
+    s.add_argument("layer")
+    s.add_argument("id", nargs="?")
+    s.set_defaults(func=cmd_history)
+
+    s = sub.add_parser("revert", help="恢复 restore a feature to an earlier version")
+    s.add_argument("dir")
+    s.add_argument("layer")
+    s.add_argument("id")
+    s.add_argument("--version", type=int, required=True)
+    s.add_argument("--expect-version", type=int)
+    s.set_defaults(func=cmd_revert)
