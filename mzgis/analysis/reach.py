@@ -24,6 +24,7 @@ distances along straight edges, in metres.
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,7 @@ import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.sparse.csgraph import dijkstra
+from tqdm import tqdm
 
 from mzgis.analysis.snapping import SegmentIndex, Snapped
 from mzgis.errors import NetworkError
@@ -216,7 +218,8 @@ def facility_pairs(graph: RoadGraph, fac: Snapped, dem: Snapped, *, limit_m: flo
     order = np.lexsort((cell[:, 1], cell[:, 0]))
     fs, ds, dists = [], [], []
     radius = limit_m * (1 + 1e-9) + 1e-6
-    for start in range(0, len(fac), batch):
+    for start in tqdm(range(0, len(fac), batch), desc="reach per facility", unit="batch",
+                      disable=not sys.stderr.isatty() or len(fac) <= 4 * batch):
         rows = order[start:start + batch]
         balls = tree.query_ball_point(np.column_stack([sx[rows], sy[rows]]), radius, return_sorted=False)
         sub = np.unique(np.concatenate([np.asarray(b, dtype=np.int64) for b in balls]))

@@ -12,11 +12,14 @@ which lies inside the 15-minute area.
 
 from __future__ import annotations
 
+import sys
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import NDArray
+from tqdm import tqdm
 
 from mzgis.analysis.reach import multi_source_node_distances, points_xy
 from mzgis.analysis.snapping import SegmentIndex, Snapped
@@ -140,7 +143,8 @@ def service_areas(
         groups = [(ids[i], np.array([i])) for i in np.flatnonzero(snapped.ok)]
         key_name = "facility_id"
     rows = []
-    for key, members in groups:
+    for key, members in tqdm(groups, desc="service areas", unit="area",
+                             disable=not sys.stderr.isatty() or len(groups) < 20):
         if members.size == 0:
             continue
         sub = snapped.take(members)

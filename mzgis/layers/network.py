@@ -38,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 from pyproj import CRS, Transformer
+from tqdm import tqdm
 
 from mzgis.errors import NetworkError
 
@@ -303,7 +305,8 @@ def read_osm_ways(path: str | Path, *, profile: str = "walk") -> tuple[NDArray[n
     try:
         fp = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
         fp = fp.with_filter(osmium.filter.KeyFilter("highway"))
-        for obj in fp:
+        big = Path(path).stat().st_size > 20_000_000
+        for obj in tqdm(fp, desc=f"reading {Path(path).name}", unit=" objects", disable=not (big and sys.stderr.isatty())):
             if not isinstance(obj, osmium.osm.Way):
                 continue
             tags = {t.k: t.v for t in obj.tags}

@@ -84,3 +84,15 @@ def test_hand_made_overlap_gap_and_sliver():
     assert sliver["units"].tolist() == ["E"]
     assert sliver["area_m2"].iloc[0] == pytest.approx(9)
     assert found["lon"].notna().all()
+
+
+def test_place_names_against_a_standard_list():
+    from mzgis.analysis.addresses import check_place_names, unit_key
+
+    names = gpd.GeoDataFrame({"feature_id": ["1", "2", "3"], "name": ["望京西园", "望京西苑", "花家地"]},
+                             geometry=[shapely.Point(0, 0)] * 3, crs="EPSG:4326")
+    f = check_place_names(names, ["望京西园", "花家地", "南湖渠"])
+    assert f["feature_id"].tolist() == ["2"]
+    assert f["finding"].tolist() == ["nonstandard_place_name"]
+    assert unit_key("望京街道") == "望京"
+    assert unit_key("涧沟村") == "涧沟"

@@ -165,3 +165,21 @@ def test_yizhuang_is_badly_connected():
     big = graph_from_osm(path, crs, keep_largest=True)
     assert big.dropped_nodes > 0
     assert big.n_nodes + big.dropped_nodes == full.n_nodes
+
+
+def test_compressed_osm_and_osmnx_interop(tiny_osm, tmp_path):
+    import bz2
+
+    import osmnx as ox
+
+    bz = tmp_path / "tiny.osm.bz2"
+    bz.write_bytes(bz2.compress(tiny_osm.read_bytes()))
+    a = graph_from_osm(tiny_osm, BEIJING_UTM)
+    b = graph_from_osm(bz, BEIJING_UTM)
+    np.testing.assert_array_equal(np.sort(a.length_m), np.sort(b.length_m))
+    # an osmnx graph (its own reader, projected by osmnx) converts to the array graph
+    G = ox.graph_from_xml(tiny_osm, simplify=False, retain_all=True)
+    Gp = ox.project_graph(G, to_crs=BEIJING_UTM)
+    g = RoadGraph.from_networkx(Gp)
+    assert g.n_nodes == Gp.number_of_nodes()
+    assert g.length_m.sum() == pytest.approx(sum(d["length"] for _, _, d in Gp.to_undirected().edges(data=True)), rel=1e-6)

@@ -112,3 +112,25 @@ def test_report_page_offline(real_ws, tmp_path):
     assert HOSTILE not in html
     png = next(f for f in files if f.suffix == ".png")
     assert non_blank(png, min_colours=200)
+
+
+def test_amap_basemap_shifts_overlays_and_tianditu_needs_a_key(real_ws):
+    import geopandas as gpd
+    import shapely
+
+    from mzgis.errors import ConfigError
+    from mzgis.layers import coords as cc
+    from mzgis.maps.webmap import MapData, build_map
+
+    pt = gpd.GeoDataFrame({"feature_id": ["F"], "name": ["甲"], "kind": ["elderly_care_station"],
+                           "status": ["建成运营"]}, geometry=[shapely.Point(116.47, 39.99)], crs="EPSG:4326")
+    data = MapData(title="t", facilities=pt)
+    wgs = build_map(data, basemap="none").get_root().render()
+    amap = build_map(data, basemap="amap").get_root().render()
+    gx, gy = cc.wgs84_to_gcj02(116.47, 39.99)
+    assert "[116.47, 39.99]" in wgs
+    assert f"[{float(gx):.6f}, {float(gy):.6f}]" in amap
+    assert "autonavi" in amap
+    with pytest.raises(ConfigError, match="tianditu_key"):
+        build_map(data, basemap="tianditu")
+    assert "tianditu.gov.cn" in build_map(MapData(title="t", facilities=pt, tianditu_key="k"), basemap="tianditu").get_root().render()
