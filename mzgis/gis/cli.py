@@ -94,11 +94,10 @@ def cmd_demo(a: argparse.Namespace) -> int:
               f"老年人 {r['elderly_covered']:>6.0f}/{r['elderly']:<6.0f}")
     print()
     print("指标评估 indicators against the plan's targets:")
+    from mzgis.gis.cli_network import indicator_line
+
     for r in res.indicators.to_dict("records"):
-        mark = "达标" if r["passed"] is True else ("未达标" if r["passed"] is False else "不适用")
-        actual = "—" if r["actual"] != r["actual"] else f"{r['actual']:.4g}"
-        print(f"  {r['indicator_id']:<6} {mark:<4} {actual:>8} / {r['comparator']}{r['target']:g} {r['unit']:<6} "
-              f"{r['binding']}  {r['name_zh']}")
+        print(indicator_line(r, detail=False))
     print()
     print("建议新增社区养老服务驿站 proposed new elderly-care stations (maximal covering, 15 min):")
     for n in res.site_notes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -97,6 +98,15 @@ def cmd_coverage(a: argparse.Namespace) -> int:
     return 0
 
 
+def indicator_line(r: Mapping[Any, Any], *, detail: bool = True) -> str:
+    """One indicator as a line of the terminal report."""
+    mark = "达标 pass" if r["passed"] is True else ("未达标 FAIL" if r["passed"] is False else "不适用 n/a")
+    actual = "—" if r["actual"] != r["actual"] else f"{r['actual']:.4g}"
+    line = (f"  {r['indicator_id']:<6} {mark:<10} {actual:>8} / {r['comparator']}{r['target']:g} {r['unit']:<6} "
+            f"{r['binding']}  {r['name_zh']}")
+    return line + (f"  {r['detail']}" if detail and r.get("detail") else "")
+
+
 def cmd_standards(a: argparse.Namespace) -> int:
     from mzgis.gis.pipelines import run_standards
     from mzgis.gis.workspace import Workspace
@@ -105,10 +115,7 @@ def cmd_standards(a: argparse.Namespace) -> int:
     run = run_standards(ws, plan=a.plan, profile=a.profile)
     print("指标评估 indicators:")
     for r in run.indicators.to_dict("records"):
-        mark = "达标 pass" if r["passed"] is True else ("未达标 FAIL" if r["passed"] is False else "无法计算 n/a")
-        actual = "—" if r["actual"] != r["actual"] else f"{r['actual']:.4g}"
-        print(f"  {r['indicator_id']:<6} {r['name_zh']}: {actual} {r['unit']} (目标 {r['comparator']}{r['target']:g}, "
-              f"{r['binding']}) {mark}  {r['detail']}")
+        print(indicator_line(r))
     if len(run.area):
         print(f"每百户面积 area standard: {int(run.area['passed'].sum())}/{len(run.area)} 个社区达标 communities pass")
     for p in run.files:

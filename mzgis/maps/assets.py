@@ -10,6 +10,7 @@ load anything from the network.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 
@@ -51,26 +52,20 @@ def _url(tag: str) -> str:
 def inline_assets(html: str) -> str:
     """Inline vendored assets into a folium page; raise if any network reference remains."""
 
-    def script(m: re.Match[str]) -> str:
-        url = _url(m.group(0))
-        name = url.rsplit("/", 1)[-1]
-        if name in VENDORED:
-            return f"<script>/* {name} (vendored) */\n{vendored(VENDORED[name])}\n</script>"
-        if any(d in url.lower() for d in _DROP):
-            return ""
-        return m.group(0)
+    def replace(tag: str) -> Callable[[re.Match[str]], str]:
+        def sub(m: re.Match[str]) -> str:
+            url = _url(m.group(0))
+            name = url.rsplit("/", 1)[-1]
+            if name in VENDORED:
+                return f"<{tag}>/* {name} (vendored) */\n{vendored(VENDORED[name])}\n</{tag}>"
+            if any(d in url.lower() for d in _DROP):
+                return ""
+            return m.group(0)
 
-    def link(m: re.Match[str]) -> str:
-        url = _url(m.group(0))
-        name = url.rsplit("/", 1)[-1]
-        if name in VENDORED:
-            return f"<style>/* {name} (vendored) */\n{vendored(VENDORED[name])}\n</style>"
-        if any(d in url.lower() for d in _DROP):
-            return ""
-        return m.group(0)
+        return sub
 
-    out = _SCRIPT.sub(script, html)
-    out = _LINK.sub(link, out)
+    out = _SCRIPT.sub(replace("script"), html)
+    out = _LINK.sub(replace("style"), out)
     left = external_references(out)
     if left:
         msg = f"map page would load from the network: {left[:5]}; vendor these assets (scripts/vendor_assets.py)"
