@@ -108,7 +108,8 @@ def derive_boundary_lines(units: gpd.GeoDataFrame, metric_crs: str, *, code: str
     for a, b in zip(j.index.to_numpy(), j["index_right"].to_numpy(), strict=True):
         if (a, b) in pairs:
             continue
-        inter = u.geometry.iloc[a].boundary.intersection(u.geometry.iloc[b].boundary)
+        # within 10 key units (about 10 cm): edges digitised separately rarely coincide exactly
+        inter = u.geometry.iloc[a].boundary.intersection(u.geometry.iloc[b].boundary.buffer(10 * KEY_DEG))
         lines = [g for g in getattr(inter, "geoms", [inter]) if g.geom_type in ("LineString", "MultiLineString")]
         if lines and shapely.union_all(lines).length > 0:
             fallback.append((a, b, shapely.line_merge(shapely.union_all(lines))))
@@ -125,7 +126,7 @@ def derive_boundary_lines(units: gpd.GeoDataFrame, metric_crs: str, *, code: str
     for i, segs in outer.items():
         geom = _line(segs)
         if fb_union is not None:
-            geom = geom.difference(fb_union.buffer(1e-7))
+            geom = geom.difference(fb_union.buffer(20 * KEY_DEG))
             if geom.is_empty or geom.length == 0:
                 continue
         rows.append((f"{codes[i]}|", codes[i], "", names[i], "", geom))

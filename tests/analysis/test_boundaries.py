@@ -96,3 +96,19 @@ def test_place_names_against_a_standard_list():
     assert f["finding"].tolist() == ["nonstandard_place_name"]
     assert unit_key("望京街道") == "望京"
     assert unit_key("涧沟村") == "涧沟"
+
+
+def test_neighbours_without_shared_vertices_fall_back_to_intersection():
+    # B's west edge runs along A's east edge but has an extra vertex: no segment is shared
+    a = shapely.box(116.40, 39.90, 116.41, 39.91)
+    b = shapely.Polygon([(116.41, 39.90), (116.42, 39.90), (116.42, 39.91), (116.41, 39.91), (116.41, 39.904)])
+    g = gpd.GeoDataFrame({"feature_id": ["A", "B"], "name": ["甲", "乙"]}, geometry=[a, b], crs="EPSG:4326")
+    res = derive_boundary_lines(g, UTM50)
+    shared = res.lines[res.lines.right_code != ""]
+    assert shared["feature_id"].tolist() == ["A|B"]
+    edge = gpd.GeoSeries([shapely.LineString([(116.41, 39.90), (116.41, 39.91)])], crs="EPSG:4326").to_crs(UTM50)
+    assert shared["length_m"].iloc[0] == pytest.approx(edge.length.iloc[0], rel=1e-3)
+    assert any("share no vertices" in n for n in res.notes)
+    perimeter = g.to_crs(UTM50).length.sum()
+    outer = res.lines.loc[res.lines.right_code == "", "length_m"].sum()
+    assert outer == pytest.approx(perimeter - 2 * edge.length.iloc[0], rel=1e-3)
