@@ -206,12 +206,6 @@ def inspect_units(units: gpd.GeoDataFrame, metric_crs: str, *, parents: gpd.GeoD
                              "area_m2": round(float(outside.area), 2),
                              "detail": f"{names[i]} 有 {100 * outside.area / u.geometry.iloc[i].area:.2f}% 在上级 "
                                        f"{pnames.iloc[k]} 之外 outside its parent", "geometry": outside})
-    elif "parent_code" in u:
-        known = set(codes)
-        for i in range(len(u)):
-            pc = u.at[i, "parent_code"]
-            if pc is not None and not (isinstance(pc, float) and np.isnan(pc)) and str(pc) not in known:
-                pass  # parent codes refer to another layer; checked when --parents is given
     out = gpd.GeoDataFrame(rows, columns=["finding", "units", "area_m2", "detail", "geometry"], geometry="geometry",
                            crs=metric_crs)
     if len(out):

@@ -594,7 +594,13 @@ def run_inspect(ws: Workspace, what: str, *, units: str | None = None, parents: 
         if not units:
             msg = "inspect boundaries needs --units LAYER"
             raise LayerError(msg)
-        found = inspect_units(ws.store.read(units), crs, parents=ws.store.read(parents) if parents else None,
+        parent_layer = ws.store.read(parents) if parents else None
+        if parent_layer is None:
+            # by default the units of the level above, when the store has them
+            level = (ws.store.layer_info(units) or {}).get("level")
+            above = {"subdistrict": "district", "community": "subdistrict"}.get(str(level))
+            parent_layer = units_by_level(ws).get(above) if above else None
+        found = inspect_units(ws.store.read(units), crs, parents=parent_layer,
                               sliver_m2=float(ws.config["inspection"]["sliver_m2"]))
         table = pd.DataFrame(found.drop(columns="geometry"))
         files = write_table(table, out / "inspect_boundaries.csv", xlsx_path=out / "inspect_boundaries.xlsx",
