@@ -56,14 +56,23 @@ def _chainage(line: shapely.Geometry, pts: gpd.GeoSeries) -> np.ndarray:
     return np.array([offsets[b] + shapely.line_locate_point(parts[b], pt) for b, pt in zip(best, pts.values, strict=True)])
 
 
+def _prepare(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, metric_crs: str, settings: MarkerSettings | None,
+             today: dt.date | None) -> tuple[MarkerSettings, gpd.GeoDataFrame, gpd.GeoDataFrame,
+                                             dict[str, shapely.Geometry], pd.Timestamp]:
+    """Settings, both layers in the metric CRS, the lines by id, and the date before which an
+    inspection is overdue."""
+    s = settings or MarkerSettings()
+    day = today or dt.date.today()
+    mk = markers.to_crs(metric_crs).reset_index(drop=True)
+    ln = lines.to_crs(metric_crs).reset_index(drop=True)
+    due_before = pd.Timestamp(day) - pd.DateOffset(days=round(s.cycle_years * 365.25))
+    return s, mk, ln, _lines_by_id(ln), due_before
+
+
 def inspect_markers(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, metric_crs: str, *,
                     settings: MarkerSettings | None = None, today: dt.date | None = None) -> pd.DataFrame:
     """All findings, one row each: ``marker_code, line_id, finding, detail, distance_m``."""
-    s = settings or MarkerSettings()
-    today = today or dt.date.today()
-    mk = markers.to_crs(metric_crs).reset_index(drop=True)
-    ln = lines.to_crs(metric_crs).reset_index(drop=True)
-    by_id = _lines_by_id(ln)
+    s, mk, ln, by_id, due_before = _prepare(markers, lines, metric_crs, settings, today)
     rows: list[tuple[str, str, str, str, float]] = []
     codes = mk["feature_id"].astype(str)
     line_ids = mk["line_id"] if "line_id" in mk else pd.Series([None] * len(mk))
@@ -96,7 +105,6 @@ def inspect_markers(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, metric_c
                          f"编号重复 the code is used by {len(idx)} markers", np.nan))
     last = pd.to_datetime(mk["last_inspection_date"], errors="coerce") if "last_inspection_date" in mk else \
         pd.Series(pd.NaT, index=mk.index)
-    due_before = pd.Timestamp(today) - pd.DateOffset(days=round(s.cycle_years * 365.25))
     for i in range(len(mk)):
         lid = "" if line_ids.iloc[i] is None else str(line_ids.iloc[i])
         if pd.isna(last.iloc[i]):
@@ -125,12 +133,7 @@ def inspect_markers(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, metric_c
 def inspection_plan(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, metric_crs: str, *,
                     settings: MarkerSettings | None = None, today: dt.date | None = None) -> pd.DataFrame:
     """Task list: per boundary line, its markers in order along the line, with what is due."""
-    s = settings or MarkerSettings()
-    today = today or dt.date.today()
-    mk = markers.to_crs(metric_crs).reset_index(drop=True)
-    ln = lines.to_crs(metric_crs).reset_index(drop=True)
-    by_id = _lines_by_id(ln)
-    due_before = pd.Timestamp(today) - pd.DateOffset(days=round(s.cycle_years * 365.25))
+    _, mk, ln, by_id, due_before = _prepare(markers, lines, metric_crs, settings, today)
     rows = []
     for r in ln.to_dict("records"):
         lid = str(r["feature_id"])

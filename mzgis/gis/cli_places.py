@@ -55,16 +55,9 @@ def cmd_record(a: argparse.Namespace) -> int:
 
 
 def _changes(items: list[str] | None) -> dict[str, Any]:
-    from mzgis.errors import LayerError
+    from mzgis.gis.cli import _kv
 
-    out: dict[str, Any] = {}
-    for it in items or []:
-        if "=" not in it:
-            msg = f"--set {it}: 格式应为 expected FIELD=VALUE"
-            raise LayerError(msg)
-        k, v = it.split("=", 1)
-        out[k.strip()] = None if v == "" else v
-    return out
+    return {k: (None if v == "" else v) for k, v in _kv(items, "--set").items()}
 
 
 def _geometry(a: argparse.Namespace) -> Any:
