@@ -52,7 +52,7 @@ class FieldProblem:
         How to fix it.
     """
 
-    __slots__ = ("field", "find", "fix", "found", "problem", "row")
+    __slots__ = ("field", "fix", "found", "problem", "row")
 
     def __init__(self, row: str, field: str, found: str, problem: str, fix: str) -> None:
         self.row = row
@@ -60,7 +60,6 @@ class FieldProblem:
         self.found = found
         self.problem = problem
         self.fix = fix
-        self.find = f"{row}, 字段 field '{field}'"
 
     def __str__(self) -> str:
         return f"{self.row}, 字段 field '{self.field}': {self.problem}（发现 found: {self.found}）。修改 fix: {self.fix}"

@@ -12,7 +12,7 @@ def cmd_boundaries(a: argparse.Namespace) -> int:
     from mzgis.gis.workspace import Workspace
 
     ws = Workspace.open(a.dir)
-    _, res = run_boundaries(ws, units=a.units)
+    res = run_boundaries(ws, units=a.units)
     ln = res.lines
     shared = ln[ln["right_code"] != ""]
     print(f"界线 boundary lines → layer boundary_lines_{a.units}: {len(shared)} 条相邻界线 between neighbours "

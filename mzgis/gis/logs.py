@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-__all__ = ["progress_enabled", "setup_logging"]
+__all__ = ["setup_logging"]
 
 
 def setup_logging(verbose: int = 0) -> None:
@@ -13,7 +13,3 @@ def setup_logging(verbose: int = 0) -> None:
     level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
-
-def progress_enabled() -> bool:
-    """Progress bars only on a terminal."""
-    return sys.stderr.isatty()

@@ -556,7 +556,7 @@ def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float 
 
 
 # -- boundaries, markers, addresses (place-name staff) -------------------------------------------
-def run_boundaries(ws: Workspace, *, units: str) -> tuple[Path | None, BoundaryLines]:
+def run_boundaries(ws: Workspace, *, units: str) -> BoundaryLines:
     """Derive the boundary lines of an admin-unit layer into layer ``boundary_lines_<units>``."""
     layer = ws.store.read(units)
     res = derive_boundary_lines(layer, ws.metric_crs().to_string())
@@ -565,7 +565,7 @@ def run_boundaries(ws: Workspace, *, units: str) -> tuple[Path | None, BoundaryL
     lines = res.lines.assign(level=level.get("level"))
     ws.store.write_layer(name, lines, layer_type="boundary_lines", level=level.get("level"), source=f"derived from {units}",
                          retire_missing=True, note=f"boundaries --units {units}")
-    return None, res
+    return res
 
 
 def _marker_settings(ws: Workspace) -> MarkerSettings:

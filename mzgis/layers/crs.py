@@ -8,7 +8,6 @@ CRS per project, either a UTM zone or a CGCS2000 3-degree Gauss-Krüger zone, ch
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import numpy as np
 from pyproj import CRS
@@ -37,8 +36,6 @@ CHINA_BOUNDS = (73.4, 18.0, 135.1, 53.6)
 
 #: Names accepted by ``--coords``.
 SOURCE_COORDS = ("wgs84", "cgcs2000", "gcj02", "bd09")
-
-SourceCoords = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
 
 
 def parse_source_coords(value: str) -> tuple[str, CRS | None]:

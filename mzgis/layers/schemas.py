@@ -62,12 +62,6 @@ class LayerSchema:
     geometry: tuple[str, ...]  # allowed base geometry types: "Point", "Polygon", "LineString"
     fields: tuple[Field, ...] = field(default_factory=tuple)
 
-    def field(self, name: str) -> Field | None:
-        """Return the field called ``name`` or None."""
-        for f in self.fields:
-            if f.name == name:
-                return f
-        return None
 
 
 _ADMIN_CODES = (
