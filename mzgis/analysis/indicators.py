@@ -55,6 +55,7 @@ INDICATOR_COLUMNS = ["indicator_id", "name_zh", "target", "comparator", "actual"
 INDICATOR_COLUMNS_ZH = {
     "indicator_id": "指标编号", "name_zh": "指标名称", "target": "目标值", "comparator": "比较", "actual": "现状值",
     "unit": "单位", "passed": "是否达标", "binding": "指标属性", "gap": "差距", "detail": "说明", "plan": "出处",
+    "facility_status": "计入设施状态",
 }
 
 
@@ -211,6 +212,9 @@ class IndicatorContext:
         of the kinds (None when there is no network).
     metric_crs
         CRS for distances.
+    statuses
+        Facility statuses counted where an indicator does not name its own (default 建成运营;
+        ``("建成运营", "在建", "规划")`` for the planned scenario).
     """
 
     facilities: gpd.GeoDataFrame
@@ -219,6 +223,7 @@ class IndicatorContext:
     demand: gpd.GeoDataFrame | None = None
     minutes_to_nearest: Callable[[Sequence[str]], pd.Series] | None = None
     area_rules: Sequence[AreaRule] = DEFAULT_RULES
+    statuses: Sequence[str] = ("建成运营",)
 
 
 def _facilities(ctx: IndicatorContext, kinds: Sequence[str], statuses: Sequence[str] | None) -> gpd.GeoDataFrame:
@@ -246,7 +251,7 @@ def _units(ctx: IndicatorContext, level: str | None, unit_filter: str | None) ->
 
 def _value(ind: Indicator, ctx: IndicatorContext) -> tuple[float, str]:
     p = ind.params
-    statuses = p.get("status", ["建成运营"])
+    statuses = p.get("status", list(ctx.statuses))
     m = ind.method
     if m == "count":
         return float(len(_facilities(ctx, ind.kinds, statuses))), ""
@@ -352,8 +357,9 @@ def evaluate(indicators: Sequence[Indicator], ctx: IndicatorContext) -> pd.DataF
             "passed": ind.passes(actual), "binding": "约束性" if ind.binding else "预期性",
             "gap": actual - ind.target if np.isfinite(actual) else np.nan, "detail": detail, "plan": ind.plan,
             "name_en": ind.name_en,
+            "facility_status": "、".join(ind.params.get("status", list(ctx.statuses))) if ind.kinds else "",
         })
-    out = pd.DataFrame(rows, columns=[*INDICATOR_COLUMNS, "gap", "detail", "plan", "name_en"])
+    out = pd.DataFrame(rows, columns=[*INDICATOR_COLUMNS, "gap", "detail", "plan", "name_en", "facility_status"])
     out["passed"] = pd.Series([r["passed"] for r in rows], index=out.index, dtype=object)
     return out
 

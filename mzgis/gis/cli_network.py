@@ -14,6 +14,25 @@ def _minutes(s: str | None) -> list[float] | None:
     return [float(x) for x in s.split(",") if x.strip()]
 
 
+def add_counting_args(s: argparse.ArgumentParser) -> None:
+    """``--status``, ``--scenario`` and ``--snap-to``: what an analysis counts, said in its output."""
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--status", help="计入的设施状态 facility statuses counted, comma-separated "
+                                    "(建成运营, 在建, 规划; default 建成运营)")
+    g.add_argument("--scenario", choices=["today", "planned"],
+                   help="today = 建成运营 (default); planned = 建成运营 + 在建 + 规划")
+    s.add_argument("--snap-to", choices=["main", "any"],
+                   help="main (default): snap points to the main network (largest connected piece); "
+                        "any: to the nearest piece, islands included")
+
+
+def counting(a: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of the pipelines for :func:`add_counting_args`."""
+    from mzgis.gis.pipelines import counted_statuses
+
+    return {"statuses": counted_statuses(a.status, a.scenario), "snap_to": a.snap_to}
+
+
 def cmd_network(a: argparse.Namespace) -> int:
     from mzgis.gis.pipelines import build_network
     from mzgis.gis.workspace import Workspace
@@ -34,10 +53,14 @@ def cmd_reach(a: argparse.Namespace) -> int:
     from mzgis.gis.workspace import Workspace
 
     ws = Workspace.open(a.dir)
+    cnt = counting(a)
     out, res = run_reach(ws, facilities=a.facilities, demand=a.demand, profile=a.profile,
-                         minutes=_minutes(a.minutes), kind=a.kind)
+                         minutes=_minutes(a.minutes), kind=a.kind, **cnt)
     d = res.demand
     print(f"可达分析 reach: {len(d)} 需求点 demand points, 最近设施距离 nearest-facility distance written to {out}")
+    print(f"  计入设施 facilities counted: 图层 layer {a.facilities}{'、' + a.kind if a.kind else ''}，"
+          f"状态 status {'、'.join(cnt['statuses'])}")
+    print(f"  {res.island_summary()}")
     for t in res.thresholds_min:
         col = f"facilities_within_{t:g}min"
         if col in d:
@@ -66,6 +89,7 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--demand", required=True, help="demand layer")
     s.add_argument("--kind", help="only facilities of this kind")
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    add_counting_args(s)
     s.add_argument("--minutes", help="thresholds, e.g. 5,10,15 (default: mzgis.toml)")
     s.set_defaults(func=cmd_reach)
     add_analysis_commands(sub)
@@ -78,9 +102,13 @@ def cmd_coverage(a: argparse.Namespace) -> int:
     from mzgis.gis.workspace import Workspace
 
     ws = Workspace.open(a.dir)
-    run = run_coverage(ws, kind=a.kind, minutes=_minutes(a.minutes), demand=a.demand, profile=a.profile)
+    run = run_coverage(ws, kind=a.kind, minutes=_minutes(a.minutes), demand=a.demand, profile=a.profile,
+                       **counting(a))
     t = run.table
-    print(f"服务圈覆盖 coverage of {a.kind} (需求 demand: {run.demand_source}):")
+    kind_zh = str(t["facility_kind"].iloc[0]) if len(t) else a.kind
+    print(f"服务圈覆盖 coverage of {kind_zh}（{'、'.join(run.statuses)}，{run.facilities_counted} 处 facilities）"
+          f" (需求 demand: {run.demand_source}):")
+    print(f"  {run.snapping}")
     for _, r in t[t["level"] == "jurisdiction"].iterrows():
         print(f"  {r['minutes']:g} 分钟 min: 户数 households {r['households_covered']:.0f}/{r['households']:.0f} "
               f"({100 * r['share_covered']:.1f}%), 人口 residents {r['population_covered']:.0f}/{r['population']:.0f}, "
@@ -112,8 +140,10 @@ def cmd_standards(a: argparse.Namespace) -> int:
     from mzgis.gis.workspace import Workspace
 
     ws = Workspace.open(a.dir)
-    run = run_standards(ws, plan=a.plan, profile=a.profile)
-    print("指标评估 indicators:")
+    cnt = counting(a)
+    run = run_standards(ws, plan=a.plan, profile=a.profile, **cnt)
+    print(f"指标评估 indicators (计入设施状态 facilities counted: {'、'.join(cnt['statuses'])}, "
+          "除非指标另有规定 unless an indicator names its own):")
     for r in run.indicators.to_dict("records"):
         print(indicator_line(r))
     if len(run.area):
@@ -131,12 +161,14 @@ def add_analysis_commands(sub: Any) -> None:
     s.add_argument("--minutes", help="e.g. 5,10,15 (default: mzgis.toml)")
     s.add_argument("--demand", help="demand layer or population GeoTIFF (default: every demand layer)")
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    add_counting_args(s)
     s.set_defaults(func=cmd_coverage)
 
     s = sub.add_parser("standards", help="指标评估 indicators against plan targets → out/indicators.csv/.xlsx")
     s.add_argument("dir")
     s.add_argument("--plan", choices=["mentougou", "chifeng"], help="default: mzgis.toml [indicators] plan")
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    add_counting_args(s)
     s.set_defaults(func=cmd_standards)
 
 
@@ -148,7 +180,8 @@ def cmd_map(a: argparse.Namespace) -> int:
 
     ws = Workspace.open(a.dir)
     kinds = [k for k in (a.kinds or "").split(",") if k.strip()] or None
-    run = run_map(ws, kinds=kinds, basemap=a.basemap, out=Path(a.out) if a.out else None, profile=a.profile)
+    run = run_map(ws, kinds=kinds, basemap=a.basemap, out=Path(a.out) if a.out else None, profile=a.profile,
+                  **counting(a))
     print(f"地图 map → {run.path} ({run.size_bytes / 1e6:.2f} MB; 离线 offline: no network requests"
           f"{'' if a.basemap in ('roads', 'none') else ', except the opt-in online basemap tiles'})")
     return 0
@@ -159,7 +192,8 @@ def cmd_report(a: argparse.Namespace) -> int:
     from mzgis.gis.workspace import Workspace
 
     ws = Workspace.open(a.dir)
-    files = run_report(ws, kinds=[k for k in (a.kinds or "").split(",") if k.strip()] or None, profile=a.profile)
+    files = run_report(ws, kinds=[k for k in (a.kinds or "").split(",") if k.strip()] or None, profile=a.profile,
+                       **counting(a))
     print("报告 report:")
     for p in files:
         print(f"  → {p}")
@@ -174,12 +208,14 @@ def add_map_commands(sub: Any) -> None:
     s.add_argument("--basemap", default="roads", choices=["none", "roads", "osm", "tianditu", "amap"])
     s.add_argument("--out", help="output HTML (default: out/map.html)")
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    add_counting_args(s)
     s.set_defaults(func=cmd_map)
 
     s = sub.add_parser("report", help="报告 report page with tables, map and static PNGs → out/report.html")
     s.add_argument("dir")
     s.add_argument("--kinds", help="comma-separated kinds (default: every kind in the store)")
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    add_counting_args(s)
     s.set_defaults(func=cmd_report)
 
 
@@ -192,9 +228,12 @@ def cmd_site(a: argparse.Namespace) -> int:
         return 2
     ws = Workspace.open(a.dir)
     run = run_site(ws, kind=a.kind, add=a.add, target=a.target, minutes=a.minutes, demand=a.demand,
-                   candidates=a.candidates, capacity=a.capacity, decay=a.decay, method=a.method, profile=a.profile)
+                   candidates=a.candidates, capacity=a.capacity, decay=a.decay, method=a.method, profile=a.profile,
+                   **counting(a))
     r = run.result
     print(f"选址 siting {a.kind}: 候选 candidates: {run.candidates_source}; 方法 method: {r.method} ({r.seconds:.2f} s)")
+    print(f"  视为已有的设施 held fixed: 状态 status {run.table['fixed_status'].iloc[0] if len(run.table) else '—'}; "
+          f"覆盖 covered {r.covered:,.0f}/{r.total:,.0f} 户 households ({100 * r.covered / max(r.total, 1e-9):.1f}%)")
     for n in r.notes:
         print(f"  {n}")
     for row in run.table.to_dict("records"):
@@ -219,4 +258,5 @@ def add_site_command(sub: Any) -> None:
     s.add_argument("--decay", choices=["linear"], help="distance decay of coverage within the threshold")
     s.add_argument("--method", default="auto", choices=["auto", "exact", "greedy"])
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    add_counting_args(s)
     s.set_defaults(func=cmd_site)
