@@ -146,3 +146,38 @@ def test_inspect_boundaries_uses_the_level_above_by_default(demo_ws):
     assert t["finding"].tolist() == ["parent_missing"]
     assert t["units"].tolist() == ["C01"]
     assert main(["revert", str(demo_ws), "communities", "C01", "--version", "1"]) == 0
+
+
+def test_scenario_planned_counts_more_and_says_so(demo_ws, capsys):
+    """The demo has 在建 stations: the planned scenario counts them, unit by unit never less."""
+    kw = ["--kind", "社区养老服务驿站", "--minutes", "5,10,15"]
+    assert main(["coverage", str(demo_ws), *kw]) == 0
+    out_today = capsys.readouterr().out
+    today = pd.read_csv(demo_ws / "out" / "coverage_elderly_care_station.csv", encoding="utf-8-sig",
+                        dtype={"unit_code": str})
+    assert main(["coverage", str(demo_ws), *kw, "--scenario", "planned"]) == 0
+    out_planned = capsys.readouterr().out
+    planned = pd.read_csv(demo_ws / "out" / "coverage_elderly_care_station.csv", encoding="utf-8-sig",
+                          dtype={"unit_code": str})
+    assert "（建成运营，4 处" in out_today
+    assert "（建成运营、在建、规划，6 处" in out_planned
+    assert set(planned["facility_status"]) == {"建成运营、在建、规划"}
+    m = today.merge(planned, on=["unit_code", "level", "minutes"], suffixes=("_t", "_p"))
+    assert len(m) == len(today)
+    assert (m["households_covered_p"] >= m["households_covered_t"] - 1e-9).all()
+    assert (m["households_covered_p"] > m["households_covered_t"]).any()
+    # --status names statuses explicitly, in Chinese or English
+    assert main(["coverage", str(demo_ws), *kw, "--status", "operating,under_construction"]) == 0
+    assert "（建成运营、在建，6 处" in capsys.readouterr().out
+    assert main(["coverage", str(demo_ws), *kw, "--status", "废弃"]) == 2
+    assert "--status" in capsys.readouterr().err
+
+
+def test_reach_counts_operating_only_by_default(demo_ws, capsys):
+    assert main(["reach", str(demo_ws), "--facilities", "elderly_stations", "--demand", "residential"]) == 0
+    out = capsys.readouterr().out
+    assert "状态 status 建成运营" in out
+    assert "吸附到主路网 snapped to the main network" in out
+    t = pd.read_csv(demo_ws / "out" / "reach.csv", encoding="utf-8-sig")
+    assert set(t["facility_status"]) == {"建成运营"}
+    assert set(t["nearest_facility_id"].dropna()) <= {"YZ01", "YZ02", "YZ04", "YZ05"}
