@@ -686,7 +686,9 @@ def run_inspect(ws: Workspace, what: str, *, units: str | None = None, parents: 
         found = inspect_units(ws.store.read(units), crs, parents=parent_layer,
                               sliver_m2=float(ws.config["inspection"]["sliver_m2"]))
         table = pd.DataFrame(found.drop(columns="geometry"))
-        files = write_table(table, out / "inspect_boundaries.csv", xlsx_path=out / "inspect_boundaries.xlsx",
+        # one file per inspected layer, so inspecting communities does not overwrite subdistricts
+        stem = f"inspect_boundaries_{units}"
+        files = write_table(table, out / f"{stem}.csv", xlsx_path=out / f"{stem}.xlsx",
                             headers_zh={"finding": "问题", "units": "涉及单位", "area_m2": "面积(㎡)", "lon": "经度",
                                         "lat": "纬度", "detail": "说明"}, sheet="界线拓扑检查")
         name = f"inspect_boundaries_{units}"

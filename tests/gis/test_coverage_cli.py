@@ -138,11 +138,11 @@ def test_site_command_and_map_layer(demo_ws, capsys):
 
 def test_inspect_boundaries_uses_the_level_above_by_default(demo_ws):
     assert main(["inspect", str(demo_ws), "boundaries", "--units", "communities"]) == 0
-    t = pd.read_csv(demo_ws / "out" / "inspect_boundaries.csv", encoding="utf-8-sig")
+    t = pd.read_csv(demo_ws / "out" / "inspect_boundaries_communities.csv", encoding="utf-8-sig")
     assert len(t) == 0  # the sample grid tiles its subdistricts exactly
     assert main(["edit", str(demo_ws), "communities", "update", "C01", "--set", "parent_code=S9"]) == 0
     assert main(["inspect", str(demo_ws), "boundaries", "--units", "communities"]) == 0
-    t = pd.read_csv(demo_ws / "out" / "inspect_boundaries.csv", encoding="utf-8-sig")
+    t = pd.read_csv(demo_ws / "out" / "inspect_boundaries_communities.csv", encoding="utf-8-sig")
     assert t["finding"].tolist() == ["parent_missing"]
     assert t["units"].tolist() == ["C01"]
     assert main(["revert", str(demo_ws), "communities", "C01", "--version", "1"]) == 0
