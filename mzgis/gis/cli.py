@@ -34,8 +34,13 @@ def _kv(items: Sequence[str] | None, flag: str) -> dict[str, str]:
 def cmd_init(a: argparse.Namespace) -> int:
     from mzgis.gis.workspace import init_workspace
 
-    ws = init_workspace(a.dir, name=a.name, jurisdiction=a.jurisdiction, metric_crs=a.metric_crs, force=a.force)
+    ws = init_workspace(a.dir, name=a.name, jurisdiction=a.jurisdiction, metric_crs=a.metric_crs, force=a.force,
+                        plan=a.plan)
     print(f"已创建工作区 workspace created: {ws.root}  ({ws.config_path.name}, {ws.store_path.name})")
+    from mzgis.analysis.indicators import plan_title
+
+    print(f"  规划指标集 indicator set: {plan_title(ws.config, ws.root)}"
+          + ("（用 --plan 选择 choose one with --plan mentougou|chifeng|FILE.toml）" if a.plan == "none" else ""))
     return 0
 
 
@@ -123,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--jurisdiction", help="辖区名称 jurisdiction (default: the name)")
     s.add_argument("--metric-crs", default="auto", help="auto | auto-cgcs2000 | EPSG:n")
     s.add_argument("--force", action="store_true", help="start over if the workspace exists")
+    s.add_argument("--plan", default="none",
+                   help="规划指标集 the plan's indicator set: mentougou | chifeng | none (default) | FILE.toml")
     s.set_defaults(func=cmd_init)
 
     s = sub.add_parser("import", help="导入图层 import a layer")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 
@@ -140,10 +141,20 @@ def cmd_standards(a: argparse.Namespace) -> int:
     from mzgis.gis.workspace import Workspace
 
     ws = Workspace.open(a.dir)
+    from mzgis.analysis.indicators import indicator_set, plan_title
+    from mzgis.errors import ConfigError
+
     cnt = counting(a)
+    if a.plan and a.plan not in ("mentougou", "chifeng", "none") and Path(a.plan).exists():
+        a.plan = str(Path(a.plan).resolve())  # a plan file named relative to where the command runs
+    cfg = {**ws.config, "indicators": {"plan": a.plan}} if a.plan else ws.config
+    if not indicator_set(cfg, ws.root):
+        msg = (f"{ws.config_path}: 未指定规划指标集 no indicator set. 用 --plan mentougou|chifeng|FILE.toml，"
+               "或在 mzgis.toml 中设 set [indicators] plan = \"mentougou\" (or \"chifeng\", or a plan file)")
+        raise ConfigError(msg)
     run = run_standards(ws, plan=a.plan, profile=a.profile, **cnt)
-    print(f"指标评估 indicators (计入设施状态 facilities counted: {'、'.join(cnt['statuses'])}, "
-          "除非指标另有规定 unless an indicator names its own):")
+    print(f"指标评估 indicators — {plan_title(cfg, ws.root)} (计入设施状态 facilities counted: "
+          f"{'、'.join(cnt['statuses'])}, 除非指标另有规定 unless an indicator names its own):")
     for r in run.indicators.to_dict("records"):
         print(indicator_line(r))
     if len(run.area):
@@ -166,14 +177,13 @@ def add_analysis_commands(sub: Any) -> None:
 
     s = sub.add_parser("standards", help="指标评估 indicators against plan targets → out/indicators.csv/.xlsx")
     s.add_argument("dir")
-    s.add_argument("--plan", choices=["mentougou", "chifeng"], help="default: mzgis.toml [indicators] plan")
+    s.add_argument("--plan", help="mentougou | chifeng | FILE.toml (default: mzgis.toml [indicators] plan)")
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
     add_counting_args(s)
     s.set_defaults(func=cmd_standards)
 
 
 def cmd_map(a: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from mzgis.gis.pipelines import run_map
     from mzgis.gis.workspace import Workspace

@@ -163,7 +163,7 @@ def run_demo(root: Path, *, force: bool = True) -> DemoResult:
     """Build the sample workspace at ``root`` and run every analysis."""
     if force and root.exists():
         shutil.rmtree(root)
-    ws = init_workspace(root, name="示例区 sample district", jurisdiction="示例区（赫尔辛基路网）")
+    ws = init_workspace(root, name="示例区 sample district", jurisdiction="示例区（赫尔辛基路网）", plan="mentougou")
     osm = demo_osm_path()
     b = osm_bounds(osm)
     cfg = ws.config_path.read_text(encoding="utf-8")

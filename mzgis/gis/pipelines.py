@@ -41,6 +41,7 @@ from mzgis.analysis.indicators import (
     IndicatorContext,
     evaluate,
     indicator_set,
+    plan_title,
 )
 from mzgis.analysis.markers import MarkerSettings, inspect_markers, inspection_plan
 from mzgis.analysis.reach import (
@@ -402,7 +403,7 @@ def run_standards(ws: Workspace, *, plan: str | None = None, profile: str = "wal
     cfg = dict(ws.config)
     if plan is not None:
         cfg["indicators"] = {**cfg.get("indicators", {}), "plan": plan, "targets": {}, "params": {}}
-    inds = indicator_set(cfg)
+    inds = indicator_set(cfg, ws.root)
     units = units_by_level(ws)
     fac = all_facilities(ws)
     try:
@@ -529,7 +530,8 @@ def write_report(ws: Workspace, mp: MapRun) -> list[Path]:
     """Write the report pages around a map that :func:`run_map` made."""
     out = ws.out_dir
     pngs = []
-    notes = ["路网 street network © OpenStreetMap contributors (ODbL 1.0)."]
+    notes = ["路网 street network © OpenStreetMap contributors (ODbL 1.0).",
+             f"规划指标集 indicator set: {plan_title(ws.config, ws.root)}"]
     if mp.coverage is not None:
         t = mp.coverage.table
         kind_zh = str(t["facility_kind"].iloc[0]) if len(t) else ""
