@@ -30,6 +30,7 @@ import pandas as pd
 import shapely
 
 from mzgis.gis.pipelines import (
+    SAMPLE_DATA_KEY,
     build_network,
     import_file,
     run_map,
@@ -173,6 +174,8 @@ def run_demo(root: Path, *, force: bool = True) -> DemoResult:
     from mzgis.gis.workspace import Workspace
 
     ws = Workspace.open(root)
+    # the explicit marker behind the 示例数据 sample-data banner of the map and the report
+    ws.store.set_meta(SAMPLE_DATA_KEY, "demo")
     inputs = generate_sample_layers(osm, root / "inputs")
     outputs: list[Path] = []
     import_file(ws, inputs["districts"], layer="districts", layer_type="admin_units", level="district")
