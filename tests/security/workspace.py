@@ -4,7 +4,8 @@ The street network is a 9 × 7 grid of surveyed road lines (~170 m × 220 m bloc
 116.40°E 39.90°N; one district, two subdistricts (west/east), four communities; elderly-care
 stations in the west, residential compounds both near them (covered) and in the far east column
 (> 1 km of walking from every station: uncovered, so they appear on the map as gaps); a community
-service facility; boundary lines and markers; addresses; candidate sites. Every text field of
+service facility; boundary lines and markers; addresses; candidate sites. One community names a
+parent (S9) that does not exist, so ``inspect boundaries`` has a finding. Every text field of
 feature ``i`` is ``texts[i % len(texts)]``; the values that exist once (jurisdiction, project name,
 a custom indicator, an area rule) are given by the caller.
 
@@ -102,7 +103,7 @@ def build_workspace(root: Path, texts: Sequence[str], *, name: str, jurisdiction
         _feature({"编码": "S2", "名称": t(2), "级别": "subdistrict", "上级编码": "D1", "偏差": -2.5},
                  shapely.box(MIDX, SOUTH, EAST, NORTH))])
     boxes = [(WEST, SOUTH, MIDX, MIDY, "S1"), (WEST, MIDY, MIDX, NORTH, "S1"),
-             (MIDX, SOUTH, EAST, MIDY, "S2"), (MIDX, MIDY, EAST, NORTH, "S2")]
+             (MIDX, SOUTH, EAST, MIDY, "S2"), (MIDX, MIDY, EAST, NORTH, "S9")]  # S9: a finding for inspect
     _write_geojson(src / "communities.geojson", [
         _feature({"编码": fid("C", k), "名称": t(3 + k), "级别": "community", "上级编码": parent,
                   "社区类型": t(5 + k), "户数": 400 + 10 * k, "偏差": -k - 0.5}, shapely.box(a, b, c, d))
