@@ -29,6 +29,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import folium
 import geopandas as gpd
@@ -165,7 +166,7 @@ def _basemap(m: folium.Map, basemap: str, key: str) -> None:
             folium.TileLayer(
                 tiles=(f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
                        f"&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}"
-                       f"&TILECOL={{x}}&tk={key}"),
+                       f"&TILECOL={{x}}&tk={quote(key, safe='')}"),
                 attr="© 天地图 Tianditu", name=name, subdomains="01234567", overlay=layer == "cva").add_to(m)
 
 

@@ -221,3 +221,34 @@ def test_each_payload_alone_in_title_and_panel(payload, tmp_path, monkeypatch):
     for tag in ("X", "I", "B", "U"):
         shown = html_lib.unescape(page.split(f"{tag}·", 1)[1].split("<", 1)[0])  # up to the next real tag
         assert shown == payload, (tag, shown)
+
+
+def test_static_map_draws_names_as_plain_text(tmp_path):
+    """Names are drawn as they are: ``$…$`` is not mathtext (bad TeX would make the PNG fail)."""
+    import geopandas as gpd
+    import shapely
+
+    from mzgis.maps.report import static_map
+    from mzgis.maps.webmap import MapData
+
+    bad = r"$\undefinedcommand{x}$ {{7*191}}"
+    units = gpd.GeoDataFrame({"feature_id": ["C1"], "name": [bad]},
+                             geometry=[shapely.box(116.40, 39.90, 116.41, 39.91)], crs="EPSG:4326")
+    data = MapData(title=bad, units={"community": units}, facilities=None)
+    png = static_map(data, tmp_path / "m.png", dpi=40)
+    assert png.stat().st_size > 0
+
+
+def test_tianditu_key_is_a_url_parameter_not_markup():
+    import geopandas as gpd
+    import shapely
+
+    from mzgis.maps.webmap import MapData, build_map
+
+    pt = gpd.GeoDataFrame({"feature_id": ["F"], "name": ["甲"], "kind": ["elderly_care_station"],
+                           "status": ["建成运营"]}, geometry=[shapely.Point(116.47, 39.99)], crs="EPSG:4326")
+    key = "k</script><script>alert(1)</script>{{7*191}}&x={y}"
+    page = build_map(MapData(title="t", facilities=pt, tianditu_key=key), basemap="tianditu").get_root().render()
+    assert "</script><script>alert(1)" not in page
+    assert "{{7*191}}" not in page
+    assert "tk=k%3C%2Fscript%3E" in page
