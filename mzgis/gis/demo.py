@@ -40,6 +40,7 @@ from mzgis.gis.pipelines import (
 )
 from mzgis.gis.workspace import init_workspace
 from mzgis.layers.network import osm_bounds, read_osm_ways
+from mzgis.layers.safe_text import write_csv
 
 __all__ = ["DemoResult", "demo_osm_path", "generate_sample_layers", "run_demo"]
 
@@ -124,7 +125,7 @@ def generate_sample_layers(osm: Path, folder: Path, *, seed: int = SEED) -> dict
                            "老年人口": (hh * 2.6 * 0.2).round().astype(int), "社区": community_of(x, y),
                            "数据来源": SAMPLE})
     files["residential"] = folder / "residential.csv"
-    demand.to_csv(files["residential"], index=False, encoding="gbk", errors="strict")  # bureaus send GBK
+    write_csv(demand, files["residential"], encoding="gbk")  # bureaus send GBK
 
     def facilities(prefix: str, name: str, count: int, area: tuple[int, int] | None, status: list[str]) -> pd.DataFrame:
         fx, fy = near_nodes(count, 15)
@@ -144,7 +145,7 @@ def generate_sample_layers(osm: Path, folder: Path, *, seed: int = SEED) -> dict
     for layer, df in (("elderly_stations", stations), ("elderly_centers", centers),
                       ("community_service", service), ("minor_protection", minors)):
         p = folder / f"{layer}.csv"
-        df.to_csv(p, index=False, encoding="utf-8-sig")
+        write_csv(df, p)
         files[layer] = p
     return files
 

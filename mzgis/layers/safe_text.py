@@ -50,9 +50,13 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, *, encoding: str = "utf-8-sig") -> Path:
-    """Write a table as CSV (UTF-8 with BOM by default, so Excel on Chinese Windows reads it)."""
+    """Write a table as CSV (UTF-8 with BOM by default, so Excel on Chinese Windows reads it).
+
+    Lines end in CRLF (RFC 4180): Python's csv module then quotes every field holding a CR or an LF,
+    so a carriage return inside a name cannot start a new row (whose first cell could be a formula).
+    """
     p = Path(path)
-    neutralise_frame(df).to_csv(p, index=False, encoding=encoding)
+    neutralise_frame(df).to_csv(p, index=False, encoding=encoding, lineterminator="\r\n")
     return p
 
 
