@@ -30,6 +30,7 @@ import pandas as pd
 import shapely
 
 from mzgis.gis.pipelines import (
+    SAMPLE_DATA_KEY,
     build_network,
     import_file,
     run_map,
@@ -39,6 +40,7 @@ from mzgis.gis.pipelines import (
 )
 from mzgis.gis.workspace import init_workspace
 from mzgis.layers.network import osm_bounds, read_osm_ways
+from mzgis.layers.safe_text import write_csv
 
 __all__ = ["DemoResult", "demo_osm_path", "generate_sample_layers", "run_demo"]
 
@@ -123,7 +125,7 @@ def generate_sample_layers(osm: Path, folder: Path, *, seed: int = SEED) -> dict
                            "老年人口": (hh * 2.6 * 0.2).round().astype(int), "社区": community_of(x, y),
                            "数据来源": SAMPLE})
     files["residential"] = folder / "residential.csv"
-    demand.to_csv(files["residential"], index=False, encoding="gbk", errors="strict")  # bureaus send GBK
+    write_csv(demand, files["residential"], encoding="gbk")  # bureaus send GBK
 
     def facilities(prefix: str, name: str, count: int, area: tuple[int, int] | None, status: list[str]) -> pd.DataFrame:
         fx, fy = near_nodes(count, 15)
@@ -143,7 +145,7 @@ def generate_sample_layers(osm: Path, folder: Path, *, seed: int = SEED) -> dict
     for layer, df in (("elderly_stations", stations), ("elderly_centers", centers),
                       ("community_service", service), ("minor_protection", minors)):
         p = folder / f"{layer}.csv"
-        df.to_csv(p, index=False, encoding="utf-8-sig")
+        write_csv(df, p)
         files[layer] = p
     return files
 
@@ -173,6 +175,8 @@ def run_demo(root: Path, *, force: bool = True) -> DemoResult:
     from mzgis.gis.workspace import Workspace
 
     ws = Workspace.open(root)
+    # the explicit marker behind the 示例数据 sample-data banner of the map and the report
+    ws.store.set_meta(SAMPLE_DATA_KEY, "demo")
     inputs = generate_sample_layers(osm, root / "inputs")
     outputs: list[Path] = []
     import_file(ws, inputs["districts"], layer="districts", layer_type="admin_units", level="district")

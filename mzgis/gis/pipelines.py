@@ -59,6 +59,7 @@ from mzgis.gis.workspace import Workspace
 from mzgis.layers.importer import prepare_layer
 from mzgis.layers.kinds import KINDS, get_kind
 from mzgis.layers.network import RoadGraph, is_osm, load_or_build, osm_bounds
+from mzgis.layers.safe_text import write_csv
 from mzgis.layers.sources import read_source
 from mzgis.layers.store import ImportReport
 from mzgis.maps.report import cjk_font, report_html, static_map
@@ -66,9 +67,11 @@ from mzgis.maps.tables import write_table
 from mzgis.maps.webmap import MapData, build_map, save_map
 
 __all__ = [
+    "SAMPLE_DATA_KEY",
     "all_facilities",
     "build_network",
     "import_file",
+    "is_sample_workspace",
     "load_demand",
     "load_network",
     "parse_join_npy",
@@ -248,7 +251,7 @@ def run_reach(ws: Workspace, *, facilities: str, demand: str, profile: str = "wa
     table["distance_m"] = table["distance_m"].round(1)
     table["minutes"] = table["minutes"].round(2)
     table["access_m"] = table["access_m"].round(1)
-    table.to_csv(out, index=False, encoding="utf-8-sig")
+    write_csv(table, out)
     return out, res
 
 
@@ -446,6 +449,17 @@ def roads_layer(graph: RoadGraph) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(geometry=parts, crs=graph.crs)
 
 
+#: Store meta key that only the demo sets (:func:`mzgis.gis.demo.run_demo`): the workspace holds
+#: generated sample data, and maps and reports carry the 示例数据 banner. Never inferred from the
+#: data: a bureau's real table may well have a 数据来源 column.
+SAMPLE_DATA_KEY = "sample_data"
+
+
+def is_sample_workspace(ws: Workspace) -> bool:
+    """True only for a workspace the demo built (its store is marked, see :data:`SAMPLE_DATA_KEY`)."""
+    return ws.store.meta(SAMPLE_DATA_KEY) == "demo"
+
+
 @dataclass
 class MapRun:
     """Outputs of :func:`run_map`."""
@@ -505,7 +519,7 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
                                            thresholds_min=ws.thresholds_min, speed_m_per_min=ws.walk_speed_m_per_min(profile),
                                            buffer_m=float(ws.config["travel"]["service_area_buffer_m"]),
                                            dissolve_by="kind", snap_to=snap_setting(ws, snap_to))
-    sample = any("数据来源" in store.read(n).columns for n in store.layer_names("facilities")[:1])
+    sample = is_sample_workspace(ws)
     data = MapData(
         title=f"{ws.config['project'].get('jurisdiction') or ws.config['project'].get('name')} 民政设施与服务圈",
         facilities=shown, units=units, coverage=cov.table if cov else None,

@@ -10,6 +10,7 @@ import pyogrio
 import shapely
 
 from mzgis.errors import LayerError
+from mzgis.layers.safe_text import write_csv, write_xlsx
 
 __all__ = ["EXPORT_FORMATS", "export_frame"]
 
@@ -32,7 +33,8 @@ def export_frame(gdf: gpd.GeoDataFrame | pd.DataFrame, out: str | Path, *, layer
     """Write a layer or a table to ``out``; the format follows the file suffix.
 
     Tables (plain DataFrames) go to CSV or XLSX only. CSV is written as UTF-8 with a byte-order
-    mark so that Excel on Chinese Windows opens it correctly.
+    mark so that Excel on Chinese Windows opens it correctly. Text that a spreadsheet would read as
+    a formula is neutralised in both (:mod:`mzgis.layers.safe_text`).
     """
     p = Path(out)
     fmt = EXPORT_FORMATS.get(p.suffix.lower())
@@ -51,8 +53,5 @@ def export_frame(gdf: gpd.GeoDataFrame | pd.DataFrame, out: str | Path, *, layer
         return p
     df = _tabular(gdf) if is_geo else pd.DataFrame(gdf)
     if fmt == "CSV":
-        df.to_csv(p, index=False, encoding="utf-8-sig")
-    else:
-        with pd.ExcelWriter(p, engine="xlsxwriter") as xw:
-            df.to_excel(xw, index=False, sheet_name=layer[:31] or "layer")
-    return p
+        return write_csv(df, p)
+    return write_xlsx(df, p, sheet=layer or "layer")
