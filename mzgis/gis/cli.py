@@ -76,11 +76,15 @@ def cmd_layers(a: argparse.Namespace) -> int:
 def cmd_export(a: argparse.Namespace) -> int:
     from mzgis.gis.workspace import Workspace
     from mzgis.layers.export import export_frame
+    from mzgis.layers.schemas import SCHEMAS
 
     ws = Workspace.open(a.dir)
     gdf = ws.store.read(a.layer, include_retired=a.include_retired)
-    p = export_frame(gdf, a.out, layer=a.layer)
-    print(f"已导出 exported {len(gdf)} features → {p}")
+    schema = SCHEMAS.get(str((ws.store.layer_info(a.layer) or {}).get("layer_type")))
+    zh = {f.name: f.label_zh for f in schema.fields if f.label_zh} if schema else {}
+    zh.update({"feature_id": "编号", "lon": "经度", "lat": "纬度", "coord_system": "坐标系"})
+    p = export_frame(gdf, a.out, layer=a.layer, coords=a.coords, headers_zh=zh)
+    print(f"已导出 exported {len(gdf)} features → {p}（坐标 coordinates: {a.coords}）")
     return 0
 
 
@@ -155,11 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("dir")
     s.set_defaults(func=cmd_layers)
 
-    s = sub.add_parser("export", help="导出图层 export a layer (.gpkg .geojson .csv .xlsx)")
+    s = sub.add_parser("export", help="导出图层 export a layer (.gpkg .geojson .shp .csv .xlsx)")
     s.add_argument("dir")
     s.add_argument("layer")
     s.add_argument("out")
     s.add_argument("--include-retired", action="store_true")
+    s.add_argument("--coords", default="wgs84",
+                   help="wgs84 (default) | gcj02 (高德/腾讯) | bd09 (百度) | cgcs2000 | EPSG:n")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("demo", help="运行示例 build the sample workspace and run every analysis")

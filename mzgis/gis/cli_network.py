@@ -210,8 +210,27 @@ def cmd_report(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_service_areas(a: argparse.Namespace) -> int:
+    from mzgis.gis.pipelines import run_service_areas
+    from mzgis.gis.workspace import Workspace
+
+    ws = Workspace.open(a.dir)
+    names = run_service_areas(ws, kind=a.kind, minutes=_minutes(a.minutes), profile=a.profile, **counting(a))
+    print(f"服务范围 service areas → 图层 layers {', '.join(names)} "
+          f"(导出 export with: mzgis export {a.dir} {names[0]} areas.geojson)")
+    return 0
+
+
 def add_map_commands(sub: Any) -> None:
-    """Register ``map`` and ``report``."""
+    """Register ``map``, ``report`` and ``service-areas``."""
+    s = sub.add_parser("service-areas", help="服务范围 5/10/15-minute service areas as store layers")
+    s.add_argument("dir")
+    s.add_argument("--kind", required=True)
+    s.add_argument("--minutes", help="e.g. 5,10,15 (default: mzgis.toml)")
+    s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    add_counting_args(s)
+    s.set_defaults(func=cmd_service_areas)
+
     s = sub.add_parser("map", help="交互地图 interactive offline map → out/map.html")
     s.add_argument("dir")
     s.add_argument("--kinds", help="comma-separated kinds (default: every kind in the store)")
@@ -239,7 +258,7 @@ def cmd_site(a: argparse.Namespace) -> int:
     ws = Workspace.open(a.dir)
     run = run_site(ws, kind=a.kind, add=a.add, target=a.target, minutes=a.minutes, demand=a.demand,
                    candidates=a.candidates, capacity=a.capacity, decay=a.decay, method=a.method, profile=a.profile,
-                   **counting(a))
+                   coords=a.coords, **counting(a))
     r = run.result
     print(f"选址 siting {a.kind}: 候选 candidates: {run.candidates_source}; 方法 method: {r.method} ({r.seconds:.2f} s)")
     print(f"  视为已有的设施 held fixed: 状态 status {run.table['fixed_status'].iloc[0] if len(run.table) else '—'}; "
@@ -267,6 +286,8 @@ def add_site_command(sub: Any) -> None:
     s.add_argument("--capacity", type=float, help="households one new facility can serve")
     s.add_argument("--decay", choices=["linear"], help="distance decay of coverage within the threshold")
     s.add_argument("--method", default="auto", choices=["auto", "exact", "greedy"])
+    s.add_argument("--coords", default="wgs84", help="sites_<kind>.csv coordinates: wgs84 | gcj02 | bd09 | "
+                                                      "cgcs2000 | EPSG:n")
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
     add_counting_args(s)
     s.set_defaults(func=cmd_site)

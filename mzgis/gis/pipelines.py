@@ -589,7 +589,7 @@ def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float 
              minutes: float | None = None, demand: str | None = None, candidates: str | None = None,
              capacity: float | None = None, decay: str | None = None, method: str = "auto",
              profile: str = "walk", statuses: tuple[str, ...] = SCENARIOS["today"],
-             snap_to: str | None = None) -> SiteRun:
+             snap_to: str | None = None, coords: str = "wgs84") -> SiteRun:
     """Propose new sites for a kind; writes ``out/sites_<kind>.csv`` and the layer ``sites_<kind>``.
 
     Facilities of ``statuses`` are held fixed (default 建成运营; the planned scenario also holds the
@@ -642,16 +642,52 @@ def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float 
     table = result.table(list(ids), xy)
     table["fixed_status"] = "、".join(statuses)
     out = ws.out_dir
-    files = write_table(table, out / f"sites_{k.id}.csv", xlsx_path=out / f"sites_{k.id}.xlsx",
+    shown = table.copy()
+    if len(shown):
+        from mzgis.layers.crs import to_output_coords
+
+        ox, oy, label = to_output_coords(shown["x"].to_numpy(), shown["y"].to_numpy(), coords)
+        shown["x"], shown["y"] = np.round(ox, 7), np.round(oy, 7)
+        shown["coord_system"] = label
+    files = write_table(shown, out / f"sites_{k.id}.csv", xlsx_path=out / f"sites_{k.id}.xlsx",
                         headers_zh={"rank": "排序", "candidate_id": "候选址编号", "x": "经度", "y": "纬度",
                                     "households_gained": "新增覆盖户数", "cumulative_share": "累计户数覆盖率",
-                                    "fixed_status": "视为已有的设施状态"},
+                                    "fixed_status": "视为已有的设施状态", "coord_system": "坐标系"},
                         sheet="建议选址")
     layer = gpd.GeoDataFrame(table.rename(columns={"candidate_id": "feature_id"}).assign(kind=k.id, minutes=t_min),
                              geometry=gpd.points_from_xy(table["x"], table["y"]), crs="EPSG:4326")
     ws.store.write_layer(f"sites_{k.id}", layer, layer_type="sites", kind=k.id, retire_missing=True,
                          note=f"site {k.id} {result.method}")
-    return SiteRun(table, result, files, source)
+    return SiteRun(shown, result, files, source)
+
+
+def run_service_areas(ws: Workspace, *, kind: str, minutes: list[float] | None = None, profile: str = "walk",
+                      statuses: tuple[str, ...] = SCENARIOS["today"], snap_to: str | None = None) -> list[str]:
+    """Service areas of a kind as two store layers (exportable like any other): per facility and
+    threshold ``service_areas_<kind>``, and dissolved per threshold ``service_areas_<kind>_all``."""
+    k = get_kind(kind)
+    graph = load_network(ws)
+    fac = all_facilities(ws)
+    fac = fac[(fac["kind"] == k.id) & fac["status"].isin(statuses)].reset_index(drop=True)
+    if fac.empty:
+        msg = f"没有{'、'.join(statuses)}的{k.name_zh} no {k.id} facilities of status {'、'.join(statuses)}"
+        raise LayerError(msg)
+    ths = minutes or ws.thresholds_min
+    kw: dict[str, Any] = {"thresholds_min": ths, "speed_m_per_min": ws.walk_speed_m_per_min(profile),
+                          "buffer_m": float(ws.config["travel"]["service_area_buffer_m"]),
+                          "max_snap_m": float(ws.config["travel"]["max_snap_distance_m"]),
+                          "snap_to": snap_setting(ws, snap_to)}
+    each = service_areas(graph, fac, **kw)
+    each = each.assign(feature_id=[f"{f}-{m:g}min" for f, m in zip(each["facility_id"], each["minutes"], strict=True)],
+                       kind=k.id, facility_status="、".join(statuses))
+    merged = service_areas(graph, fac.assign(kind=k.id), dissolve_by="kind", **kw)
+    merged = merged.assign(feature_id=[f"{k.id}-{m:g}min" for m in merged["minutes"]],
+                           facility_status="、".join(statuses))
+    names = [f"service_areas_{k.id}", f"service_areas_{k.id}_all"]
+    for name, g in zip(names, (each, merged), strict=True):
+        ws.store.write_layer(name, g, layer_type="service_areas", kind=k.id, retire_missing=True,
+                             note=f"service areas {k.id} {'/'.join(f'{t:g}' for t in ths)} min")
+    return names
 
 
 # -- boundaries, markers, addresses (place-name staff) -------------------------------------------
