@@ -251,17 +251,18 @@ def _text(values: pd.Series, labels: Sequence[str] | None = None, column: str = 
     SQLite and GDAL cut text at a NUL, so a NUL (and the other C0 control characters but tab and
     newline) is removed, and the rows where that happened are reported in ``notes``.
     """
-    out = values.astype(object).where(values.notna(), None)
-    out = out.map(lambda v: None if v is None else str(v))
-    dirty = out.map(lambda v: v is not None and _CONTROL.search(v) is not None).to_numpy(dtype=bool)
-    if dirty.any():
-        out[dirty] = out[dirty].map(lambda v: _CONTROL.sub("", v))
-        if notes is not None:
-            rows = [labels[i] if labels is not None else str(i + 1) for i in np.flatnonzero(dirty)[:10]]
-            more = f" (+{int(dirty.sum()) - 10})" if dirty.sum() > 10 else ""
-            notes.append(f"字段 field '{column}': 已删除 NUL/控制字符 NUL and control characters removed in "
-                         f"{'; '.join(rows)}{more}")
-    return out.map(lambda v: None if v is None else (v.strip() or None))
+    missing = values.isna().to_numpy()
+    cells: list[str | None] = [None if m else str(v) for v, m in zip(values.tolist(), missing, strict=True)]
+    dirty = [i for i, v in enumerate(cells) if v is not None and _CONTROL.search(v) is not None]
+    for i in dirty:
+        cells[i] = _CONTROL.sub("", cells[i] or "")
+    if dirty and notes is not None:
+        rows = [labels[i] if labels is not None else str(i + 1) for i in dirty[:10]]
+        more = f" (+{len(dirty) - 10})" if len(dirty) > 10 else ""
+        notes.append(f"字段 field '{column}': 已删除 NUL/控制字符 NUL and control characters removed in "
+                     f"{'; '.join(rows)}{more}")
+    stripped = [None if v is None else (v.strip() or None) for v in cells]
+    return pd.Series(stripped, index=values.index, dtype=object)
 
 
 def _check_coordinates(

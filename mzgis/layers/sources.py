@@ -7,12 +7,15 @@ name a row to the user (line numbers for CSV, Excel row numbers, feature numbers
 
 from __future__ import annotations
 
+import codecs
+import csv
 import glob
 import io
 import json
 import logging
 import re
 import unicodedata
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,6 +84,8 @@ def detect_encoding(data: bytes) -> str:
     is not guessed: :class:`LayerError` names the lines that are not UTF-8. Bytes that are neither
     raise :class:`LayerError` too.
     """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"  # Excel's "Unicode text" (.txt) export
     try:
         data.decode("utf-8")
         return "utf-8-sig"
@@ -139,7 +144,7 @@ def _line_list(lines: list[int], limit: int = 20) -> str:
     return shown + (f" … (+{len(lines) - limit})" if len(lines) > limit else "")
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200d\u2060\ufeff]")
 
 
 def _column_key(name: str) -> str:
@@ -276,8 +281,42 @@ def _read_csv(p: Path, *, encoding: str | None, sep: str | None) -> RawSource:
     columns, notes, renamed = _clean_columns(df.iloc[0].tolist(), p)
     df = df.iloc[1:].reset_index(drop=True)
     df.columns = columns
-    labels = [f"第 {i + 2} 行 line {i + 2}" for i in range(len(df))]
+    lines = _record_lines(text, sep, len(df) + 1)
+    labels = [f"第 {n} 行 line {n}" for n in lines[1:]]
+    df, labels = _drop_empty_rows(df, labels, notes)
     return RawSource(p, df, None, None, labels, enc, notes=notes, renamed=renamed)
+
+
+def _drop_empty_rows(df: pd.DataFrame, labels: list[str], notes: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Leave out rows with every cell empty (Excel writes them as ``,,,``); they hold no data."""
+    if df.empty:
+        return df, labels
+    blank = (df.fillna("").astype(str).apply(lambda c: c.str.strip()) == "").all(axis=1).to_numpy()
+    if not blank.any():
+        return df, labels
+    gone = [labels[i] for i in blank.nonzero()[0][:10]]
+    more = f" (+{int(blank.sum()) - 10})" if blank.sum() > 10 else ""
+    notes.append(f"{int(blank.sum())} 个空行已忽略 empty rows left out: {'; '.join(gone)}{more}")
+    keep = ~blank
+    return df[keep].reset_index(drop=True), [lb for lb, k in zip(labels, keep, strict=True) if k]
+
+
+def _record_lines(text: str, sep: str, records: int) -> list[int]:
+    """The line on which each CSV record starts (blank lines and line breaks inside quotes counted).
+
+    Falls back to "record i is on line i + 1" if the csv module and pandas disagree on the records.
+    """
+    starts: list[int] = []
+    try:
+        reader = csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True)
+        before = 0
+        for row in reader:
+            if any(c.strip() for c in row) or len(row) > 1:
+                starts.append(before + 1)
+            before = reader.line_num
+    except csv.Error:
+        starts = []
+    return starts if len(starts) == records else list(range(1, records + 1))
 
 
 def _read_xlsx(p: Path, *, sheet: str | int | None) -> RawSource:
@@ -300,6 +339,7 @@ def _read_xlsx(p: Path, *, sheet: str | int | None) -> RawSource:
     problems: list[FieldProblem] = []
     if p.suffix.lower() in (".xlsx", ".xlsm") and (df == "").to_numpy().any():
         problems = _formula_problems(p, which, df, labels)
+    df, labels = _drop_empty_rows(df, labels, notes)
     return RawSource(p, df, None, None, labels, None, notes=notes, problems=problems, renamed=renamed)
 
 
@@ -380,7 +420,10 @@ def _read_vector(p: Path, *, source_layer: str | None, encoding: str | None) -> 
     if encoding:
         kwargs["encoding"] = encoding
     try:
-        gdf = pyogrio.read_dataframe(p, layer=source_layer, use_arrow=True, **kwargs)
+        with warnings.catch_warnings():
+            # NaN/inf coordinates: the importer reports them per feature, with the feature number
+            warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
+            gdf = pyogrio.read_dataframe(p, layer=source_layer, use_arrow=True, **kwargs)
     except Exception as exc:
         if p.suffix.lower() in (".geojson", ".json"):
             _check_json(p)

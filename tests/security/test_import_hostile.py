@@ -110,7 +110,8 @@ def test_null_numbers_in_vector_files_are_missing_values(ws, tmp_path, capsys, f
     accepted(ws, p, *KIND, "--layer", "nulls", capsys=capsys)
     g = ws.store.read("nulls").set_index("feature_id")
     assert g.loc["A1", "beds"] == 12
-    assert pd.isna(g.loc["A2", "beds"]) and pd.isna(g.loc["A3", "beds"])
+    assert pd.isna(g.loc["A2", "beds"])
+    assert pd.isna(g.loc["A3", "beds"])
     assert g.loc["A2", "floor_area_m2"] == 80.5
     assert pd.isna(g.loc["A1", "floor_area_m2"])
 
@@ -142,7 +143,8 @@ def test_export_and_reimport_gives_the_same_features(ws, tmp_path, capsys, ext):
     # and re-importing into the same layer changes nothing
     code, stdout, _ = run(ws, out, "--type", "facilities", *coords, "--layer", "stations", capsys=capsys)
     assert code == 0
-    assert "更新 updated 0" in stdout and "未变 unchanged 3" in stdout
+    assert "更新 updated 0" in stdout
+    assert "未变 unchanged 3" in stdout
 
 
 @pytest.mark.parametrize("ext", ["csv", "xlsx"])
@@ -154,10 +156,12 @@ def test_polygon_export_as_wkt_table_reimports(ws, tmp_path, capsys, ext):
     out = tmp_path / f"units_out.{ext}"
     assert main(["export", str(ws.root), "units", str(out)]) == 0
     stdout = accepted(ws, out, "--type", "admin_units", *WGS, "--layer", "units2", capsys=capsys)
-    assert "WKT" in stdout and "'wkt'" in stdout
+    assert "WKT" in stdout
+    assert "'wkt'" in stdout
     a = ws.store.read("units").sort_values("feature_id").reset_index(drop=True)
     b = ws.store.read("units2").sort_values("feature_id").reset_index(drop=True)
-    assert b["households"].iloc[0] == 120 and pd.isna(b["households"].iloc[1])
+    assert b["households"].iloc[0] == 120
+    assert pd.isna(b["households"].iloc[1])
     assert all(x.equals_exact(y, 1e-7) for x, y in zip(a.geometry, b.geometry, strict=True))
 
 
@@ -195,7 +199,7 @@ def test_non_finite_vector_coordinates_are_refused(ws, tmp_path, capsys, case):
 def test_utf8_file_with_one_gbk_row_is_refused_with_its_line(ws, tmp_path, capsys):
     # every UTF-8 run of Chinese here is 6 bytes long, so the whole file also decodes as GB18030
     # (into mojibake): a decoder that falls back to GB18030 would store garbled names silently.
-    body = ("id,name,lon,lat\n".encode() + "A1,和平,116.40,39.90\n".encode()
+    body = (b"id,name,lon,lat\n" + "A1,和平,116.40,39.90\n".encode()
             + "A2,安贞,116.41,39.91\n".encode("gbk") + "A3,小关,116.42,39.92\n".encode())
     p = tmp_path / "mixed.csv"
     p.write_bytes(body)
@@ -231,10 +235,12 @@ def test_columns_differing_by_case_or_spaces_are_both_kept(ws, tmp_path, capsys,
            "编号,名称,经度,纬度,备注,备注": f"A1,甲,116.4,39.9,{values[0]},{values[1]}"}[header]
     p.write_text(f"{header}\n{row}\n", encoding="utf-8")
     out = accepted(ws, p, *KIND, *WGS, "--layer", "dup", capsys=capsys)
-    assert f"'{second.strip()}_2'" in out and "--map" in out  # the note says which is which
+    assert f"'{second.strip()}_2'" in out
+    assert "--map" in out
     g = ws.store.read("dup")
     stored = {v for c in g.columns if c != "geometry" for v in g[c].astype(str)}
-    assert values[0] in stored and values[1] in stored  # neither value was dropped
+    assert values[0] in stored
+    assert values[1] in stored
 
 
 @pytest.mark.parametrize("column", ["Geometry", "geometry", "wkt", "WKT", "geom", "fid", "FID", "mz_version",
@@ -243,7 +249,8 @@ def test_columns_named_like_geometry_or_reserved_are_kept_with_a_note(ws, tmp_pa
     p = tmp_path / "reserved.csv"
     p.write_text(f"编号,名称,经度,纬度,{column}\nA1,甲,116.4,39.9,值-{column}\n", encoding="utf-8")
     out = accepted(ws, p, *KIND, *WGS, "--layer", "reserved", capsys=capsys)
-    assert f"'{column}'" in out and f"'{column}_src'" in out
+    assert f"'{column}'" in out
+    assert f"'{column}_src'" in out
     g = ws.store.read("reserved")
     assert g[f"{column}_src"].tolist() == [f"值-{column}"]
     assert g["feature_id"].tolist() == ["A1"]
@@ -252,7 +259,8 @@ def test_columns_named_like_geometry_or_reserved_are_kept_with_a_note(ws, tmp_pa
 def test_vector_properties_named_like_geometry_are_kept(ws, tmp_path, capsys):
     p = geojson(tmp_path / "props.geojson", [({"名称": "甲", "geom": "POLYGON((1 2,", "FID": 7}, pt(116.4, 39.9))])
     out = accepted(ws, p, *KIND, "--layer", "props", capsys=capsys)
-    assert "'geom_src'" in out and "'FID_src'" in out
+    assert "'geom_src'" in out
+    assert "'FID_src'" in out
     g = ws.store.read("props")
     assert g["geom_src"].tolist() == ["POLYGON((1 2,"]
     assert g["FID_src"].tolist() == [7]
@@ -286,7 +294,8 @@ def test_other_geometry_kinds_and_empty_geometries_in_a_polygon_layer_are_refuse
     p = geojson(tmp_path / "mixed.geojson",
                 [({"编码": "U1", "名称": "好"}, BOX), ({"编码": "U2", "名称": "坏"}, bad), ({"编码": "U3", "名称": "好"}, BOX)])
     err = refused(ws, p, *UNIT, capsys=capsys, expect=("feature #2", "'geometry'", what))
-    assert "feature #1" not in err and "feature #3" not in err
+    assert "feature #1" not in err
+    assert "feature #3" not in err
 
 
 # -- text ---------------------------------------------------------------------------------------
@@ -295,7 +304,10 @@ def test_nul_and_control_characters_are_removed_with_a_note(ws, tmp_path, capsys
     p.write_text("编号,名称,经度,纬度,地址\nA1,甲\x00乙,116.4,39.9,幸福\x01\x1b路\nA2,丙,116.41,39.91,正常\n",
                  encoding="utf-8")
     out = accepted(ws, p, *KIND, *WGS, "--layer", "nul", capsys=capsys)
-    assert "NUL" in out and "第 2 行" in out and "'名称'" in out and "'地址'" in out
+    assert "NUL" in out
+    assert "第 2 行" in out
+    assert "'名称'" in out
+    assert "'地址'" in out
     g = ws.store.read("nul").set_index("feature_id")
     assert g.loc["A1", "name"] == "甲乙"  # not cut at the NUL
     assert g.loc["A1", "address"] == "幸福路"
@@ -425,7 +437,7 @@ def test_unexpected_failure_inside_the_importer_is_a_clear_error(ws, tmp_path, c
 @pytest.mark.parametrize("case", ["mixed-encoding", "header-only", "inf-coordinate", "dup-header"])
 def test_cli_process_prints_no_traceback(ws, tmp_path, case):
     files = {
-        "mixed-encoding": ("m.csv", "id,name,lon,lat\n".encode() + "A1,和平,116.4,39.9\n".encode()
+        "mixed-encoding": ("m.csv", b"id,name,lon,lat\n" + "A1,和平,116.4,39.9\n".encode()
                            + "A2,安贞,116.41,39.91\n".encode("gbk"), 2),
         "header-only": ("h.csv", "编号,名称,经度,纬度\n".encode(), 2),
         "inf-coordinate": ("i.csv", "编号,名称,经度,纬度\nA1,甲,Infinity,39.9\n".encode(), 2),
@@ -450,9 +462,49 @@ def test_beijing_subdistricts_import_with_a_note_about_geom(ws, capsys):
     assert "geom" in pyogrio.read_info(shp)["fields"]  # the truncated WKT copy
     out = accepted(ws, shp, "--type", "admin_units", "--level", "subdistrict", "--layer", "subdistricts",
                    capsys=capsys)
-    assert "'geom'" in out and "'geom_src'" in out
+    assert "'geom'" in out
+    assert "'geom_src'" in out
     g = ws.store.read("subdistricts")
     assert len(g) == 331
     assert g.geom_type.isin(["Polygon", "MultiPolygon"]).all()
     raw = pyogrio.read_dataframe(shp)
     assert g.sort_values("feature_id", key=lambda s: s.astype(int))["geom_src"].tolist() == raw["geom"].tolist()
+
+
+# -- row numbers stay true to the file ----------------------------------------------------------
+def test_line_numbers_count_blank_lines_and_line_breaks_inside_quotes(ws, tmp_path, capsys):
+    p = tmp_path / "lines.csv"
+    p.write_text('编号,名称,经度,纬度\n\nA1,"甲\n乙",116.40,39.90\n,,,\nA2,丙,116.41,abc\n', encoding="utf-8")
+    err = refused(ws, p, *KIND, *WGS, capsys=capsys, expect=("第 6 行 line 6", "'纬度'", "'abc'"))
+    assert "line 3" not in err
+    assert "line 4" not in err
+
+
+def test_empty_rows_are_left_out_with_a_note(ws, tmp_path, capsys):
+    p = tmp_path / "trailing.csv"
+    p.write_text("编号,名称,经度,纬度\nA1,甲,116.40,39.90\n,,,\n , ,,\n", encoding="utf-8")
+    out = accepted(ws, p, *KIND, *WGS, "--layer", "trailing", capsys=capsys)
+    assert "2 个空行" in out
+    assert "line 3" in out
+    assert "line 4" in out
+    assert ws.store.read("trailing")["feature_id"].tolist() == ["A1"]
+
+
+def test_utf16_text_export_is_read(ws, tmp_path, capsys):
+    p = tmp_path / "unicode.txt"  # Excel's "Unicode text": UTF-16 with a byte-order mark, tab-separated
+    p.write_bytes("编号\t名称\t经度\t纬度\nA1\t和平里\t116.40\t39.90\n".encode("utf-16"))
+    accepted(ws, p, *KIND, *WGS, "--layer", "unicode", capsys=capsys)
+    assert ws.store.read("unicode")["name"].tolist() == ["和平里"]
+
+
+def test_unexpected_failure_inside_a_reader_is_a_clear_error(ws, tmp_path, capsys, monkeypatch):
+    import mzgis.layers.sources as sources
+
+    def boom(*a, **k):
+        msg = "simulated reader bug"
+        raise IndexError(msg)
+
+    monkeypatch.setattr(sources, "_clean_columns", boom)
+    p = tmp_path / "ok.csv"
+    p.write_text("编号,名称,经度,纬度\nA1,甲,116.4,39.9\n", encoding="utf-8")
+    refused(ws, p, *KIND, *WGS, capsys=capsys, expect=("simulated reader bug", "cannot read"))
