@@ -132,6 +132,9 @@ def _map_columns(
             )
             continue
         if col not in cols:
+            # a column renamed on reading (it clashed with another ignoring case) by its name in the file
+            col = {orig: new for new, orig in raw.renamed.items()}.get(col, col)
+        if col not in cols:
             problems.append(f"--map {fname}={col}: 文件中没有列 no column '{col}' in the file; columns: {cols}")
             continue
         mapping[fname] = col
@@ -440,7 +443,7 @@ def _prepare(
     # -- attributes -----------------------------------------------------------------------------
     _attributes(raw, schema, mapping, out, problems, notes)
     kind_id = _kind_and_level(raw, layer_type, kind, level, mapping, out, problems, notes)
-    _extra_columns(raw, mapping, out, notes)
+    _extra_columns(raw, mapping, out, problems, notes)
 
     for fname, arr in (join_arrays or {}).items():
         a = np.asarray(arr)
@@ -791,7 +794,8 @@ def _kind_and_level(raw: RawSource, layer_type: str, kind: str | None, level: st
     return kind_id
 
 
-def _extra_columns(raw: RawSource, mapping: Mapping[str, str], out: pd.DataFrame, notes: list[str]) -> None:
+def _extra_columns(raw: RawSource, mapping: Mapping[str, str], out: pd.DataFrame, problems: Problems,
+                   notes: list[str]) -> None:
     """Keep the source's other columns as they are; rename (with a note) the ones the store cannot keep.
 
     A column named like the geometry (``geom``, ``geometry``, ``wkt``), like mzgis's own columns
@@ -818,8 +822,14 @@ def _extra_columns(raw: RawSource, mapping: Mapping[str, str], out: pd.DataFrame
         vals = raw.table[c]
         if vals.dtype == object or raw.is_table or pd.api.types.is_string_dtype(vals.dtype):
             out[new] = _text(vals, raw.row_labels, c, notes)
-        else:
-            out[new] = vals.to_numpy()
+            continue
+        if pd.api.types.is_float_dtype(vals.dtype):
+            infinite = np.isinf(vals.to_numpy(dtype=float, na_value=np.nan))
+            for i in _first(infinite, problems):
+                problems.append(FieldProblem(raw.row_labels[i], c, _display(vals.iloc[i]),
+                                             "不是有限数 not a finite number (infinity)",
+                                             "填写实际数值或留空 enter the real value or leave it empty"))
+        out[new] = vals.to_numpy()
 
 
 def _key(name: str) -> str:

@@ -508,3 +508,34 @@ def test_unexpected_failure_inside_a_reader_is_a_clear_error(ws, tmp_path, capsy
     p = tmp_path / "ok.csv"
     p.write_text("编号,名称,经度,纬度\nA1,甲,116.4,39.9\n", encoding="utf-8")
     refused(ws, p, *KIND, *WGS, capsys=capsys, expect=("simulated reader bug", "cannot read"))
+
+
+def test_infinite_value_in_an_extra_numeric_column_is_refused(ws, tmp_path, capsys):
+    p = tmp_path / "extra_inf.gpkg"
+    gdf = gpd.GeoDataFrame({"名称": ["甲", "乙"], "得分": [1.5, np.inf]},
+                           geometry=[shapely.Point(116.40, 39.90), shapely.Point(116.41, 39.91)], crs="EPSG:4326")
+    pyogrio.write_dataframe(gdf, p)
+    err = refused(ws, p, *KIND, capsys=capsys, expect=("feature #2", "'得分'", "inf", "not a finite number"))
+    assert "feature #1" not in err
+
+
+def test_the_notes_advice_picks_the_other_column(ws, tmp_path, capsys):
+    p = tmp_path / "pick.csv"
+    p.write_text("编号,名称, 名称 ,经度,纬度\nA1,旧名,新名,116.4,39.9\n", encoding="utf-8")
+    out = accepted(ws, p, *KIND, *WGS, "--layer", "pick0", capsys=capsys)
+    assert "--map FIELD=名称_2" in out
+    assert ws.store.read("pick0")["name"].tolist() == ["旧名"]
+    accepted(ws, p, *KIND, *WGS, "--map", "name=名称_2", "--layer", "pick", capsys=capsys)
+    g = ws.store.read("pick")
+    assert g["name"].tolist() == ["新名"]
+    assert g["名称"].tolist() == ["旧名"]
+
+
+def test_field_map_accepts_a_renamed_column_by_its_name_in_the_file(ws, tmp_path):
+    from mzgis.gis.pipelines import import_file
+
+    p = tmp_path / "pick.csv"
+    p.write_text("编号,名称, 名称 ,经度,纬度\nA1,旧名,新名,116.4,39.9\n", encoding="utf-8")
+    import_file(ws, p, layer="pick", layer_type="facilities", kind="驿站", coords="wgs84",
+                field_map={"name": " 名称 "})
+    assert ws.store.read("pick")["name"].tolist() == ["新名"]
