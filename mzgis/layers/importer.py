@@ -133,7 +133,9 @@ def _map_columns(
             continue
         if col not in cols:
             # a column renamed on reading (it clashed with another ignoring case) by its name in the file
-            col = {orig: new for new, orig in raw.renamed.items()}.get(col, col)
+            same = [new for new, orig in raw.renamed.items() if orig == col]
+            spaced = [new for new, orig in raw.renamed.items() if orig.strip() == col.strip()]
+            col = same[0] if same else spaced[0] if len(spaced) == 1 else col
         if col not in cols:
             problems.append(f"--map {fname}={col}: 文件中没有列 no column '{col}' in the file; columns: {cols}")
             continue
