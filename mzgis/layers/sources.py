@@ -278,11 +278,13 @@ def _read_csv(p: Path, *, encoding: str | None, sep: str | None) -> RawSource:
     if df.empty:
         msg = f"{p}: 文件为空 the file is empty (no header, no rows); 请检查导出 check the export."
         raise LayerError(msg)
-    columns, notes, renamed = _clean_columns(df.iloc[0].tolist(), p)
+    header = df.iloc[0].tolist()
+    columns, notes, renamed = _clean_columns(header, p)
     df = df.iloc[1:].reset_index(drop=True)
     df.columns = columns
     lines = _record_lines(text, sep, len(df) + 1)
     labels = [f"第 {n} 行 line {n}" for n in lines[1:]]
+    df = _drop_empty_unnamed_columns(df, header)
     df, labels = _drop_empty_rows(df, labels, notes)
     return RawSource(p, df, None, None, labels, enc, notes=notes, renamed=renamed)
 
@@ -328,22 +330,35 @@ def _read_xlsx(p: Path, *, sheet: str | int | None) -> RawSource:
                "修改 fix: open it in Excel/WPS and save it again as .xlsx; choose a sheet with --sheet NAME.")
         raise LayerError(msg) from exc
     sheet_name = which if isinstance(which, str) else "1" if sheet is None else str(which)
-    if df.empty:
+    df = df.map(_cell_text)
+    filled = (df != "").any(axis=1).to_numpy()
+    if df.empty or not filled.any():
         msg = f"{p}: 工作表 sheet {sheet_name} 为空 is empty (no header, no rows); choose another with --sheet NAME."
         raise LayerError(msg)
-    columns, notes, renamed = _clean_columns([_cell_text(v) for v in df.iloc[0].tolist()], p)
-    df = df.iloc[1:].reset_index(drop=True)
+    top = int(filled.argmax())  # the header is the first row with anything in it
+    header = df.iloc[top].tolist()
+    columns, notes, renamed = _clean_columns(header, p)
+    df = df.iloc[top + 1:].reset_index(drop=True)
     df.columns = columns
-    df = df.map(_cell_text)
-    labels = [f"第 {i + 2} 行 row {i + 2} (工作表 sheet {sheet_name})" for i in range(len(df))]
+    labels = [f"第 {top + i + 2} 行 row {top + i + 2} (工作表 sheet {sheet_name})" for i in range(len(df))]
     problems: list[FieldProblem] = []
     if p.suffix.lower() in (".xlsx", ".xlsm") and (df == "").to_numpy().any():
-        problems = _formula_problems(p, which, df, labels)
+        problems = _formula_problems(p, which, df, labels, first_row=top + 2)
+    df = _drop_empty_unnamed_columns(df, header)
     df, labels = _drop_empty_rows(df, labels, notes)
     return RawSource(p, df, None, None, labels, None, notes=notes, problems=problems, renamed=renamed)
 
 
-def _formula_problems(p: Path, which: str | int, df: pd.DataFrame, labels: list[str]) -> list[FieldProblem]:
+def _drop_empty_unnamed_columns(df: pd.DataFrame, header: list[object]) -> pd.DataFrame:
+    """Leave out columns with neither a name nor a value (trailing commas, unused Excel columns)."""
+    drop = [c for c, h in zip(df.columns, header, strict=True)
+            if not str(h if h is not None and h == h else "").strip()
+            and not (df[c].fillna("").astype(str).str.strip() != "").any()]
+    return df.drop(columns=drop) if drop else df
+
+
+def _formula_problems(p: Path, which: str | int, df: pd.DataFrame, labels: list[str], *,
+                      first_row: int = 2) -> list[FieldProblem]:
     """Cells that read as empty but hold an Excel error (#DIV/0!, #N/A …) or a formula with no value.
 
     calamine reads both as empty cells, which would silently turn a broken formula into a missing
@@ -359,7 +374,7 @@ def _formula_problems(p: Path, which: str | int, df: pd.DataFrame, labels: list[
         return out
     try:
         ws = wb[which] if isinstance(which, str) else wb.worksheets[which]
-        for i, row in enumerate(ws.iter_rows(min_row=2, values_only=False)):
+        for i, row in enumerate(ws.iter_rows(min_row=first_row, values_only=False)):
             if i >= len(df):
                 break
             for j, cell in enumerate(row):

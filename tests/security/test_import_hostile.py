@@ -539,3 +539,31 @@ def test_field_map_accepts_a_renamed_column_by_its_name_in_the_file(ws, tmp_path
     import_file(ws, p, layer="pick", layer_type="facilities", kind="驿站", coords="wgs84",
                 field_map={"name": " 名称 "})
     assert ws.store.read("pick")["name"].tolist() == ["新名"]
+
+
+def _offset_sheet(p: Path, beds: object) -> None:
+    """A sheet whose table starts at C3 (two empty rows and columns above and left of it)."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    sh = wb.active
+    rows = [["编号", "名称", "经度", "纬度", "床位数"], ["A1", "甲", 116.40, 39.90, 3], ["A2", "乙", 116.41, 39.91, beds]]
+    for r, row in enumerate(rows, start=3):
+        for c, v in enumerate(row, start=3):
+            sh.cell(r, c, v)
+    wb.save(p)
+
+
+def test_sheet_starting_below_and_right_is_read_with_true_row_numbers(ws, tmp_path, capsys):
+    good = tmp_path / "offset.xlsx"
+    _offset_sheet(good, 7)
+    out = accepted(ws, good, *KIND, *WGS, "--layer", "offset", capsys=capsys)
+    assert "column_" not in out
+    g = ws.store.read("offset")
+    assert g["name"].tolist() == ["甲", "乙"]
+    assert g["beds"].tolist() == [3, 7]
+    assert not [c for c in g.columns if c.startswith("column_")]
+    bad = tmp_path / "offset_formula.xlsx"
+    _offset_sheet(bad, "=1/0")
+    err = refused(ws, bad, *KIND, *WGS, capsys=capsys, expect=("row 5", "'床位数'", "'=1/0'"))
+    assert "row 4 " not in err
