@@ -599,11 +599,10 @@ def _vector_geometry(
     skip = missing | non_finite
     gtypes = geoms.geom_type.fillna("")
     base = gtypes.map(lambda t: _BASE.get(t, t))
-    wrong = (~base.isin(schema.geometry) & ~skip).to_numpy()
     points_ok = "Point" in schema.geometry and schema.type in ("facilities", "boundary_markers", "addresses")
+    # polygons in a point layer of these types become a point inside them (below), after repair
+    wrong = (~base.isin(schema.geometry) & ~skip & ~((base == "Polygon") & points_ok)).to_numpy()
     for i in _first(wrong, problems):
-        if points_ok and base.iloc[i] == "Polygon":
-            continue  # converted to a point inside the polygon below
         problems.append(FieldProblem(labels[i], gfield, gtypes.iloc[i],
                                      f"几何类型不符 wrong geometry type for {schema.type}",
                                      f"需要 expected {'/'.join(schema.geometry)}; 删除或改画该要素 remove or redraw it"))
