@@ -368,6 +368,24 @@ def _header_only_sheet(tmp: Path) -> Path:
     return p
 
 
+def _workbook_without_sheets(tmp: Path) -> Path:
+    import re
+    import zipfile
+
+    import openpyxl
+
+    base = tmp / "base.xlsx"
+    openpyxl.Workbook().save(base)
+    p = tmp / "no_sheets.xlsx"
+    with zipfile.ZipFile(base) as zin, zipfile.ZipFile(p, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/workbook.xml":
+                data = re.sub(rb"<sheets>.*</sheets>", b"<sheets/>", data, flags=re.S)
+            zout.writestr(item, data)
+    return p
+
+
 def _shapefile_missing(part: str):
     def make(tmp: Path) -> Path:
         p = tmp / f"no_{part}.shp"
@@ -393,6 +411,7 @@ BROKEN = {
     "header-only-csv": (_write("header.csv", "编号,名称,经度,纬度\n"), "no data rows"),
     "ragged-csv": (_write("ragged.csv", '编号,名称,经度,纬度\nA1,"甲,116.4,39.9\n'), "CSV"),
     "empty-sheet": (_empty_sheet, "empty"),
+    "workbook-without-sheets": (_workbook_without_sheets, "0 worksheets"),
     "header-only-sheet": (_header_only_sheet, "no data rows"),
     "not-a-workbook": (_write("fake.xlsx", b"PK\x03\x04 not really a zip"), "Excel"),
     "invalid-json": (_write("broken.geojson", '{"type": "FeatureCollection", "features": [{"type": '), "not valid JSON"),
