@@ -335,9 +335,11 @@ def _read_xlsx(p: Path, *, sheet: str | int | None) -> RawSource:
     if df.empty or not filled.any():
         msg = f"{p}: 工作表 sheet {sheet_name} 为空 is empty (no header, no rows); choose another with --sheet NAME."
         raise LayerError(msg)
-    top = int(filled.argmax())  # the header is the first row with anything in it
+    top, titles = _header_row(df)
     header = df.iloc[top].tolist()
     columns, notes, renamed = _clean_columns(header, p)
+    if titles:
+        notes.insert(0, "表头上方的标题行已跳过 title rows above the header skipped: " + "; ".join(titles))
     df = df.iloc[top + 1:].reset_index(drop=True)
     df.columns = columns
     labels = [f"第 {top + i + 2} 行 row {top + i + 2} (工作表 sheet {sheet_name})" for i in range(len(df))]
@@ -347,6 +349,23 @@ def _read_xlsx(p: Path, *, sheet: str | int | None) -> RawSource:
     df = _drop_empty_unnamed_columns(df, header)
     df, labels = _drop_empty_rows(df, labels, notes)
     return RawSource(p, df, None, None, labels, None, notes=notes, problems=problems, renamed=renamed)
+
+
+def _header_row(df: pd.DataFrame) -> tuple[int, list[str]]:
+    """The header row of a sheet: the first non-empty row, after title rows.
+
+    A title row (one filled cell, e.g. a merged "XX区养老驿站一览表" or "制表日期") above rows with
+    several filled cells is skipped, at most three of them; the skipped titles are returned for a note.
+    """
+    counts = (df != "").sum(axis=1).to_numpy()
+    filled = [int(i) for i in (counts > 0).nonzero()[0]]
+    titles: list[str] = []
+    k = 0
+    while k + 1 < len(filled) and counts[filled[k]] == 1 and (counts[filled[k + 1:]] >= 2).any() and len(titles) < 3:
+        row = df.iloc[filled[k]]
+        titles.append(f"row {filled[k] + 1} {str(row[row != ''].iloc[0])[:40]!r}")
+        k += 1
+    return filled[k], titles
 
 
 def _drop_empty_unnamed_columns(df: pd.DataFrame, header: list[object]) -> pd.DataFrame:

@@ -586,3 +586,27 @@ def test_sheet_starting_below_and_right_is_read_with_true_row_numbers(ws, tmp_pa
     _offset_sheet(bad, "=1/0")
     err = refused(ws, bad, *KIND, *WGS, capsys=capsys, expect=("row 5", "'床位数'", "'=1/0'"))
     assert "row 4 " not in err
+
+
+def test_title_rows_above_the_header_are_skipped_with_a_note(ws, tmp_path, capsys):
+    import openpyxl
+
+    p = tmp_path / "titled.xlsx"
+    wb = openpyxl.Workbook()
+    sh = wb.active
+    sh.append(["门头沟区社区养老服务驿站一览表"])
+    sh.merge_cells("A1:E1")
+    sh.append(["制表日期：2024年5月"])
+    sh.append(["编号", "名称", "经度", "纬度", "床位数"])
+    sh.append(["A1", "甲", 116.10, 39.94, 4])
+    sh.append(["A2", "乙", 116.11, 39.95, "多"])
+    wb.save(p)
+    err = refused(ws, p, *KIND, *WGS, capsys=capsys, expect=("row 5", "'床位数'", "'多'"))
+    assert "row 4 " not in err
+    p2 = tmp_path / "titled_ok.xlsx"
+    sh["E5"] = 6
+    wb.save(p2)
+    out = accepted(ws, p2, *KIND, *WGS, "--layer", "titled", capsys=capsys)
+    assert "一览表" in out
+    assert "制表日期" in out
+    assert ws.store.read("titled")["beds"].tolist() == [4, 6]
