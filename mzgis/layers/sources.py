@@ -278,12 +278,16 @@ def _read_csv(p: Path, *, encoding: str | None, sep: str | None) -> RawSource:
     if df.empty:
         msg = f"{p}: 文件为空 the file is empty (no header, no rows); 请检查导出 check the export."
         raise LayerError(msg)
-    header = df.iloc[0].tolist()
+    records = len(df)
+    top, titles = _header_row(df.fillna(""))
+    header = df.iloc[top].tolist()
     columns, notes, renamed = _clean_columns(header, p)
-    df = df.iloc[1:].reset_index(drop=True)
+    if titles:
+        notes.insert(0, "表头上方的标题行已跳过 title lines above the header skipped: " + "; ".join(titles))
+    df = df.iloc[top + 1:].reset_index(drop=True)
     df.columns = columns
-    lines = _record_lines(text, sep, len(df) + 1)
-    labels = [f"第 {n} 行 line {n}" for n in lines[1:]]
+    lines = _record_lines(text, sep, records)
+    labels = [f"第 {n} 行 line {n}" for n in lines[top + 1:]]
     df = _drop_empty_unnamed_columns(df, header)
     df, labels = _drop_empty_rows(df, labels, notes)
     return RawSource(p, df, None, None, labels, enc, notes=notes, renamed=renamed)
@@ -363,7 +367,7 @@ def _header_row(df: pd.DataFrame) -> tuple[int, list[str]]:
     k = 0
     while k + 1 < len(filled) and counts[filled[k]] == 1 and (counts[filled[k + 1:]] >= 2).any() and len(titles) < 3:
         row = df.iloc[filled[k]]
-        titles.append(f"row {filled[k] + 1} {str(row[row != ''].iloc[0])[:40]!r}")
+        titles.append(f"{filled[k] + 1}: {str(row[row != ''].iloc[0])[:40]!r}")
         k += 1
     return filled[k], titles
 

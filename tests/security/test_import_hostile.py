@@ -610,3 +610,15 @@ def test_title_rows_above_the_header_are_skipped_with_a_note(ws, tmp_path, capsy
     assert "一览表" in out
     assert "制表日期" in out
     assert ws.store.read("titled")["beds"].tolist() == [4, 6]
+
+
+def test_csv_title_line_saved_from_excel_is_skipped_with_true_line_numbers(ws, tmp_path, capsys):
+    p = tmp_path / "titled.csv"
+    p.write_text("驿站一览表,,,,\n编号,名称,经度,纬度,床位数\nA1,甲,116.40,39.90,2\nA2,乙,116.41,39.91,-1\n",
+                 encoding="utf-8")
+    err = refused(ws, p, *KIND, *WGS, capsys=capsys, expect=("第 4 行 line 4", "'床位数'", "'-1'"))
+    assert "line 3" not in err
+    p.write_text("驿站一览表,,,,\n编号,名称,经度,纬度,床位数\nA1,甲,116.40,39.90,2\n", encoding="utf-8")
+    out = accepted(ws, p, *KIND, *WGS, "--layer", "titled_csv", capsys=capsys)
+    assert "驿站一览表" in out
+    assert ws.store.read("titled_csv")["name"].tolist() == ["甲"]
