@@ -748,6 +748,12 @@ def _kind_and_level(raw: RawSource, layer_type: str, kind: str | None, level: st
     if layer_type == "facilities":
         if kind is not None:
             kind_id = get_kind(kind).id
+            if "kind" in mapping:
+                given = {v for v in out["kind"] if v is not None}
+                if any(_kind_id_or_none(v) != kind_id for v in given):
+                    shown = ", ".join(sorted(given)[:5])
+                    notes.append(f"--kind {kind} 覆盖列 overrides column '{mapping['kind']}' (值 values: {shown}); "
+                                 f"若各行类型不同请去掉 --kind drop --kind to use the column")
             out["kind"] = kind_id
         elif "kind" in mapping:
             resolved: list[str | None] = []
@@ -793,6 +799,13 @@ def _kind_and_level(raw: RawSource, layer_type: str, kind: str | None, level: st
                 mapping["parent_name"] = parent_col
                 notes.append(f"上级名称取自列 parent names taken from column '{parent_col}'")
     return kind_id
+
+
+def _kind_id_or_none(value: str) -> str | None:
+    try:
+        return get_kind(value).id
+    except LayerError:
+        return None
 
 
 def _extra_columns(raw: RawSource, mapping: Mapping[str, str], out: pd.DataFrame, problems: Problems,

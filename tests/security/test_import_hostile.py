@@ -622,3 +622,15 @@ def test_csv_title_line_saved_from_excel_is_skipped_with_true_line_numbers(ws, t
     out = accepted(ws, p, *KIND, *WGS, "--layer", "titled_csv", capsys=capsys)
     assert "驿站一览表" in out
     assert ws.store.read("titled_csv")["name"].tolist() == ["甲"]
+
+
+def test_kind_flag_overriding_a_kind_column_is_noted(ws, tmp_path, capsys):
+    p = tmp_path / "kinds.csv"
+    p.write_text("编号,名称,类型,经度,纬度\nA1,甲,儿童之家,116.40,39.90\nA2,乙,社区养老服务驿站,116.41,39.91\n",
+                 encoding="utf-8")
+    out = accepted(ws, p, *KIND, *WGS, "--layer", "kinds", capsys=capsys)
+    assert "overrides column '类型'" in out
+    assert "儿童之家" in out
+    same = tmp_path / "same.csv"
+    same.write_text("编号,名称,类型,经度,纬度\nA1,甲,社区养老服务驿站,116.40,39.90\n", encoding="utf-8")
+    assert "overrides" not in accepted(ws, same, *KIND, *WGS, "--layer", "same", capsys=capsys)
