@@ -783,6 +783,10 @@ def _kind_and_level(raw: RawSource, layer_type: str, kind: str | None, level: st
             if level not in LEVELS:
                 msg = f"--level {level}: use one of {', '.join(LEVELS)}"
                 raise LayerError(msg)
+            other = sorted({str(v) for v in out["level"] if v is not None and v != level})
+            if "level" in mapping and other:
+                notes.append(f"--level {level} 覆盖列 overrides column '{mapping['level']}' (值 values: "
+                             f"{', '.join(other[:5])})")
             out["level"] = level
         elif out["level"].isna().any():
             msg = f"{path}: 行政区划需要级别 admin units need a level: pass --level district|subdistrict|community"

@@ -634,3 +634,11 @@ def test_kind_flag_overriding_a_kind_column_is_noted(ws, tmp_path, capsys):
     same = tmp_path / "same.csv"
     same.write_text("编号,名称,类型,经度,纬度\nA1,甲,社区养老服务驿站,116.40,39.90\n", encoding="utf-8")
     assert "overrides" not in accepted(ws, same, *KIND, *WGS, "--layer", "same", capsys=capsys)
+
+
+def test_level_flag_overriding_a_level_column_is_noted(ws, tmp_path, capsys):
+    p = geojson(tmp_path / "levels.geojson", [({"编码": "U1", "名称": "甲", "级别": "district"}, BOX)])
+    out = accepted(ws, p, *UNIT, "--layer", "levels", capsys=capsys)
+    assert "overrides column '级别'" in out
+    assert "district" in out
+    assert ws.store.read("levels")["level"].tolist() == ["community"]
