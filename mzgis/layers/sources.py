@@ -457,27 +457,52 @@ def _read_vector(p: Path, *, source_layer: str | None, encoding: str | None) -> 
     kwargs: dict[str, object] = {}
     if encoding:
         kwargs["encoding"] = encoding
+    caught: list[warnings.WarningMessage] = []
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=True) as recorded:
+            warnings.simplefilter("always")
             # NaN/inf coordinates: the importer reports them per feature, with the feature number
             warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
-            gdf = pyogrio.read_dataframe(p, layer=source_layer, use_arrow=True, **kwargs)
+            try:
+                gdf = pyogrio.read_dataframe(p, layer=source_layer, use_arrow=True, **kwargs)
+            finally:
+                caught = list(recorded)
     except Exception as exc:
         if p.suffix.lower() in (".geojson", ".json"):
             _check_json(p)
-        msg = f"{p}: 无法读取 cannot read layer {source_layer!r}: {exc}"
+        gdal_warnings = _gdal_warnings(caught)
+        said = f" (GDAL: {'; '.join(gdal_warnings)})" if gdal_warnings else ""
+        msg = f"{p}: 无法读取 cannot read layer {source_layer!r}: {exc}{said}"
         raise LayerError(msg) from exc
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
         msg = f"{p}: 没有几何 has no geometry column; a table belongs in CSV/XLSX with 经度/纬度 columns."
         raise LayerError(msg)
+    gdal_warnings = _gdal_warnings(caught)
     crs = CRS.from_user_input(gdf.crs) if gdf.crs is not None else None
     geom = gdf.geometry
     table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     columns, notes, renamed = _clean_columns(list(table.columns), p)
+    notes += [f"GDAL 读取时提示 said while reading: {w}" for w in gdal_warnings]
     table.columns = columns
     labels = [f"要素 feature #{i + 1}" for i in range(len(gdf))]
     return RawSource(p, table.reset_index(drop=True), geom.reset_index(drop=True), crs, labels,
                      encoding, notes=notes, renamed=renamed)
+
+
+def _gdal_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
+    """GDAL's run-time warnings while reading, as text for the user (not Python warnings on stderr).
+
+    Other warnings (deprecations of the libraries) are issued again unchanged.
+    """
+    said: list[str] = []
+    for w in caught:
+        if issubclass(w.category, RuntimeWarning):
+            text = str(w.message).strip()
+            if text and text not in said:
+                said.append(text[:300])
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return said[:10]
 
 
 def _check_shapefile_parts(p: Path) -> None:

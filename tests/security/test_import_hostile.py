@@ -453,9 +453,12 @@ def test_unexpected_failure_inside_the_importer_is_a_clear_error(ws, tmp_path, c
 
 
 # -- through a separate process: no traceback on stderr ------------------------------------------
-@pytest.mark.parametrize("case", ["mixed-encoding", "header-only", "inf-coordinate", "dup-header"])
+@pytest.mark.parametrize("case", ["mixed-encoding", "header-only", "inf-coordinate", "dup-header", "unclosed-ring"])
 def test_cli_process_prints_no_traceback(ws, tmp_path, case):
+    ring = {"type": "Polygon", "coordinates": [[[116.40, 39.90], [116.41, 39.90], [116.41, 39.91]]]}
     files = {
+        "unclosed-ring": ("ring.geojson", json.dumps({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"名称": "甲"}, "geometry": ring}]}).encode(), 2),
         "mixed-encoding": ("m.csv", b"id,name,lon,lat\n" + "A1,和平,116.4,39.9\n".encode()
                            + "A2,安贞,116.41,39.91\n".encode("gbk"), 2),
         "header-only": ("h.csv", "编号,名称,经度,纬度\n".encode(), 2),
@@ -469,6 +472,7 @@ def test_cli_process_prints_no_traceback(ws, tmp_path, case):
     proc = subprocess.run([sys.executable, "-m", "mzgis.gis.cli", "import", str(ws.root), str(src), *KIND, *WGS,
                            "--layer", "proc"], capture_output=True, text=True, timeout=120, check=False)
     assert "Traceback" not in proc.stderr, proc.stderr
+    assert "Warning" not in proc.stderr, proc.stderr  # GDAL's remarks belong in the message, not as warnings
     assert proc.returncode == code, proc.stderr
     if code == 2:
         assert name in proc.stderr
