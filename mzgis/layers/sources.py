@@ -18,6 +18,7 @@ import unicodedata
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -389,12 +390,19 @@ def _formula_problems(p: Path, which: str | int, df: pd.DataFrame, labels: list[
     """
     import openpyxl
 
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # openpyxl's remarks on unsupported extensions are not for the user
+        try:
+            wb = openpyxl.load_workbook(p, read_only=True, data_only=False)
+            return _scan_formulas(wb, which, df, labels, first_row)
+        except Exception:  # openpyxl cannot read every file calamine can; the check is then skipped
+            log.debug("%s: formula check skipped", p, exc_info=True)
+            return []
+
+
+def _scan_formulas(wb: Any, which: str | int, df: pd.DataFrame, labels: list[str],
+                   first_row: int) -> list[FieldProblem]:
     out: list[FieldProblem] = []
-    try:
-        wb = openpyxl.load_workbook(p, read_only=True, data_only=False)
-    except Exception:  # openpyxl cannot read every file calamine can; the check is then skipped
-        log.debug("%s: formula check skipped", p, exc_info=True)
-        return out
     try:
         ws = wb[which] if isinstance(which, str) else wb.worksheets[which]
         for i, row in enumerate(ws.iter_rows(min_row=first_row, values_only=False)):
