@@ -94,7 +94,7 @@ def detect_encoding(data: bytes) -> str:
         pass
     lines = data.split(b"\n")
     bad = _undecodable_lines(lines, "utf-8")
-    if not _has_utf8_chinese(lines, set(bad)):
+    if not data.startswith(codecs.BOM_UTF8) and not _has_utf8_chinese(lines, set(bad)):
         try:
             data.decode("gb18030")
             return "gb18030"

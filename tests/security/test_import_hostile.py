@@ -646,3 +646,11 @@ def test_level_flag_overriding_a_level_column_is_noted(ws, tmp_path, capsys):
     assert "overrides column '级别'" in out
     assert "district" in out
     assert ws.store.read("levels")["level"].tolist() == ["community"]
+
+
+def test_utf8_file_with_a_byte_order_mark_and_one_gbk_row_is_refused(ws, tmp_path, capsys):
+    p = tmp_path / "bom_mixed.csv"  # ASCII header and Latin rows: only the BOM says "UTF-8"
+    body = b"\xef\xbb\xbfid,name,lon,lat\nA1,Cafe,116.40,39.90\n" + "A2,安贞,116.41,39.91\n".encode("gbk")
+    body[3:].decode("gb18030")  # would decode, garbled or not, without the BOM rule
+    p.write_bytes(body)
+    refused(ws, p, *KIND, *WGS, capsys=capsys, expect=("line(s) 3", "--encoding"))
