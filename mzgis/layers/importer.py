@@ -161,7 +161,8 @@ def _map_columns(
                     taken.add(c)
         missing = [f for f in ("lon", "lat") if f not in mapping]
         wkt = None if len(missing) < 2 else _find_column(
-            [c for c in cols if c.strip().casefold() in _WKT_NAMES], _WKT_NAMES, taken)
+            [c for c in cols if c.strip().casefold() in _WKT_NAMES and _looks_like_wkt(raw.table[c])],
+            _WKT_NAMES, taken)
         if wkt is not None:
             mapping["geometry"] = wkt
             taken.add(wkt)
@@ -180,6 +181,15 @@ def _map_columns(
             mapping[f.name] = c
             taken.add(c)
     return mapping, problems
+
+
+def _looks_like_wkt(values: pd.Series) -> bool:
+    """True if the column's first filled cells are WKT geometries (so it is clearly meant as one)."""
+    sample = [str(v).strip() for v in values.head(200) if v is not None and str(v).strip()][:20]
+    if not sample:
+        return False
+    parsed = shapely.from_wkt(np.array(sample, dtype=object), on_invalid="ignore")
+    return bool((~shapely.is_missing(parsed)).sum() * 2 >= len(sample))
 
 
 _EMPTY_TEXT = ("", "nan", "none", "null", "<na>", "nat")

@@ -654,3 +654,13 @@ def test_utf8_file_with_a_byte_order_mark_and_one_gbk_row_is_refused(ws, tmp_pat
     body[3:].decode("gb18030")  # would decode, garbled or not, without the BOM rule
     p.write_bytes(body)
     refused(ws, p, *KIND, *WGS, capsys=capsys, expect=("line(s) 3", "--encoding"))
+
+
+def test_a_shape_column_that_is_not_wkt_is_not_taken_for_the_geometry(ws, tmp_path, capsys):
+    p = tmp_path / "arcgis.csv"  # an ArcGIS attribute table: SHAPE says "Polygon", no coordinates
+    p.write_text("编号,名称,SHAPE\nA1,甲,Polygon\n", encoding="utf-8")
+    refused(ws, p, *KIND, *WGS, capsys=capsys, expect=("no coordinate column", "--map lon=COLUMN"))
+    p.write_text("编号,名称,SHAPE\nA1,甲,POINT (116.4 39.9)\n", encoding="utf-8")
+    out = accepted(ws, p, *KIND, *WGS, "--layer", "shape_wkt", capsys=capsys)
+    assert "'SHAPE'" in out
+    assert ws.store.read("shape_wkt").geometry.iloc[0].equals(shapely.Point(116.4, 39.9))
