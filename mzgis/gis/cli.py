@@ -51,8 +51,11 @@ def cmd_import(a: argparse.Namespace) -> int:
     ws = Workspace.open(a.dir)
     joins = dict(parse_join_npy(s) for s in (a.join_npy or []))
     layer = a.layer or Path(a.source).stem
+    fmap = _kv(a.map, "--map")
+    if a.name_field:
+        fmap["name"] = a.name_field
     report = import_file(ws, a.source, layer=layer, layer_type=a.type, kind=a.kind, level=a.level,
-                         coords=a.coords, field_map=_kv(a.map, "--map"), id_field=a.id_field, sheet=a.sheet,
+                         coords=a.coords, field_map=fmap, id_field=a.id_field, sheet=a.sheet,
                          source_layer=a.source_layer, encoding=a.encoding, join_arrays=joins,
                          retire_missing=a.retire_missing)
     print(report.summary())
@@ -146,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--coords", help="wgs84 | cgcs2000 | gcj02 | bd09 | EPSG:n")
     s.add_argument("--map", action="append", metavar="FIELD=COLUMN", help="map a source column to a field")
     s.add_argument("--id-field", help="column holding the feature id")
+    s.add_argument("--name-field", help="column holding the name (same as --map name=COLUMN), e.g. 乡")
     s.add_argument("--sheet", help="XLSX sheet")
     s.add_argument("--source-layer", help="layer inside a GeoPackage")
     s.add_argument("--encoding", help="force a text encoding (gbk, utf-8)")

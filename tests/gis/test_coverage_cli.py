@@ -122,7 +122,8 @@ def test_site_command_and_map_layer(demo_ws, capsys):
     assert "exact" in out or "greedy" in out
     t = pd.read_csv(demo_ws / "out" / "sites_elderly_care_station.csv", encoding="utf-8-sig")
     assert list(t.columns) == ["rank", "candidate_id", "x", "y", "households_gained", "cumulative_share",
-                               "fixed_status"]
+                               "fixed_status", "coord_system"]
+    assert set(t["coord_system"]) == {"WGS-84"}
     assert t["rank"].tolist() == [1, 2]
     assert t["cumulative_share"].is_monotonic_increasing
     assert (t["households_gained"] > 0).all()

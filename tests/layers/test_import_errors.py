@@ -51,7 +51,7 @@ def test_non_numeric_coordinate(workspace, tmp_path):
 
 def test_outside_china(workspace, tmp_path):
     src = write_csv(tmp_path / "a.csv", "A1,甲,2.35,48.85,100,\n")
-    import_fails(workspace, src, ValidationFailed, "第 2 行", "outside China", "lon=2.350000")
+    import_fails(workspace, src, ValidationFailed, "第 2 行", "outside the import extent", "lon=2.350000")
 
 
 def test_lat_lon_swapped(workspace, tmp_path):
