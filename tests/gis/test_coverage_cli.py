@@ -48,9 +48,9 @@ def test_coverage_files_and_conservation(demo_ws, capsys):
     assert "单位名称" in x.columns
     unc = pd.read_csv(demo_ws / "out" / "uncovered_elderly_care_station.csv", encoding="utf-8-sig")
     assert unc["population_uncovered"].is_monotonic_decreasing
-    from mzgis.layers.store import ProjectStore
+    from mzgis.layers.store import open_store
 
-    gaps = ProjectStore(demo_ws / "project.gpkg").read("gaps_elderly_care_station")
+    gaps = open_store(demo_ws / "project.gpkg").read("gaps_elderly_care_station")
     jur15 = t[(t.level == "jurisdiction") & (t.minutes == 15)].iloc[0]
     assert gaps["households"].sum() == pytest.approx(jur15["households"] - jur15["households_covered"])
 

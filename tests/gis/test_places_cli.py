@@ -32,9 +32,9 @@ def test_boundaries_and_topology(ws, capsys):
     assert main(["boundaries", str(ws), "--units", "chaoyang"]) == 0
     out = capsys.readouterr().out
     assert "boundary_lines_chaoyang" in out
-    from mzgis.layers.store import ProjectStore
+    from mzgis.layers.store import open_store
 
-    lines = ProjectStore(ws / "project.gpkg").read("boundary_lines_chaoyang")
+    lines = open_store(ws / "project.gpkg").read("boundary_lines_chaoyang")
     assert {"left_code", "right_code", "length_m"} <= set(lines.columns)
     assert (lines["right_code"] == "").any()  # outer lines
     assert set(lines["left_code"]) | set(lines["right_code"][lines["right_code"] != ""]) >= {f"CY{i:02d}" for i in range(43)}
@@ -45,9 +45,9 @@ def test_boundaries_and_topology(ws, capsys):
 
 
 def markers_csv(ws, path):
-    from mzgis.layers.store import ProjectStore
+    from mzgis.layers.store import open_store
 
-    lines = ProjectStore(ws / "project.gpkg").read("boundary_lines_chaoyang")
+    lines = open_store(ws / "project.gpkg").read("boundary_lines_chaoyang")
     lines = lines[lines["right_code"] != ""].head(3).to_crs(32650)
     rows = []
     for r in lines.to_dict("records"):
@@ -77,9 +77,9 @@ def test_markers_plan_record_edit_history_revert(ws, tmp_path, capsys):
     photo.write_bytes(b"\xff\xd8\xff fake jpeg")
     assert main(["record", str(ws), code, "--condition", "损坏", "--date", "2026-11-20", "--inspector", "张三",
                  "--photo", str(photo), "--note", "桩体倾斜"]) == 0
-    from mzgis.layers.store import ProjectStore
+    from mzgis.layers.store import open_store
 
-    store = ProjectStore(ws / "project.gpkg")
+    store = open_store(ws / "project.gpkg")
     m = store.read("markers").set_index("feature_id")
     assert m.loc[code, "condition"] == "损坏"
     assert m.loc[code, "last_inspection_date"] == "2026-11-20"
@@ -108,7 +108,7 @@ def test_markers_plan_record_edit_history_revert(ws, tmp_path, capsys):
     assert "v2" in out
     assert "v3" in out
     assert main(["revert", str(ws), "markers", code, "--version", "1"]) == 0
-    m = ProjectStore(ws / "project.gpkg").read("markers", internal=True).set_index("feature_id")
+    m = open_store(ws / "project.gpkg").read("markers", internal=True).set_index("feature_id")
     assert m.loc[code, "condition"] == "完好"
     assert m.loc[code, "last_inspection_date"] == "2023-04-01"
     assert m.loc[code, "mz_version"] == 4
@@ -116,15 +116,15 @@ def test_markers_plan_record_edit_history_revert(ws, tmp_path, capsys):
     assert main(["edit", str(ws), "markers", "add", "JZ-NEW", "--lonlat", "116.47,39.99", "--set",
                  f"line_id={rows[0][1]}"]) == 0
     assert main(["edit", str(ws), "markers", "retire", "JZ-NEW"]) == 0
-    allm = ProjectStore(ws / "project.gpkg").read("markers", include_retired=True, internal=True)
+    allm = open_store(ws / "project.gpkg").read("markers", include_retired=True, internal=True)
     assert allm.loc[allm.feature_id == "JZ-NEW", "mz_retired_at"].notna().all()
     assert main(["edit", str(ws), "markers", "add", "JZ-NEW", "--lonlat", "116.47,39.99"]) == 2  # ids never reused
 
 
 def test_address_inspection(ws, tmp_path):
-    from mzgis.layers.store import ProjectStore
+    from mzgis.layers.store import open_store
 
-    units = ProjectStore(ws / "project.gpkg").read("chaoyang").set_index("name")
+    units = open_store(ws / "project.gpkg").read("chaoyang").set_index("name")
     wj = units.loc["望京街道"].geometry.representative_point()
     sj = units.loc["双井街道"].geometry.representative_point()
     rows = [
