@@ -14,13 +14,20 @@ from mzgis.gis.pipelines import import_file
 from mzgis.layers.export import export_frame
 
 
+@pytest.fixture
+def workspace(any_workspace):
+    """Every test here runs on both back ends (GeoPackage and PostGIS)."""
+    return any_workspace
+
+
 def write(tmp_path, name, rows):
     p = tmp_path / name
     pd.DataFrame(rows, columns=["编号", "名称", "经度", "纬度", "建筑面积"]).to_csv(p, index=False)
     return p
 
 
-def test_empty_store_is_a_geopackage(workspace):
+def test_empty_store_is_a_geopackage(gpkg_workspace):
+    workspace = gpkg_workspace
     con = sqlite3.connect(workspace.store_path)
     assert con.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47
     tables = {r[0] for r in con.execute("SELECT table_name FROM gpkg_contents")}
@@ -79,7 +86,8 @@ def test_layer_type_clash(workspace, tmp_path):
     assert workspace.store.dump() == before
 
 
-def test_stale_lock_file_is_ignored(workspace, tmp_path):
+def test_stale_lock_file_is_ignored(gpkg_workspace, tmp_path):
+    workspace = gpkg_workspace
     """A lock file left by the old store (or anything else) does not block writers: the lock is the database's."""
     a = write(tmp_path, "a.csv", [("F1", "甲", 116.40, 39.90, 100)])
     (workspace.root / "project.gpkg.lock").write_text("12345")

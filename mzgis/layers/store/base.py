@@ -361,7 +361,13 @@ class ProjectStore(abc.ABC):
         cur = self._exec(con, sql, params)
         rows = cur.fetchall()
         cols = [d[0] for d in cur.description]
-        return pd.DataFrame.from_records(rows, columns=cols) if rows else pd.DataFrame(columns=cols)
+        if not rows:
+            return pd.DataFrame(columns=cols)
+        df = pd.DataFrame.from_records(rows, columns=cols, coerce_float=False)
+        obj = [c for c in df.columns if df[c].dtype == object]
+        if obj:
+            df[obj] = df[obj].astype(object).where(df[obj].notna(), None)
+        return df
 
     def _one(self, con: Any, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self._exec(con, sql, params).fetchone()
@@ -520,9 +526,10 @@ class ProjectStore(abc.ABC):
     # ---- writing -------------------------------------------------------------------------------
     def _check_name(self, con: Any, name: str) -> None:
         low = name.lower()
-        if not _NAME_RE.match(name) or low.startswith(_RESERVED_PREFIXES):
+        if not _NAME_RE.match(name) or low.startswith(_RESERVED_PREFIXES) or len(name.encode()) > 56:
             msg = (f"图层名无效 invalid layer name '{name}': 用字母、数字和下划线 use letters, digits and _ "
-                   "(不以数字开头 not starting with a digit; 不以 not starting with gpkg/mzgis/rtree/sqlite/pg_), "
+                   "(不以数字开头 not starting with a digit; 不以 not starting with gpkg/mzgis/rtree/sqlite/pg_; "
+                   "至多 at most 56 bytes), "
                    "e.g. --layer stations_2024")
             raise LayerError(msg)
         clash = [t for t in self._table_names(con) if t.lower() == low and t != name]
@@ -572,6 +579,10 @@ class ProjectStore(abc.ABC):
             msg = f"图层 '{name}' 的编号重复 duplicate feature id '{dup}'; ids must be unique"
             raise LayerError(msg)
         attr_cols = [str(c) for c in new.columns if c not in ("feature_id", gname)]
+        long = [c for c in attr_cols if len(c.encode()) > 63]
+        if long:
+            msg = f"列名太长 column names longer than 63 bytes: {long}; 请缩短 shorten them (--map FIELD=COLUMN)."
+            raise LayerError(msg)
         lowered = [c.lower() for c in attr_cols]
         if len(set(lowered)) != len(lowered):
             msg = f"列名只差大小写 column names differ only by case: {attr_cols}; rename one in the source."
@@ -579,6 +590,7 @@ class ProjectStore(abc.ABC):
         geoms = np.asarray(new.geometry.values, dtype=object)
         report = ImportReport(name, layer_type)
         with self._write_tx(user, note, ts) as con:
+            self._lock_layer(con, name)
             info = self._info(con, name)
             if info is None:
                 self._check_name(con, name)
@@ -594,7 +606,6 @@ class ProjectStore(abc.ABC):
                     msg = (f"图层 '{name}' 已存在且类型为 already exists as {info['layer_type']}, "
                            f"not {layer_type}; choose another --layer name.")
                     raise LayerError(msg)
-                self._lock_layer(con, name)
                 table_kinds = self._columns(con, name)
                 by_lower = {c.lower(): c for c in table_kinds}
                 rename = {c: by_lower[c.lower()] for c in attr_cols if c.lower() in by_lower and by_lower[c.lower()] != c}
