@@ -376,7 +376,7 @@ def test_layer_names_that_clash_or_are_invalid(any_workspace, name):
 
 def test_newer_schema_is_refused(any_workspace):
     plain_sql(any_workspace, "UPDATE mzgis_meta SET value = '99' WHERE key = 'schema_version'")
-    with pytest.raises(StoreError, match="newer mzgis.*upgrade"):
+    with pytest.raises(StoreError, match=r"newer mzgis.*upgrade"):
         any_workspace.store.layer_names()
 
 
@@ -484,7 +484,7 @@ def test_disk_full(gpkg_workspace, monkeypatch):
         return con
 
     monkeypatch.setattr(gmod.sqlite3, "connect", small_disk)
-    with pytest.raises(StoreError, match="disk .*is full.*nothing was changed") as info:
+    with pytest.raises(StoreError, match=r"disk .*is full.*nothing was changed") as info:
         st.write_layer("big", layer(3000), layer_type="boundary_markers")
     assert str(gpkg_workspace.store_path) in str(info.value)
     monkeypatch.undo()
