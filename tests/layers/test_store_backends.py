@@ -508,3 +508,52 @@ def test_old_turn1_store_is_upgraded_on_first_write(gpkg_workspace):
     assert st.meta("schema_version") == "2"
     plain_sql(gpkg_workspace, "UPDATE markers SET condition = '丢失' WHERE feature_id = 'M0002'")
     assert st.history("markers", "M0002")["action"].tolist() == ["insert", "update"]
+
+
+# -- moving a store between back ends -------------------------------------------------------------
+
+def test_store_copy_round_trip_keeps_everything(gpkg_workspace, pg_url, tmp_path, capsys):
+    """GeoPackage → PostGIS → GeoPackage: layers (retired features, versions), history, registry,
+    settings and inspection records read back identical; edits go on with history on the copy."""
+    from mzgis.gis.cli import main
+    from mzgis.gis.workspace import Workspace
+
+    ws = gpkg_workspace
+    st = ws.store
+    st.write_layer("markers", layer(), layer_type="boundary_markers", kind=None, source="a.csv")
+    st.write_layer("empty", layer(0), layer_type="facilities")
+    st.edit_feature("markers", "M0001", changes={"condition": "损坏"}, user="张三")
+    st.edit_feature("markers", "M0002", geometry=shapely.Point(116.0, 39.5))
+    st.retire("markers", ["M0003"])
+    st.set_meta("metric_crs", "EPSG:32650")
+    st.append_records("mzgis_inspections", [{"marker_code": "M0001", "condition": "损坏", "photo": None}])
+    before = st.dump()
+    assert main(["store", "copy", str(ws.root), pg_url, "--use"]) == 0
+    out = capsys.readouterr().out
+    assert "counts checked" in out
+    ws2 = Workspace.open(ws.root)
+    assert ws2.store_url == pg_url
+    assert ws2.store.dump() == before
+    assert ws2.store.records("mzgis_inspections")["marker_code"].tolist() == ["M0001"]
+    # editing the copy: versions continue
+    ws2.store.edit_feature("markers", "M0001", changes={"condition": "完好"}, expect_version=2)
+    assert ws2.store.versions("markers", "M0001")["version"].tolist() == [1, 2, 3]
+    # and back into a new GeoPackage
+    back = tmp_path / "back.gpkg"
+    assert main(["store", "copy", str(ws.root), str(back)]) == 0
+    assert open_store(back).dump() == ws2.store.dump()
+    # a destination that already holds a store is refused
+    assert main(["store", "copy", str(ws.root), str(back)]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_init_with_a_postgis_store(tmp_path, pg_url, capsys):
+    from mzgis.gis.cli import main
+    from mzgis.gis.workspace import Workspace
+
+    assert main(["init", str(tmp_path / "w"), "--name", "x", "--store", pg_url]) == 0
+    ws = Workspace.open(tmp_path / "w")
+    assert not ws.store_path.exists()
+    assert ws.store.location == pg_url
+    assert main(["init", str(tmp_path / "w2"), "--name", "x", "--store", pg_url]) == 2
+    assert "already holds an mzgis store" in capsys.readouterr().err

@@ -307,8 +307,12 @@ class ProjectStore(abc.ABC):
 
     @abc.abstractmethod
     def _create_layer(self, con: Any, name: str, kinds: dict[str, str], geom_type: str,
-                      layer_type: str) -> None:
-        """Create an empty feature table with its indexes, metadata and triggers."""
+                      layer_type: str, *, history: bool = True) -> None:
+        """Create an empty feature table with its indexes, metadata and (if ``history``) triggers."""
+
+    @abc.abstractmethod
+    def _install_history(self, con: Any, name: str) -> None:
+        """(Re)create the history triggers of a feature table."""
 
     @abc.abstractmethod
     def _add_columns(self, con: Any, name: str, kinds: dict[str, str]) -> None:
@@ -364,9 +368,13 @@ class ProjectStore(abc.ABC):
         if not rows:
             return pd.DataFrame(columns=cols)
         df = pd.DataFrame.from_records(rows, columns=cols, coerce_float=False)
-        obj = [c for c in df.columns if df[c].dtype == object]
-        if obj:
-            df[obj] = df[obj].astype(object).where(df[obj].notna(), None)
+        for c in df.columns:
+            if df[c].dtype == object or isinstance(df[c].dtype, pd.StringDtype):
+                s = df[c].astype(object)
+                null = s.isna().to_numpy()
+                if null.any():
+                    s[null] = None
+                df[c] = s
         return df
 
     def _one(self, con: Any, sql: str, params: Sequence[Any] = ()) -> Any:

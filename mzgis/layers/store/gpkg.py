@@ -430,7 +430,7 @@ class GpkgStore(ProjectStore):
             con.execute(sql)
 
     def _create_layer(self, con: sqlite3.Connection, name: str, kinds: dict[str, str], geom_type: str,
-                      layer_type: str) -> None:
+                      layer_type: str, *, history: bool = True) -> None:
         cols = ", ".join(f'"{c}" {_SQL_TYPES[k]}' for c, k in kinds.items())
         con.execute(f'CREATE TABLE "{name}" (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom {geom_type}, '
                     f"feature_id TEXT NOT NULL{', ' + cols if cols else ''}, "
@@ -443,7 +443,11 @@ class GpkgStore(ProjectStore):
                     "'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')", (name,))
         for sql in rtree_sql(name):
             con.execute(sql)
-        self._install_triggers(con, name, list(kinds))
+        if history:
+            self._install_triggers(con, name, list(kinds))
+
+    def _install_history(self, con: sqlite3.Connection, name: str) -> None:
+        self._install_triggers(con, name, list(self._columns(con, name)))
 
     def _add_columns(self, con: sqlite3.Connection, name: str, kinds: dict[str, str]) -> None:
         for c, k in kinds.items():

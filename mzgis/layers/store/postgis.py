@@ -306,17 +306,19 @@ class PostgisStore(ProjectStore):
         if seq:
             con.execute(f"GRANT USAGE ON SEQUENCE {seq} TO mzgis_planner")
 
-    def _create_layer(self, con: _Con, name: str, kinds: dict[str, str], geom_type: str, layer_type: str) -> None:
+    def _create_layer(self, con: _Con, name: str, kinds: dict[str, str], geom_type: str, layer_type: str, *,
+                      history: bool = True) -> None:
         t = self.q(name)
         cols = "".join(f", {self.q(c)} {_SQL_TYPES[k]}" for c, k in kinds.items())
         con.execute(f"CREATE TABLE {t} (fid bigserial PRIMARY KEY, feature_id text NOT NULL UNIQUE{cols}, "
                     "mz_version integer NOT NULL DEFAULT 1, mz_updated_at text, mz_retired_at text, "
                     f"geom geometry({_PG_GEOM[geom_type]}, 4326))")
         con.execute(f"CREATE INDEX {self.q('mzgis_' + name + '_geom')} ON {t} USING gist (geom)")
-        self._install_history_trigger(con, name)
+        if history:
+            self._install_history(con, name)
         self._grant(con, name, layer_type)
 
-    def _install_history_trigger(self, con: _Con, name: str) -> None:
+    def _install_history(self, con: _Con, name: str) -> None:
         con.execute(f"CREATE TRIGGER mzgis_history BEFORE INSERT OR UPDATE OR DELETE ON {self.q(name)} "
                     "FOR EACH ROW EXECUTE FUNCTION mzgis_feature_trigger()")
 
