@@ -557,3 +557,65 @@ def test_init_with_a_postgis_store(tmp_path, pg_url, capsys):
     assert ws.store.location == pg_url
     assert main(["init", str(tmp_path / "w2"), "--name", "x", "--store", pg_url]) == 2
     assert "already holds an mzgis store" in capsys.readouterr().err
+
+
+# -- roles (PostGIS) --------------------------------------------------------------------------------
+
+def test_postgis_roles_are_enforced_by_the_database(tmp_path, pg_url):
+    """viewer reads; planner imports and edits anything; place-name staff edit boundary lines,
+    markers and addresses only — refused by PostgreSQL itself, not only by mzgis."""
+    import psycopg
+
+    from mzgis.gis.workspace import init_workspace
+
+    ws = init_workspace(tmp_path / "ws", name="x", store=pg_url)
+    admin = ws.store
+    admin.write_layer("markers", layer(), layer_type="boundary_markers")
+    admin.write_layer("stations", layer(5), layer_type="facilities")
+    tag = pg_url.rsplit("/", 1)[1]
+    users = {"viewer": f"bob_{tag}", "planner": f"carol_{tag}", "placename": f"alice_{tag}"}
+    with psycopg.connect(pg_url, autocommit=True) as con:
+        for role, user in users.items():
+            con.execute(f'CREATE ROLE "{user}" LOGIN IN ROLE mzgis_{role}')
+
+    def as_user(role):
+        return open_store(pg_url.replace("postgres@", f"{users[role]}@"))
+
+    alice, bob, carol = as_user("placename"), as_user("viewer"), as_user("planner")
+    # everyone reads
+    for st in (alice, bob, carol):
+        assert len(st.read("stations")) == 5
+    # place-name staff: markers yes, facilities no, no new layers, no forged history
+    alice.edit_feature("markers", "M0001", changes={"condition": "损坏"}, user="阿丽")
+    assert admin.feature("markers", "M0001")["condition"] == "损坏"
+    before = admin.dump()
+    with pytest.raises(StoreError, match="database role may not"):
+        alice.edit_feature("stations", "M0001", changes={"condition": "损坏"})
+    with pytest.raises(StoreError, match="database role may not"):
+        alice.write_layer("mine", layer(3), layer_type="boundary_markers")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), \
+            psycopg.connect(pg_url.replace("postgres@", f"{users['placename']}@"), autocommit=True) as con:
+        con.execute("INSERT INTO mzgis_history (ts, \"user\", layer, feature_id, action, version) "
+                    "VALUES ('t', 'x', 'markers', 'M0001', 'update', 9)")
+    # viewer: nothing
+    with pytest.raises(StoreError, match="database role may not"):
+        bob.edit_feature("markers", "M0002", changes={"condition": "损坏"})
+    with pytest.raises(StoreError, match="database role may not"):
+        bob.retire("markers", ["M0002"])
+    assert admin.dump() == before
+    # planner: imports (new layers, new columns), edits facilities; the place-name staff may then
+    # edit the boundary lines the planner derived
+    rep = carol.write_layer("lines", layer(4), layer_type="boundary_lines")
+    assert rep.inserted == 4
+    carol.write_layer("stations", layer(5).assign(extra="新列"), layer_type="facilities")
+    carol.edit_feature("stations", "M0002", changes={"condition": "停用"})
+    alice.edit_feature("lines", "M0003", changes={"name": "新界线"})
+    alice.retire("lines", ["M0002"])
+    h = admin.history("lines")
+    assert h["action"].tolist()[-2:] == ["update", "retire"]
+    # a client's DELETE as the place-name role is a retirement, recorded with the role's name
+    with psycopg.connect(pg_url.replace("postgres@", f"{users['placename']}@"), autocommit=True) as con:
+        con.execute("DELETE FROM markers WHERE feature_id = 'M0005'")
+    h = admin.history("markers", "M0005")
+    assert h["action"].tolist() == ["insert", "retire"]
+    assert h["user"].iloc[-1] == users["placename"]
