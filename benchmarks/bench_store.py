@@ -65,7 +65,7 @@ def measure(func: Any) -> tuple[float, float]:
 def run(location: str, n: int) -> dict[str, float]:
     st = create_store(location, overwrite=True)
     t0 = time.perf_counter()
-    chunk = 250_000
+    chunk = 1_000_000
     for s in range(0, n, chunk):
         st.write_layer("markers", markers(min(chunk, n - s), start=s), layer_type="boundary_markers")
     build = time.perf_counter() - t0

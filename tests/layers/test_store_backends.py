@@ -285,56 +285,82 @@ def test_concurrent_editors(any_workspace):
 
 # -- killed writers ------------------------------------------------------------------------------
 
-def _import_worker(location, k):
+def _import_worker(location, k, conn=None):
     st = open_store(location)
+    if conn is not None:  # stop inside the transaction, after every row was written, and tell the parent
+        orig = type(st)._after_write
+
+        def hold(self, *a, **kw):
+            orig(self, *a, **kw)
+            conn.send("in transaction")
+            time.sleep(60)
+
+        type(st)._after_write = hold
     st.write_layer("markers", layer(1500, value=float(k)), layer_type="boundary_markers")
     if k % 3 == 0:
         st.edit_feature("markers", "M0000", changes={"condition": f"k{k}"})
 
 
 def test_sigkill_at_random_moments_leaves_before_or_after(any_workspace):
+    """22 writes (a 1,500-row re-import, some followed by an edit) killed with SIGKILL: half at a
+    random moment (from before the write starts to after it ends), half inside the transaction
+    after every row was written. The store always opens, the layer is all-before or all-after,
+    and the history matches the versions."""
     st = any_workspace.store
     st.write_layer("markers", layer(1500, value=0.0), layer_type="boundary_markers")
     ctx = mp.get_context("fork")
+    t0 = time.perf_counter()
+    p = ctx.Process(target=_import_worker, args=(location(any_workspace), 0))
+    p.start()
+    p.join(timeout=120)
+    span = 1.5 * (time.perf_counter() - t0)  # how long one write takes here, with margin
     rng = random.Random(11)
-    done = 0
+    outcomes = []
     for k in range(1, 23):
+        in_tx = k % 2 == 0
         h_before = st.history_count()
         v_before = st.read("markers", internal=True)
-        p = ctx.Process(target=_import_worker, args=(location(any_workspace), k))
+        dump_before = st.dump() if in_tx else None
+        a, b = ctx.Pipe()
+        p = ctx.Process(target=_import_worker, args=(location(any_workspace), k, b if in_tx else None))
         p.start()
-        time.sleep(rng.uniform(0.0, 0.8))
+        if in_tx:
+            assert a.poll(120), "the writer never reached its transaction"
+            a.recv()
+        else:
+            time.sleep(rng.uniform(0.0, span))
         if p.is_alive():
             os.kill(p.pid, signal.SIGKILL)
         p.join(timeout=30)
-        st = open_store(location(any_workspace))  # opens (rolls back a hot journal)
+        st = open_store(location(any_workspace))  # opens (SQLite rolls back a hot journal)
+        if in_tx:
+            assert st.dump() == dump_before, "a write killed inside its transaction changed the store"
         cur = st.read("markers", internal=True)
         assert len(cur) == 1500
         vals = set(cur["value"])
         assert len(vals) == 1, "a write was half applied"
         value = vals.pop()
-        old_value = v_before["value"].iloc[0]
         h_after = st.history_count()
-        if value == old_value:
+        if value == v_before["value"].iloc[0]:
             assert (cur["mz_version"].to_numpy() == v_before["mz_version"].to_numpy()).all()
-            # only the single edit of an earlier iteration can have been added (none here: same value)
             assert h_after == h_before
+            outcomes.append("before")
         else:
             assert value == float(k)
             assert (cur["mz_version"].to_numpy() >= v_before["mz_version"].to_numpy() + 1).all()
             edited = int(cur.loc[cur["feature_id"] == "M0000", "condition"].iloc[0] == f"k{k}")
             assert h_after == h_before + 1500 + edited
-            done += 1
+            outcomes.append("after")
         if not any_workspace.store_url:
             con = sqlite3.connect(any_workspace.store_path)
             assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             con.close()
+    assert outcomes[1::2] == ["before"] * 11
     # every history row of the layer matches a version of a feature
     h = st.history("markers")
     last = h.groupby("feature_id")["version"].max()
     cur = st.read("markers", internal=True).set_index("feature_id")
     assert (last.reindex(cur.index).to_numpy() == cur["mz_version"].to_numpy()).all()
-    assert 0 < done < 22, f"kills should land both before and after commits (completed {done})"
 
 
 # -- the file: permissions, bad stores, names ---------------------------------------------------

@@ -94,15 +94,16 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     retired: int = 0
-    total_active: int = 0
+    #: active features of the layer after the write (None for single-feature edits, which do not count)
+    total_active: int | None = None
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line for the user."""
         return (
             f"图层 layer '{self.layer}' ({self.layer_type}): 新增 inserted {self.inserted}, "
-            f"更新 updated {self.updated}, 未变 unchanged {self.unchanged}, 退役 retired {self.retired}; "
-            f"现有 active {self.total_active}"
+            f"更新 updated {self.updated}, 未变 unchanged {self.unchanged}, 退役 retired {self.retired}"
+            + ("" if self.total_active is None else f"; 现有 active {self.total_active}")
         )
 
 
@@ -339,8 +340,10 @@ class ProjectStore(abc.ABC):
         """Suffix of a SELECT that locks the row read (``FOR UPDATE`` or nothing)."""
 
     @abc.abstractmethod
-    def _insert_rows(self, con: Any, name: str, cols: list[str], rows: list[tuple[Any, ...]]) -> None:
-        """Insert rows (``cols`` then the encoded geometry last)."""
+    def _insert_rows(self, con: Any, name: str, cols: list[str], rows: list[tuple[Any, ...]],
+                     bounds: np.ndarray | None = None) -> None:
+        """Insert rows (``cols`` then the encoded geometry last); ``bounds`` (n × 4) of their geometries
+        when known, so a back end can fill its spatial index in bulk."""
 
     @abc.abstractmethod
     def _create_records_table(self, con: Any, table: str, cols: list[str]) -> None:
@@ -663,14 +666,16 @@ class ProjectStore(abc.ABC):
         values = {c: sql_values(new[c], k) for c, k in kinds.items()}
         enc = self._encode_geoms(geoms)
         ins_idx = np.flatnonzero(insert)
+        id_list = ids.tolist()
         if len(ins_idx):
-            rows = [(ids.iat[i], *(values[c][i] for c in cols), 1, ts, None, enc[i]) for i in ins_idx.tolist()]
-            self._insert_rows(con, name, ["feature_id", *cols, *INTERNAL_COLUMNS], rows)
+            rows = [(id_list[i], *(values[c][i] for c in cols), 1, ts, None, enc[i]) for i in ins_idx.tolist()]
+            self._insert_rows(con, name, ["feature_id", *cols, *INTERNAL_COLUMNS], rows,
+                              bounds=shapely.bounds(geoms[ins_idx]))
             report.inserted = len(rows)
         if len(upd_idx):
             sets = ", ".join([*(f"{self.q(c)} = ?" for c in cols), f"geom = {self._geom_param_sql()}",
                               "mz_retired_at = NULL"])
-            rows = [(*(values[c][i] for c in cols), enc[i], ids.iat[i]) for i in upd_idx.tolist()]
+            rows = [(*(values[c][i] for c in cols), enc[i], id_list[i]) for i in upd_idx.tolist()]
             con.executemany(self._sql(f"UPDATE {self.q(name)} SET {sets} WHERE feature_id = ?"), rows)
             report.updated = len(rows)
         if retire_missing and not fresh:
@@ -703,8 +708,6 @@ class ProjectStore(abc.ABC):
                 self._exec(con, f"UPDATE {self.q(name)} SET mz_retired_at = ? WHERE feature_id = ?", (ts, fid))
                 report.retired += 1
             self._after_write(con, name, None)
-            report.total_active = int(self._one(con, f"SELECT COUNT(*) FROM {self.q(name)} "
-                                                     "WHERE mz_retired_at IS NULL") or 0)
         return report
 
     # ---- single features -------------------------------------------------------------------------
@@ -756,11 +759,14 @@ class ProjectStore(abc.ABC):
 
     def edit_feature(self, name: str, feature_id: str, *, changes: dict[str, Any] | None = None,
                      geometry: Any = None, expect_version: int | None = None, user: str | None = None,
-                     note: str | None = None, add: bool = False) -> ImportReport:
+                     note: str | None = None, add: bool = False,
+                     records: dict[str, list[dict[str, Any]]] | None = None) -> ImportReport:
         """Add a feature (``add=True``) or update one's attributes and/or geometry, with history.
 
         One transaction that reads and writes this one row: the version check (``expect_version``)
-        and the write cannot be separated by another writer.
+        and the write cannot be separated by another writer. ``records`` (table → rows) are
+        appended to plain tables in the same transaction (an inspection and its marker's new
+        condition are written together or not at all).
         """
         fid = str(feature_id)
         with self._write_tx(user or current_user(), note, now_iso()) as con:
@@ -810,8 +816,8 @@ class ProjectStore(abc.ABC):
                 report.unchanged = 1 - report.updated
             if geometry is not None:
                 self._after_write(con, name, shapely.bounds(np.array([geometry], dtype=object)))
-            report.total_active = int(self._one(con, f"SELECT COUNT(*) FROM {self.q(name)} "
-                                                     "WHERE mz_retired_at IS NULL") or 0)
+            for table, rows in (records or {}).items():
+                self._append(con, table, rows)
         return report
 
     def _versions(self, con: Any, name: str, feature_id: str, cur: pd.Series) -> pd.DataFrame:
@@ -874,8 +880,6 @@ class ProjectStore(abc.ABC):
             report.unchanged = 1 - report.updated
             if geom is not None:
                 self._after_write(con, name, shapely.bounds(np.array([geom], dtype=object)))
-            report.total_active = int(self._one(con, f"SELECT COUNT(*) FROM {self.q(name)} "
-                                                     "WHERE mz_retired_at IS NULL") or 0)
         return report
 
     # ---- plain tables ---------------------------------------------------------------------------
@@ -888,11 +892,15 @@ class ProjectStore(abc.ABC):
         """Append rows to a plain attribute table of the store (created on first use), in one transaction."""
         if not rows:
             return
+        with self._write_tx(current_user(), None, now_iso()) as con:
+            self._append(con, table, rows)
+
+    def _append(self, con: Any, table: str, rows: list[dict[str, Any]]) -> None:
         self._check_table(table)
         cols = list(dict.fromkeys(str(k) for r in rows for k in r))
         for c in cols:
             self._check_table(c)
-        with self._write_tx(current_user(), None, now_iso()) as con:
+        if rows:
             if table not in self._table_names(con):
                 self._create_records_table(con, table, cols)
             else:
@@ -926,7 +934,7 @@ class ProjectStore(abc.ABC):
         with self._read_con() as con:
             for t in ("mzgis_layers", "mzgis_meta"):
                 df = self._query(con, f"SELECT * FROM {t}")
-                df = df[[c for c in df.columns if c != "seq"]]
+                df = df[[c for c in df.columns if c not in ("seq", "id")]]
                 out[t] = sorted(tuple(str(v) for v in r) for r in df.itertuples(index=False))
             h = self._query(con, "SELECT " + ", ".join(self.q(c) for c in HISTORY_COLUMNS) + " FROM mzgis_history "
                                  "ORDER BY id")

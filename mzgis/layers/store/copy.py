@@ -66,7 +66,8 @@ def copy_store(src: ProjectStore, destination: str | Path, *, overwrite: bool = 
                 rows = [(str(f), *(values[c][i] for c in cols), ver[i], upd[i], ret[i], enc[i])
                         for i, f in enumerate(df["feature_id"].tolist())]
                 if rows:
-                    dst._insert_rows(dcon, name, ["feature_id", *cols, *INTERNAL_COLUMNS], rows)
+                    dst._insert_rows(dcon, name, ["feature_id", *cols, *INTERNAL_COLUMNS], rows,
+                                     bounds=shapely.bounds(geoms))
                 dst._install_history(dcon, name)
                 b = shapely.bounds(geoms) if len(geoms) else None
                 dst._after_write(dcon, name, b if b is not None and not np.isnan(b).all() else None)

@@ -281,15 +281,15 @@ class PostgisStore(ProjectStore):
             np.array([], dtype=object)
 
     def _columns(self, con: _Con, name: str) -> dict[str, str]:
-        rows = con.execute("SELECT column_name, data_type FROM information_schema.columns "
-                           "WHERE table_schema = current_schema() AND table_name = %s ORDER BY ordinal_position",
-                           (name,)).fetchall()
+        rows = con.execute("SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
+                           "WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                           (self.q(name),)).fetchall()
         skip = {"fid", "geom", "feature_id", "mz_version", "mz_updated_at", "mz_retired_at"}
         return {str(c): _LOGICAL.get(str(t), "text") for c, t in rows if c not in skip}
 
     def _table_names(self, con: _Con) -> list[str]:
-        return [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
-                                          "WHERE table_schema = current_schema()").fetchall()]
+        return [r[0] for r in con.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                                          ).fetchall()]
 
     def _grant(self, con: _Con, table: str, layer_type: str | None) -> None:
         t = self.q(table)
@@ -327,9 +327,9 @@ class PostgisStore(ProjectStore):
             con.execute(f"ALTER TABLE {self.q(name)} ADD COLUMN {self.q(c)} {_SQL_TYPES[k]}")
 
     def _declared_type(self, con: _Con, name: str) -> str:
-        row = con.execute("SELECT type FROM geometry_columns WHERE f_table_schema = current_schema() "
-                          "AND f_table_name = %s AND f_geometry_column = 'geom'", (name,)).fetchone()
-        return "GEOMETRY" if row is None else str(row[0]).upper()
+        row = con.execute("SELECT postgis_typmod_type(atttypmod) FROM pg_attribute "
+                          "WHERE attrelid = to_regclass(%s) AND attname = 'geom'", (self.q(name),)).fetchone()
+        return "GEOMETRY" if row is None or row[0] is None else str(row[0]).upper()
 
     def _set_declared_type(self, con: _Con, name: str, geom_type: str) -> None:
         con.execute(f"ALTER TABLE {self.q(name)} ALTER COLUMN geom TYPE geometry({_PG_GEOM[geom_type]}, 4326)")
@@ -345,7 +345,8 @@ class PostgisStore(ProjectStore):
     def _lock_feature_sql(self) -> str:
         return " FOR UPDATE"
 
-    def _insert_rows(self, con: _Con, name: str, cols: list[str], rows: list[tuple[Any, ...]]) -> None:
+    def _insert_rows(self, con: _Con, name: str, cols: list[str], rows: list[tuple[Any, ...]],
+                     bounds: np.ndarray | None = None) -> None:
         names = ", ".join(self.q(c) for c in [*cols, "geom"])
         if len(rows) < 200:
             con.executemany(f"INSERT INTO {self.q(name)} ({names}) VALUES ({', '.join(['%s'] * len(cols))}, "
@@ -365,6 +366,6 @@ class PostgisStore(ProjectStore):
             con.execute(f"ALTER TABLE {self.q(table)} ADD COLUMN {self.q(c)} text")
 
     def _record_columns(self, con: _Con, table: str) -> list[str]:
-        rows = con.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
-                           "AND table_name = %s ORDER BY ordinal_position", (table,)).fetchall()
+        rows = con.execute("SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 "
+                           "AND NOT attisdropped ORDER BY attnum", (self.q(table),)).fetchall()
         return [str(r[0]) for r in rows]
