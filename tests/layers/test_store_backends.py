@@ -645,3 +645,38 @@ def test_postgis_roles_are_enforced_by_the_database(tmp_path, pg_url):
     h = admin.history("markers", "M0005")
     assert h["action"].tolist() == ["insert", "retire"]
     assert h["user"].iloc[-1] == users["placename"]
+
+
+def test_geopackage_stays_valid_when_a_layer_gets_mixed_geometries(gpkg_workspace, caplog):
+    """The declared geometry type follows the data (POLYGON → GEOMETRY) in gpkg_geometry_columns and in
+    the table's SQL, as GDAL requires; GDAL's own validator (validate_gpkg.py, when installed) agrees."""
+    import glob
+    import subprocess
+
+    st = gpkg_workspace.store
+    st.write_layer("polys", gpd.GeoDataFrame({"feature_id": ["p1"], "ok": [True]},
+                                             geometry=[shapely.box(116, 39, 116.1, 39.1)], crs=4326),
+                   layer_type="admin_units")
+    st.write_layer("polys", gpd.GeoDataFrame({"feature_id": ["p2"], "ok": [False]},
+                                             geometry=[shapely.Point(116, 39)], crs=4326), layer_type="admin_units")
+    st.write_layer("lines", gpd.GeoDataFrame({"feature_id": ["l1", "l2"]}, geometry=[
+        shapely.LineString([(116, 39), (116.1, 39.1)]), shapely.MultiLineString([[(116, 39), (116.2, 39.1)]])],
+        crs=4326), layer_type="boundary_lines")
+    st.append_records("mzgis_inspections", [{"marker_code": "x"}])
+    assert st.read("polys").geom_type.tolist() == ["Polygon", "Point"]
+    assert st.read("lines").geom_type.tolist() == ["MultiLineString", "MultiLineString"]
+    con = sqlite3.connect(gpkg_workspace.store_path)
+    assert con.execute("SELECT geometry_type_name FROM gpkg_geometry_columns WHERE table_name = 'polys'"
+                       ).fetchone()[0] == "GEOMETRY"
+    assert "geom GEOMETRY" in con.execute("SELECT sql FROM sqlite_master WHERE name = 'polys'").fetchone()[0]
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    con.close()
+    with caplog.at_level("WARNING"):
+        info = pyogrio.read_info(gpkg_workspace.store_path, layer="polys")
+        pyogrio.read_dataframe(gpkg_workspace.store_path, layer="polys")
+    assert info["geometry_type"] == "Unknown"
+    assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+    for script in glob.glob("/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py"):
+        res = subprocess.run(["/usr/bin/python3", script, str(gpkg_workspace.store_path)],
+                             capture_output=True, text=True, check=False)
+        assert res.returncode == 0, res.stdout + res.stderr

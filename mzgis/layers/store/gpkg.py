@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import struct
 from collections.abc import Iterator, Sequence
@@ -463,6 +464,20 @@ class GpkgStore(ProjectStore):
 
     def _set_declared_type(self, con: sqlite3.Connection, name: str, geom_type: str) -> None:
         con.execute("UPDATE gpkg_geometry_columns SET geometry_type_name = ? WHERE table_name = ?", (geom_type, name))
+        # the column's declared type must say the same (GDAL checks): SQLite's documented way to change a
+        # declaration that does not affect the stored content (same affinity), inside this transaction
+        sql = con.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()[0]
+        new = re.sub(r'(\(\s*|,\s*)("?geom"?\s+)([A-Za-z]+)', lambda m: m.group(1) + m.group(2) + geom_type, sql,
+                     count=1)
+        if new == sql:
+            return
+        version = con.execute("PRAGMA schema_version").fetchone()[0]
+        con.execute("PRAGMA writable_schema = ON")
+        try:
+            con.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", (new, name))
+            con.execute(f"PRAGMA schema_version = {int(version) + 1}")
+        finally:
+            con.execute("PRAGMA writable_schema = OFF")
 
     def _after_write(self, con: sqlite3.Connection, name: str, bounds: np.ndarray | None) -> None:
         if bounds is not None and len(bounds) and not np.isnan(bounds[:, 0]).all():
