@@ -98,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             for n in sizes:
                 loc = str(tmp / f"s{n}.gpkg") if backend == "gpkg" else str(url)
                 r = run(loc, n)
-                print(f"{backend:<9} {n:>9,} {r['build_s']:>7.1f}s {r['edit_s']:>7.3f}s {r['edit_mb']:>6.0f} MB "
-                      f"{r['import10_s']:>13.3f}s {r['import10_mb']:>8.0f} MB", flush=True)
+                print(f"{backend:<9} {n:>9,} {r['build_s']:>7.1f}s {r['edit_s']:>7.3f}s {r['edit_mb']:>6.1f} MB "
+                      f"{r['import10_s']:>13.3f}s {r['import10_mb']:>8.1f} MB", flush=True)
                 if n >= 1_000_000:
                     ok &= r["edit_s"] < 0.5 and r["edit_mb"] < 300 and r["import10_s"] < 2
     finally:

@@ -680,3 +680,23 @@ def test_geopackage_stays_valid_when_a_layer_gets_mixed_geometries(gpkg_workspac
         res = subprocess.run(["/usr/bin/python3", script, str(gpkg_workspace.store_path)],
                              capture_output=True, text=True, check=False)
         assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_mzgis_edit_runs_started_together_all_land(any_workspace):
+    """The reported loss: `mzgis edit` runs on different features, started together, all exit 0 —
+    and every new value is in the layer (and in the history)."""
+    import subprocess
+    import sys
+
+    st = any_workspace.store
+    st.write_layer("markers", layer(), layer_type="boundary_markers")
+    procs = [subprocess.Popen([sys.executable, "-m", "mzgis.gis.cli", "edit", str(any_workspace.root), "markers",
+                               "update", f"M{i:04d}", "--set", f"condition=第{i}次", "--expect-version", "1"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(4)]
+    for p in procs:
+        _out, err = p.communicate(timeout=180)
+        assert p.returncode == 0, err
+    cur = st.read("markers", internal=True).set_index("feature_id")
+    for i in range(4):
+        assert cur.loc[f"M{i:04d}", "condition"] == f"第{i}次"
+        assert st.history("markers", f"M{i:04d}")["action"].tolist() == ["insert", "update"]
