@@ -700,3 +700,28 @@ def test_mzgis_edit_runs_started_together_all_land(any_workspace):
     for i in range(4):
         assert cur.loc[f"M{i:04d}", "condition"] == f"第{i}次"
         assert st.history("markers", f"M{i:04d}")["action"].tolist() == ["insert", "update"]
+
+
+def test_awkward_column_names_and_many_columns(any_workspace):
+    """Column names are data: quotes, %, ?, spaces and Chinese punctuation are stored and recorded
+    as they are; 120 columns fit the history triggers; a double quote is refused clearly."""
+    st = any_workspace.store
+    names = ["it's", "完成率%", "是否?", "a b", "建筑面积(㎡)", "x;DROP TABLE markers"] + [f"c{i}" for i in range(114)]
+    base = layer(3)
+    extra = pd.DataFrame({c: [float(i)] * 3 for i, c in enumerate(names)})
+    g = gpd.GeoDataFrame(pd.concat([base.drop(columns="geometry"), extra], axis=1), geometry=base.geometry.values,
+                         crs="EPSG:4326")
+    st.write_layer("wide", g, layer_type="facilities")
+    st.edit_feature("wide", "M0001", changes={"完成率%": "0.5", "是否?": 7, "it's": 1, "c113": 9})
+    row = st.feature("wide", "M0001")
+    assert (row["完成率%"], row["是否?"], row["it's"], row["c113"]) == (0.5, 7.0, 1.0, 9.0)
+    old = json.loads(st.history("wide", "M0001")["old_attributes"].iloc[-1])
+    assert old["完成率%"] == 1.0
+    assert old["c113"] == 119.0
+    assert len(old) == len(names) + 3
+    assert st.revert("wide", "M0001", 1).updated == 1
+    assert st.feature("wide", "M0001")["完成率%"] == 1.0
+    bad = layer(1)
+    bad['say "hi"'] = 1
+    with pytest.raises(LayerError, match="double quotes"):
+        st.write_layer("bad", bad, layer_type="facilities")

@@ -359,7 +359,23 @@ class ProjectStore(abc.ABC):
 
     # ---- small helpers -------------------------------------------------------------------------
     def _sql(self, sql: str) -> str:
-        return sql if self.P == "?" else sql.replace("?", self.P)
+        """The SQL with ``?`` placeholders in the dialect's style (``%s``: ``?`` inside quoted names or
+        strings is kept, every ``%`` doubled)."""
+        if self.P == "?":
+            return sql
+        out, quote = [], ""
+        for ch in sql:
+            if quote:
+                quote = "" if ch == quote else quote
+                out.append("%%" if ch == "%" else ch)
+            elif ch in "\"'":
+                quote = ch
+                out.append(ch)
+            elif ch == "?":
+                out.append(self.P)
+            else:
+                out.append("%%" if ch == "%" else ch)
+        return "".join(out)
 
     def _exec(self, con: Any, sql: str, params: Sequence[Any] = ()) -> Any:
         return con.execute(self._sql(sql), tuple(params))
@@ -590,6 +606,11 @@ class ProjectStore(abc.ABC):
             msg = f"图层 '{name}' 的编号重复 duplicate feature id '{dup}'; ids must be unique"
             raise LayerError(msg)
         attr_cols = [str(c) for c in new.columns if c not in ("feature_id", gname)]
+        bad = [c for c in attr_cols if '"' in c or any(ord(ch) < 32 for ch in c) or not c.strip()]
+        if bad:
+            msg = (f"列名无效 invalid column names {bad}: 不能含双引号或控制字符 no double quotes, control characters "
+                   "or empty names; rename them in the source (or --map FIELD=COLUMN).")
+            raise LayerError(msg)
         long = [c for c in attr_cols if len(c.encode()) > 63]
         if long:
             msg = f"列名太长 column names longer than 63 bytes: {long}; 请缩短 shorten them (--map FIELD=COLUMN)."

@@ -167,15 +167,26 @@ def register_functions(con: sqlite3.Connection) -> None:
 
 # -- triggers ---------------------------------------------------------------------------------
 
+def _qi(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    """A quoted SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _json(prefix: str, cols: Sequence[str]) -> str:
     """``json_object`` of the columns, in pieces of 50 (SQLite limits function arguments)."""
     if not cols:
         return "json_object()"
     first, rest = list(cols[:50]), list(cols[50:])
-    expr = "json_object(" + ", ".join(f"'{c}', {prefix}.\"{c}\"" for c in first) + ")"
+    expr = "json_object(" + ", ".join(f"{_lit(c)}, {prefix}.{_qi(c)}" for c in first) + ")"
     for i in range(0, len(rest), 50):
         part = rest[i:i + 50]
-        expr = "json_insert(" + expr + ", " + ", ".join(f"'$.\"{c}\"', {prefix}.\"{c}\"" for c in part) + ")"
+        pairs = [_lit('$."' + c + '"') + f", {prefix}.{_qi(c)}" for c in part]
+        expr = "json_insert(" + expr + ", " + ", ".join(pairs) + ")"
     return expr
 
 
@@ -184,7 +195,7 @@ def trigger_sql(table: str, cols: Sequence[str]) -> list[str]:
     t = '"' + table + '"'
     lit = "'" + table.replace("'", "''") + "'"
     p = f"mzgis_{table}"
-    changed = " AND ".join([*(f'NEW."{c}" IS OLD."{c}"' for c in cols), "NEW.geom IS OLD.geom",
+    changed = " AND ".join([*(f"NEW.{_qi(c)} IS OLD.{_qi(c)}" for c in cols), "NEW.geom IS OLD.geom",
                             "NEW.mz_retired_at IS OLD.mz_retired_at"])
     hist = ("INSERT INTO mzgis_history (ts, user, layer, feature_id, action, version, old_attributes, "
             "old_geometry, new_attributes, new_geometry, note)")
@@ -434,7 +445,7 @@ class GpkgStore(ProjectStore):
 
     def _create_layer(self, con: sqlite3.Connection, name: str, kinds: dict[str, str], geom_type: str,
                       layer_type: str, *, history: bool = True) -> None:
-        cols = ", ".join(f'"{c}" {_SQL_TYPES[k]}' for c, k in kinds.items())
+        cols = ", ".join(f"{_qi(c)} {_SQL_TYPES[k]}" for c, k in kinds.items())
         con.execute(f'CREATE TABLE "{name}" (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom {geom_type}, '
                     f"feature_id TEXT NOT NULL{', ' + cols if cols else ''}, "
                     "mz_version INTEGER NOT NULL DEFAULT 1, mz_updated_at TEXT, mz_retired_at TEXT)")
@@ -454,7 +465,7 @@ class GpkgStore(ProjectStore):
 
     def _add_columns(self, con: sqlite3.Connection, name: str, kinds: dict[str, str]) -> None:
         for c, k in kinds.items():
-            con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{c}" {_SQL_TYPES[k]}')
+            con.execute(f'ALTER TABLE "{name}" ADD COLUMN {_qi(c)} {_SQL_TYPES[k]}')
         self._install_triggers(con, name, list(self._columns(con, name)))
 
     def _declared_type(self, con: sqlite3.Connection, name: str) -> str:
@@ -497,7 +508,7 @@ class GpkgStore(ProjectStore):
 
     def _insert_rows(self, con: sqlite3.Connection, name: str, cols: list[str], rows: list[tuple[Any, ...]],
                      bounds: np.ndarray | None = None) -> None:
-        names = ", ".join(f'"{c}"' for c in [*cols, "geom"])
+        names = ", ".join(_qi(c) for c in [*cols, "geom"])
         sql = f'INSERT INTO "{name}" ({names}) VALUES ({", ".join("?" * (len(cols) + 1))})'
         trig = f"rtree_{name}_geom_insert"
         ddl = con.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (trig,)).fetchone()
@@ -522,13 +533,13 @@ class GpkgStore(ProjectStore):
 
     def _create_records_table(self, con: sqlite3.Connection, table: str, cols: list[str]) -> None:
         con.execute(f'CREATE TABLE "{table}" (id INTEGER PRIMARY KEY AUTOINCREMENT, '
-                    + ", ".join(f'"{c}" TEXT' for c in cols) + ")")
+                    + ", ".join(f"{_qi(c)} TEXT" for c in cols) + ")")
         con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier) VALUES (?, 'attributes', ?)",
                     (table, table))
 
     def _add_text_columns(self, con: sqlite3.Connection, table: str, cols: list[str]) -> None:
         for c in cols:
-            con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{c}" TEXT')
+            con.execute(f'ALTER TABLE "{table}" ADD COLUMN {_qi(c)} TEXT')
 
     def _record_columns(self, con: sqlite3.Connection, table: str) -> list[str]:
         return [r[1] for r in con.execute(f'PRAGMA table_info("{table}")').fetchall()]

@@ -349,8 +349,8 @@ class PostgisStore(ProjectStore):
                      bounds: np.ndarray | None = None) -> None:
         names = ", ".join(self.q(c) for c in [*cols, "geom"])
         if len(rows) < 200:
-            con.executemany(f"INSERT INTO {self.q(name)} ({names}) VALUES ({', '.join(['%s'] * len(cols))}, "
-                            "%s::geometry)", rows)
+            con.executemany(self._sql(f"INSERT INTO {self.q(name)} ({names}) VALUES ({', '.join('?' * len(cols))}, "
+                                      "?::geometry)"), rows)
             return
         with con.raw.cursor() as cur, cur.copy(f"COPY {self.q(name)} ({names}) FROM STDIN") as cp:
             for r in rows:
