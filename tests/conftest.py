@@ -79,16 +79,21 @@ def pg_server():
 _DB_COUNTER = [0]
 
 
-@pytest.fixture
-def pg_url(pg_server):
-    """A fresh, empty database (PostGIS enabled) on the test server."""
+def new_pg_database(server_url: str) -> str:
+    """The URL of a new, empty database (PostGIS enabled) on the test server."""
     import psycopg
 
     _DB_COUNTER[0] += 1
     name = f"t{os.getpid()}_{_DB_COUNTER[0]}"
-    with psycopg.connect(pg_server, autocommit=True) as con:
+    with psycopg.connect(server_url, autocommit=True) as con:
         con.execute(f'CREATE DATABASE "{name}" TEMPLATE mzgis')
-    return pg_server.rsplit("/", 1)[0] + "/" + name
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """A fresh, empty database (PostGIS enabled) on the test server."""
+    return new_pg_database(pg_server)
 
 
 @pytest.fixture(params=["gpkg", "postgis"])
