@@ -139,3 +139,28 @@ def test_inspect_boundaries_uses_the_level_above_by_default(demo_ws):
     assert t["finding"].tolist() == ["parent_missing"]
     assert t["units"].tolist() == ["C01"]
     assert main(["revert", str(demo_ws), "communities", "C01", "--version", "1"]) == 0
+
+
+def test_analyses_give_the_same_results_on_postgis(demo_ws, tmp_path, pg_url):
+    """The demo workspace moved into PostGIS (`mzgis store copy … --use`): coverage, standards and
+    siting write the same tables as on the GeoPackage, and their derived layers land in PostGIS."""
+    import shutil
+
+    from mzgis.gis.workspace import Workspace
+
+    pg_ws = tmp_path / "pg"
+    shutil.copytree(demo_ws, pg_ws)
+    assert main(["store", "copy", str(pg_ws), pg_url, "--use"]) == 0
+    (pg_ws / "project.gpkg").unlink()  # nothing can fall back to the file
+    assert Workspace.open(pg_ws).store_url == pg_url
+    for ws in (demo_ws, pg_ws):
+        assert main(["coverage", str(ws), "--kind", "社区养老服务驿站"]) == 0
+        assert main(["standards", str(ws)]) == 0
+        assert main(["site", str(ws), "--kind", "社区养老服务驿站", "--add", "2"]) == 0
+    for name in ("coverage_elderly_care_station.csv", "uncovered_elderly_care_station.csv", "indicators.csv",
+                 "sites_elderly_care_station.csv"):
+        a = pd.read_csv(demo_ws / "out" / name, encoding="utf-8-sig", dtype=str)
+        b = pd.read_csv(pg_ws / "out" / name, encoding="utf-8-sig", dtype=str)
+        pd.testing.assert_frame_equal(a, b, obj=name)
+    st = Workspace.open(pg_ws).store
+    assert {"gaps_elderly_care_station", "sites_elderly_care_station"} <= set(st.layer_names())

@@ -612,8 +612,10 @@ def test_postgis_roles_are_enforced_by_the_database(tmp_path, pg_url):
     for st in (alice, bob, carol):
         assert len(st.read("stations")) == 5
     # place-name staff: markers yes, facilities no, no new layers, no forged history
-    alice.edit_feature("markers", "M0001", changes={"condition": "损坏"}, user="阿丽")
+    alice.edit_feature("markers", "M0001", changes={"condition": "损坏"}, user="阿丽",
+                       records={"mzgis_inspections": [{"marker_code": "M0001", "condition": "损坏"}]})
     assert admin.feature("markers", "M0001")["condition"] == "损坏"
+    assert admin.records("mzgis_inspections")["marker_code"].tolist() == ["M0001"]
     before = admin.dump()
     with pytest.raises(StoreError, match="database role may not"):
         alice.edit_feature("stations", "M0001", changes={"condition": "损坏"})

@@ -102,7 +102,13 @@ def copy_store(src: ProjectStore, destination: str | Path, *, overwrite: bool = 
                     continue
                 rec = src._query(scon, f"SELECT * FROM {src.q(table)} ORDER BY id")
                 rcols = [c for c in src._record_columns(scon, table) if c != "id"]
-                dst._create_records_table(dcon, table, rcols)
+                if table in dst._table_names(dcon):
+                    have = dst._record_columns(dcon, table)
+                    missing = [c for c in rcols if c not in have]
+                    if missing:
+                        dst._add_text_columns(dcon, table, missing)
+                else:
+                    dst._create_records_table(dcon, table, rcols)
                 if len(rec):
                     dcon.executemany(dst._sql(f"INSERT INTO {dst.q(table)} ({', '.join(dst.q(c) for c in rcols)}) "
                                               f"VALUES ({', '.join('?' * len(rcols))})"),

@@ -104,6 +104,9 @@ CREATE TABLE mzgis_history (
   feature_id text NOT NULL, action text NOT NULL, version integer NOT NULL,
   old_attributes text, old_geometry text, new_attributes text, new_geometry text, note text);
 CREATE INDEX mzgis_history_feature ON mzgis_history (layer, feature_id);
+CREATE TABLE mzgis_inspections (
+  id bigserial PRIMARY KEY, ts text, layer text, marker_code text, date text, condition text, inspector text,
+  photo text, note text);
 """
 
 
@@ -256,6 +259,8 @@ class PostgisStore(ProjectStore):
         con.execute("GRANT USAGE ON SEQUENCE mzgis_layers_seq_seq TO mzgis_planner")
         for t in ("mzgis_meta", "mzgis_layers"):
             con.execute(f"ALTER TABLE {t} OWNER TO mzgis_planner")
+        # inspection records (``mzgis record``): written by the place-name staff too
+        self._grant(con, "mzgis_inspections", None)
 
     def _schema(self, con: _Con) -> str:
         return self.q(str(con.execute("SELECT current_schema()").fetchone()[0]))
