@@ -678,6 +678,14 @@ def test_geopackage_stays_valid_when_a_layer_gets_mixed_geometries(gpkg_workspac
         pyogrio.read_dataframe(gpkg_workspace.store_path, layer="polys")
     assert info["geometry_type"] == "Unknown"
     assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+    import shutil
+
+    if shutil.which("ogrinfo"):  # Debian's GDAL (3.6 on Debian 12, what QGIS 3.22 uses), when installed
+        res = subprocess.run(["ogrinfo", "-so", "-al", str(gpkg_workspace.store_path)], capture_output=True,
+                             text=True, check=False)
+        assert res.returncode == 0, res.stderr
+        assert "Warning" not in res.stdout + res.stderr
+        assert "ERROR" not in res.stdout + res.stderr
     for script in glob.glob("/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py"):
         res = subprocess.run(["/usr/bin/python3", script, str(gpkg_workspace.store_path)],
                              capture_output=True, text=True, check=False)
@@ -727,3 +735,18 @@ def test_awkward_column_names_and_many_columns(any_workspace):
     bad['say "hi"'] = 1
     with pytest.raises(LayerError, match="double quotes"):
         st.write_layer("bad", bad, layer_type="facilities")
+
+
+def test_unreachable_server_is_a_clear_error(tmp_path, capsys):
+    from mzgis.gis.cli import main
+
+    url = "postgresql://mzgis:secret@127.0.0.1:1/nowhere"
+    with pytest.raises(StoreError, match="cannot connect") as info:
+        open_store(url)
+    assert "secret" not in str(info.value)
+    assert "postgresql://mzgis:***@127.0.0.1:1/nowhere" in str(info.value)
+    assert main(["init", str(tmp_path / "w"), "--name", "x", "--store", url]) == 2
+    err = capsys.readouterr().err
+    assert "cannot connect" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "w" / "mzgis.toml").exists()
