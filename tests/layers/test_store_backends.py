@@ -750,3 +750,22 @@ def test_unreachable_server_is_a_clear_error(tmp_path, capsys):
     assert "cannot connect" in err
     assert "Traceback" not in err
     assert not (tmp_path / "w" / "mzgis.toml").exists()
+
+
+def test_large_reimport_goes_through_a_temporary_id_table(any_workspace):
+    """More than 10,000 incoming ids: compared through a join, retirements by one UPDATE; the counts
+    agree with a pandas oracle."""
+    st = any_workspace.store
+    st.write_layer("markers", layer(12_000), layer_type="boundary_markers")
+    g = layer(12_000).iloc[300:].reset_index(drop=True)  # 300 missing → retired
+    rng = np.random.default_rng(3)
+    changed = rng.choice(len(g), 500, replace=False)
+    g.loc[changed, "value"] = 5.0
+    g = gpd.GeoDataFrame(pd.concat([g, layer(200, start=20_000)], ignore_index=True), crs="EPSG:4326")
+    rep = st.write_layer("markers", g, layer_type="boundary_markers", retire_missing=True)
+    assert (rep.inserted, rep.updated, rep.unchanged, rep.retired) == (200, 500, 11_700 - 500, 300)
+    assert rep.total_active == 11_900
+    cur = st.read("markers").set_index("feature_id").sort_index()
+    want = g.set_index("feature_id").sort_index()
+    assert cur.index.equals(want.index)
+    assert (cur["value"] == want["value"]).all()

@@ -34,7 +34,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -220,9 +220,6 @@ def decode_geometry(value: Any) -> Any:
     return shapely.from_wkb(b)
 
 
-_GEOM_ORDER = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
-
-
 def geometry_type(geoms: gpd.GeoSeries) -> str:
     """The type a new layer is declared with (``GEOMETRY`` when mixed)."""
     types = set(geoms.geom_type.dropna().unique())
@@ -344,6 +341,10 @@ class ProjectStore(abc.ABC):
                      bounds: np.ndarray | None = None) -> None:
         """Insert rows (``cols`` then the encoded geometry last); ``bounds`` (n × 4) of their geometries
         when known, so a back end can fill its spatial index in bulk."""
+
+    @abc.abstractmethod
+    def _stage_ids(self, con: Any, ids: Sequence[str]) -> str:
+        """Put feature ids in a temporary table of this transaction (column ``feature_id``); its name."""
 
     @abc.abstractmethod
     def _create_records_table(self, con: Any, table: str, cols: list[str]) -> None:
@@ -471,10 +472,10 @@ class ProjectStore(abc.ABC):
         return self._query(con, sql, params)
 
     def _select_ids(self, con: Any, name: str, kinds: dict[str, str], ids: Sequence[str]) -> pd.DataFrame:
-        """Rows of the given feature ids (all rows when there are many)."""
+        """Rows of the given feature ids (many ids go through a temporary table and a join)."""
         if len(ids) > 20 * _IN_CHUNK:
-            df = self._select(con, name, kinds)
-            return df[df["feature_id"].astype(str).isin(set(ids))]
+            tmp = self._stage_ids(con, ids)
+            return self._select(con, name, kinds, where=f"feature_id IN (SELECT feature_id FROM {tmp})")
         parts = []
         for i in range(0, len(ids), _IN_CHUNK):
             chunk = list(ids[i:i + _IN_CHUNK])
@@ -700,12 +701,10 @@ class ProjectStore(abc.ABC):
             con.executemany(self._sql(f"UPDATE {self.q(name)} SET {sets} WHERE feature_id = ?"), rows)
             report.updated = len(rows)
         if retire_missing and not fresh:
-            active = self._query(con, f"SELECT feature_id FROM {self.q(name)} WHERE mz_retired_at IS NULL")
-            gone = active.loc[~active["feature_id"].astype(str).isin(set(ids)), "feature_id"].astype(str).tolist()
-            if gone:
-                con.executemany(self._sql(f"UPDATE {self.q(name)} SET mz_retired_at = ? WHERE feature_id = ?"),
-                                [(ts, f) for f in gone])
-            report.retired = len(gone)
+            tmp = self._stage_ids(con, id_list)
+            cur = self._exec(con, f"UPDATE {self.q(name)} SET mz_retired_at = ? WHERE mz_retired_at IS NULL "
+                                  f"AND feature_id NOT IN (SELECT feature_id FROM {tmp})", (ts,))
+            report.retired = int(cur.rowcount)
         touched = np.concatenate([ins_idx, upd_idx]).astype(int)
         bounds = shapely.bounds(geoms[touched]) if len(touched) else None
         self._after_write(con, name, bounds)
@@ -1011,8 +1010,3 @@ def _typed(s: pd.Series, kind: str) -> Any:
             return np.array([None if n else bool(v) for v, n in zip(s.tolist(), null.tolist(), strict=True)], dtype=object)
         return s.astype(bool).to_numpy()
     return np.array([None if n else _text(v) for v, n in zip(s.tolist(), null.tolist(), strict=True)], dtype=object)
-
-
-@contextlib.contextmanager
-def no_op() -> Iterator[None]:  # pragma: no cover - helper for typing
-    yield

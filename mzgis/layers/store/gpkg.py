@@ -531,6 +531,12 @@ class GpkgStore(ProjectStore):
                             bounds[ok, 1].tolist(), bounds[ok, 3].tolist(), strict=True))
         con.execute(ddl[0])
 
+    def _stage_ids(self, con: sqlite3.Connection, ids: Sequence[str]) -> str:
+        con.execute("DROP TABLE IF EXISTS temp.mzgis_ids")
+        con.execute("CREATE TEMP TABLE mzgis_ids (feature_id TEXT PRIMARY KEY)")
+        con.executemany("INSERT OR IGNORE INTO temp.mzgis_ids VALUES (?)", ((str(i),) for i in ids))
+        return "temp.mzgis_ids"
+
     def _create_records_table(self, con: sqlite3.Connection, table: str, cols: list[str]) -> None:
         con.execute(f'CREATE TABLE "{table}" (id INTEGER PRIMARY KEY AUTOINCREMENT, '
                     + ", ".join(f"{_qi(c)} TEXT" for c in cols) + ")")

@@ -361,6 +361,14 @@ class PostgisStore(ProjectStore):
             for r in rows:
                 cp.write_row(r)
 
+    def _stage_ids(self, con: _Con, ids: Sequence[str]) -> str:
+        con.execute("DROP TABLE IF EXISTS pg_temp.mzgis_ids")
+        con.execute("CREATE TEMP TABLE mzgis_ids (feature_id text PRIMARY KEY) ON COMMIT DROP")
+        with con.raw.cursor() as cur, cur.copy("COPY pg_temp.mzgis_ids (feature_id) FROM STDIN") as cp:
+            for i in dict.fromkeys(str(x) for x in ids):
+                cp.write_row((i,))
+        return "pg_temp.mzgis_ids"
+
     def _create_records_table(self, con: _Con, table: str, cols: list[str]) -> None:
         con.execute(f"CREATE TABLE {self.q(table)} (id bigserial PRIMARY KEY"
                     + "".join(f", {self.q(c)} text" for c in cols) + ")")
