@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -21,6 +22,11 @@ def shared(path: str) -> Path:
             pytest.fail(f"real test data missing on CI: {p}")
         pytest.skip(f"real test data not available: {p}")
     return p
+
+
+def sha256(path: Path) -> str:
+    """Hash of a file, to prove a failed command left it byte-for-byte unchanged."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture
