@@ -164,3 +164,7 @@ def test_analyses_give_the_same_results_on_postgis(demo_ws, tmp_path, pg_url):
         pd.testing.assert_frame_equal(a, b, obj=name)
     st = Workspace.open(pg_ws).store
     assert {"gaps_elderly_care_station", "sites_elderly_care_station"} <= set(st.layer_names())
+    assert main(["reach", str(pg_ws), "--facilities", "elderly_stations", "--demand", "residential"]) == 0
+    assert main(["map", str(pg_ws)]) == 0
+    assert main(["report", str(pg_ws)]) == 0
+    assert (pg_ws / "out" / "report.html").stat().st_size > 0
