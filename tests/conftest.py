@@ -55,10 +55,10 @@ def _pg_binaries() -> bool:
 
 
 @pytest.fixture(scope="session")
-def pg_server():
+def pg_cluster():
     """A throwaway PostgreSQL + PostGIS server started by scripts/postgis.sh (stopped at the end).
 
-    Yields the URL of its template database ``mzgis`` (with PostGIS)."""
+    Yields its data folder and the URL of its template database ``mzgis`` (with PostGIS)."""
     import subprocess
     import tempfile
 
@@ -70,10 +70,16 @@ def pg_server():
     url = subprocess.run(["bash", script, "start", folder], check=True, capture_output=True, text=True,
                          timeout=180).stdout.strip().splitlines()[-1]
     try:
-        yield url
+        yield folder, url
     finally:
         subprocess.run(["bash", script, "stop", folder], check=False, capture_output=True, timeout=120)
         subprocess.run(["rm", "-rf", folder], check=False)
+
+
+@pytest.fixture(scope="session")
+def pg_server(pg_cluster):
+    """The URL of the test server's template database ``mzgis`` (with PostGIS)."""
+    return pg_cluster[1]
 
 
 _DB_COUNTER = [0]

@@ -769,3 +769,22 @@ def test_large_reimport_goes_through_a_temporary_id_table(any_workspace):
     want = g.set_index("feature_id").sort_index()
     assert cur.index.equals(want.index)
     assert (cur["value"] == want["value"]).all()
+
+
+def test_postgis_script_status_and_url(pg_cluster, tmp_path):
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    folder, url = pg_cluster
+    script = str(ROOT / "scripts" / "postgis.sh")
+    res = subprocess.run(["bash", script, "status", folder], capture_output=True, text=True, check=False)
+    assert (res.returncode, res.stdout.strip()) == (0, f"running: {url}")
+    assert subprocess.run(["bash", script, "url", folder], capture_output=True, text=True,
+                          check=False).stdout.strip() == url
+    res = subprocess.run(["bash", script, "status", str(tmp_path / "none")], capture_output=True, text=True,
+                         check=False)
+    assert (res.returncode, res.stdout.strip()) == (3, "not running")
+    res = subprocess.run(["bash", script, "restart", folder], capture_output=True, text=True, check=False)
+    assert res.returncode == 2
+    assert "unknown command" in res.stderr
