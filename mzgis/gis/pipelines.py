@@ -800,10 +800,12 @@ def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, in
     names = [layer] if layer else store.layer_names("boundary_markers")
     where = None
     for n in names:
-        g = store.read(n)
-        if str(marker_code) in set(g["feature_id"].astype(str)):
-            where = n
-            break
+        try:
+            store.feature(n, str(marker_code))
+        except LayerError:
+            continue
+        where = n
+        break
     if where is None:
         msg = f"没有界桩 no boundary marker '{marker_code}' in {names}"
         raise LayerError(msg)
@@ -817,10 +819,16 @@ def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, in
         d.mkdir(exist_ok=True)
         saved_photo = d / f"{marker_code}_{day}_{src.name}"
         shutil.copyfile(src, saved_photo)
-    store.edit_feature(where, marker_code, changes={"condition": cond, "last_inspection_date": day}, user=inspector,
-                       note=f"inspection {day}" + (f": {note}" if note else ""))
     rec = {"ts": pd.Timestamp.now().isoformat(timespec="seconds"), "layer": where, "marker_code": str(marker_code),
            "date": day, "condition": cond, "inspector": inspector,
            "photo": None if saved_photo is None else str(saved_photo.relative_to(ws.root)), "note": note}
-    store.append_records("mzgis_inspections", [rec])
+    # the marker's new condition and the inspection record: one transaction
+    try:
+        store.edit_feature(where, marker_code, changes={"condition": cond, "last_inspection_date": day},
+                           user=inspector, note=f"inspection {day}" + (f": {note}" if note else ""),
+                           records={"mzgis_inspections": [rec]})
+    except BaseException:
+        if saved_photo is not None:
+            saved_photo.unlink(missing_ok=True)  # nothing was recorded: keep no orphan photo
+        raise
     return rec
