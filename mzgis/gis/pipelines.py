@@ -964,7 +964,7 @@ def run_access(ws: Workspace, *, kind: str, supply: str = "beds", demand_field: 
     layer = layer.rename(columns={"demand_id": "feature_id"}).assign(kind=k.id, access_unit=ms.name)
     ws.store.write_layer(f"access_{k.id}", layer, layer_type="access", kind=k.id, retire_missing=True,
                          note=f"access {k.id} {method} {th.label}")
-    notes = [*res.notes, res.threshold_label]
+    notes = list(res.notes)
     summary = [f"方法 method: {method}; 衰减 decay: {res.decay}; 阈值 threshold: {th.label}",
                f"计入设施 facilities counted: {counted_label(k.name_zh, statuses)}，共 {len(fac)} 处; 需求 demand: {source}",
                f"全辖区 jurisdiction: {ms.label_zh} {by_unit['access'].iloc[0]:.3f}; Gini {g:.3f}"
