@@ -38,7 +38,8 @@ def cmd_access(a: argparse.Namespace) -> int:
     print(f"可达性 accessibility {run.method} ({run.decay}); 阈值 threshold {run.threshold.label}")
     print(f"  计入设施 facilities counted: {'、'.join(run.statuses)}，{run.facilities_counted} 处; 需求 demand: "
           f"{run.demand_source}")
-    print(f"  全辖区 {j['unit_name']}: {run.measure_label} {j['access']:.3f}; 基尼系数 Gini {run.gini:.3f}"
+    print(f"  全辖区 {j['unit_name']}: {run.measure_label} {j['access']:.3f}; 基尼系数 Gini "
+          f"{'—' if run.gini != run.gini else f'{run.gini:.3f}'}"
           + (f"; 低于目标 below target {run.target:g}: {100 * run.share_below:.1f}% 的需求 of demand"
              if run.target is not None else "; 未设目标 no target (--target or [access.targets] in mzgis.toml)"))
     if len(run.worst):

@@ -888,15 +888,27 @@ def _access_map(ws: Workspace, path: Path, *, title: str, facilities: gpd.GeoDat
                 newly: Mapping[str, gpd.GeoDataFrame] | None = None) -> Path:
     """A map page: the usual base (roads, units, facilities) plus access choropleths per community
     (or subdistrict) and newly covered demand, added through folium without changing the base map."""
-    from mzgis.maps.access_report import access_layer, newly_covered_layer
+    from mzgis.maps.access_report import (
+        access_breaks,
+        access_layer,
+        access_legend,
+        layer_control_last,
+        newly_covered_layer,
+    )
 
     level = "community" if "community" in units else ("subdistrict" if "subdistrict" in units else None)
     m = build_map(MapData(title=title, facilities=facilities, units=units, roads=roads_layer(graph)), basemap="roads")
-    if level is not None:
+    if level is not None and choropleths:
+        # one set of classes for every layer, so scenarios can be compared by colour
+        br = access_breaks(np.concatenate([t.loc[t["level"] == level, "access"].to_numpy(dtype=float)
+                                           for _, t, _ in choropleths]))
         for i, (name, table, label) in enumerate(choropleths):
-            access_layer(m, units[level], table[table["level"] == level], name=name, label=label, show=i == 0)
+            access_layer(m, units[level], table[table["level"] == level], name=name, label=label, show=i == 0,
+                         breaks=br)
+        access_legend(m, br, label=choropleths[0][2])
     for s, pts in (newly or {}).items():
         newly_covered_layer(m, pts, name=f"新覆盖需求 newly covered demand: {s}")
+    layer_control_last(m)
     out, _ = save_map(m, path)
     return out
 
@@ -965,6 +977,9 @@ def run_access(ws: Workspace, *, kind: str, supply: str = "beds", demand_field: 
     ws.store.write_layer(f"access_{k.id}", layer, layer_type="access", kind=k.id, retire_missing=True,
                          note=f"access {k.id} {method} {th.label}")
     notes = list(res.notes)
+    if fac.empty:
+        notes.insert(0, f"没有计入的设施 no facilities counted: no {k.name_zh} with status {'、'.join(statuses)}; "
+                        "access is 0 everywhere")
     summary = [f"方法 method: {method}; 衰减 decay: {res.decay}; 阈值 threshold: {th.label}",
                f"计入设施 facilities counted: {counted_label(k.name_zh, statuses)}，共 {len(fac)} 处; 需求 demand: {source}",
                f"全辖区 jurisdiction: {ms.label_zh} {by_unit['access'].iloc[0]:.3f}; Gini {g:.3f}"

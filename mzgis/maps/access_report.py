@@ -14,7 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-__all__ = ["access_layer", "access_section_html", "lorenz_png", "newly_covered_layer"]
+__all__ = ["access_breaks", "access_layer", "access_legend", "access_section_html", "layer_control_last", "lorenz_png", "newly_covered_layer"]
 
 #: light → dark, for low → high access (a colour-blind-safe sequential ramp)
 RAMP = ("#fff7ec", "#fdd49e", "#fc8d59", "#d7301f", "#7f0000")
@@ -112,6 +112,27 @@ def access_section_html(*, title: str, summary: Sequence[str], by_unit: pd.DataF
             f"<style>{style}</style></head><body>{body}</body></html>")
 
 
+def access_breaks(values: np.ndarray) -> np.ndarray:
+    """Quantile class breaks for the choropleth (shared by several layers to compare them)."""
+    return _breaks(np.asarray(values, dtype=float))
+
+
+def access_legend(m: folium.Map, breaks: np.ndarray, *, label: str) -> None:
+    """A fixed legend (bottom right) for the access classes; text escaped."""
+    edges = [float("nan"), *[float(b) for b in breaks], float("nan")]
+    rows = []
+    for i in range(len(breaks) + 1):
+        lo, hi = edges[i], edges[i + 1]
+        text = (f"< {_cell(hi)}" if i == 0 else (f"≥ {_cell(lo)}" if i == len(breaks) else f"{_cell(lo)} – {_cell(hi)}"))
+        rows.append(f"<div><span style='display:inline-block;width:14px;height:10px;background:{RAMP[min(i, len(RAMP) - 1)]};"
+                    f"border:1px solid #999;margin-right:4px'></span>{text}</div>")
+    box = ("<div style='position:fixed;bottom:110px;right:10px;z-index:1000;background:white;padding:6px 8px;"
+           "font-size:12px;border-radius:4px;box-shadow:0 0 4px rgba(0,0,0,.3)'>"
+           f"<b>可达性 access</b><br>{html.escape(label)}{''.join(rows)}</div>")
+    root: Any = m.get_root()
+    root.html.add_child(folium.Element(box))
+
+
 def _breaks(values: np.ndarray) -> np.ndarray:
     v = values[np.isfinite(values)]
     if v.size == 0:
@@ -120,14 +141,14 @@ def _breaks(values: np.ndarray) -> np.ndarray:
 
 
 def access_layer(m: folium.Map, units: gpd.GeoDataFrame, by_unit: pd.DataFrame, *, name: str,
-                 label: str, show: bool = True) -> folium.FeatureGroup:
+                 label: str, show: bool = True, breaks: np.ndarray | None = None) -> folium.FeatureGroup:
     """Add a choropleth of per-unit access (quantile classes) to a folium map; tooltips escaped."""
     t = by_unit.set_index("unit_code")
     g = units[["feature_id", "name", "geometry"]].to_crs("EPSG:4326").copy()
     codes = g["feature_id"].astype(str)
     g["access"] = codes.map(t["access"]).astype(float)
     g["demand"] = codes.map(t["demand"]).astype(float)
-    br = _breaks(g["access"].to_numpy())
+    br = _breaks(g["access"].to_numpy()) if breaks is None else breaks
     cls = np.where(np.isfinite(g["access"]), np.searchsorted(br, g["access"].fillna(0).to_numpy(), side="right"), -1)
     g["fill"] = [RAMP[min(int(c), len(RAMP) - 1)] if c >= 0 else "#cccccc" for c in cls]
     g["tip"] = [f"{html.escape(str(n))}<br>{html.escape(label)}: {_cell(a)}<br>需求 demand: {_cell(d)}"
@@ -147,10 +168,23 @@ def newly_covered_layer(m: folium.Map, points: gpd.GeoDataFrame, *, name: str, c
     fg = folium.FeatureGroup(name=name, show=show)
     if len(points):
         p = points.to_crs("EPSG:4326")
-        pts = p.geometry if (p.geom_type == "Point").all() else p.geometry.representative_point()
+        pts = p.geometry.where(p.geom_type == "Point", p.geometry.representative_point())
         hh = p["households"].to_numpy(dtype=float) if "households" in p else np.full(len(p), np.nan)
-        for x, y, h in zip(pts.x, pts.y, hh, strict=True):
-            folium.CircleMarker([y, x], radius=3, color=color, fill=True, fill_opacity=0.8, weight=0,
-                                tooltip=f"新覆盖 newly covered: {_cell(float(h))} 户").add_to(fg)
+        g = gpd.GeoDataFrame({"tip": [f"新覆盖 newly covered: {_cell(float(h))} 户 households" for h in hh]},
+                             geometry=pts.to_numpy(), crs="EPSG:4326")
+        # one GeoJSON layer of small circles (not one marker object per point)
+        folium.GeoJson(g.__geo_interface__,
+                       marker=folium.CircleMarker(radius=3, color=color, fill=True, fill_color=color,
+                                                  fill_opacity=0.8, weight=0),
+                       tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False)).add_to(fg)
     fg.add_to(m)
     return fg
+
+
+def layer_control_last(m: folium.Map) -> None:
+    """Move the map's layer control after layers added to a finished map, so its script sees them
+    (folium writes children in order; a control written first would refer to undefined layers)."""
+    for key, child in list(m._children.items()):
+        if isinstance(child, folium.LayerControl):
+            del m._children[key]
+            m._children[key] = child

@@ -120,3 +120,19 @@ def test_life_circle_distances_from_config(demo_ws, capsys):
         assert "circle_distances_m" in capsys.readouterr().err
     finally:
         cfg_path.write_bytes(original)
+
+
+def test_compare_map_opens_offline_with_choropleths_and_newly_covered(demo_ws, tmp_path):
+    from tests.maps.browser import non_blank, visit
+
+    assert main(["compare", str(demo_ws), "--kind", KIND, "--scenario", "today,proposed", "--supply", "count"]) == 0
+    page = demo_ws / "out" / f"compare_{KIND}_map.html"
+    shot = tmp_path / "cmp.png"
+    v = visit(page, screenshot=shot,
+              script="Array.from(document.querySelectorAll('.leaflet-control-layers label')).map(e => e.innerText.trim())")
+    assert v.network_requests == []
+    assert v.console_errors == []
+    layers = " | ".join(v.result)
+    for name in ("可达性 access today", "可达性 access proposed", "新覆盖需求 newly covered demand: proposed"):
+        assert name in layers, (name, layers)
+    assert non_blank(shot)
