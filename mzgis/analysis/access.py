@@ -391,26 +391,29 @@ def access_by_unit(
     supply = result.facilities["supply"].to_numpy(dtype=float)
     rows: list[dict[str, Any]] = []
 
-    def row(level: str, code: str, name: str, members: NDArray[np.int64]) -> dict[str, Any]:
-        mask = np.zeros(len(d), dtype=bool)
-        mask[members] = True
-        facs = np.unique(pf[mask[pdm]])
+    def row(level: str, code: str, name: str, members: NDArray[np.int64],
+            facs: NDArray[np.int64]) -> dict[str, Any]:
         return {"level": level, "unit_code": code, "unit_name": name, "demand": float(w[members].sum()),
                 "access": _weighted_mean(v[members], w[members]),
                 "supply_reachable": float(supply[facs].sum()), "facilities_reachable": int(facs.size),
                 "share_below_target": share_below(v[members], w[members], target) if target is not None else np.nan,
                 "gini": gini(v[members], w[members])}
 
-    rows.append(row("jurisdiction", jurisdiction[0], jurisdiction[1], np.arange(len(d))))
+    rows.append(row("jurisdiction", jurisdiction[0], jurisdiction[1], np.arange(len(d)), np.unique(pf)))
+    empty = np.empty(0, dtype=np.int64)
     for level in ("district", "subdistrict", "community"):
         if level not in unit_of.columns:
             continue
-        codes = unit_of[level].reindex(d.index)
-        groups = pos.groupby(codes.fillna("\0").to_numpy()).apply(lambda s: s.to_numpy())
+        codes = unit_of[level].reindex(d.index).fillna("\0").astype(str).to_numpy()
+        groups = pos.groupby(codes).apply(lambda s: s.to_numpy())
+        # distinct (unit, facility) pairs once for the whole level, not one scan of the pairs per unit
+        uf = pd.DataFrame({"unit": codes[pdm], "facility": pf}).drop_duplicates()
+        facs_of = uf.groupby("unit")["facility"].apply(lambda s: s.to_numpy())
         names = unit_names.get(level, {})
         for code in list(names) + [c for c in groups.index if c != "\0" and c not in names]:
-            members = groups[code] if code in groups.index else np.empty(0, dtype=np.int64)
-            rows.append(row(level, str(code), str(names.get(code, code)), members))
+            members = groups[code] if code in groups.index else empty
+            facs = facs_of[code] if code in facs_of.index else empty
+            rows.append(row(level, str(code), str(names.get(code, code)), members, facs))
         if "\0" in groups.index:
-            rows.append(row(level, "", UNASSIGNED, groups["\0"]))
+            rows.append(row(level, "", UNASSIGNED, groups["\0"], facs_of["\0"] if "\0" in facs_of.index else empty))
     return pd.DataFrame(rows)
