@@ -842,6 +842,9 @@ def access_target(ws: Workspace, measure_name: str, override: float | None) -> f
     from mzgis.errors import ConfigError
 
     if override is not None:
+        if not (np.isfinite(override) and override >= 0):
+            msg = f"--target {override}: 必须为非负数 must be a non-negative number"
+            raise LayerError(msg)
         return float(override)
     v = ws.config.get("access", {}).get("targets", {}).get(measure_name)
     if v is None:
@@ -1050,6 +1053,9 @@ def run_compare(ws: Workspace, *, kind: str, scenarios: str = "today,planned", s
 
     k = get_kind(kind)
     spec = parse_scenarios(scenarios, k.id)
+    if proposed_supply is not None and not (np.isfinite(proposed_supply) and proposed_supply >= 0):
+        msg = f"--proposed-supply {proposed_supply}: 必须为非负数 must be a non-negative number"
+        raise LayerError(msg)
     graph = load_network(ws)
     th = threshold_setting(ws, kind_threshold_min=k.threshold_min, minutes=minutes, distance_m=distance_m,
                            profile=profile)
