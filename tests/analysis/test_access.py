@@ -193,3 +193,16 @@ def test_missing_supply_is_a_clear_error():
         accessibility(g, fac, dem, supply="floor_area_m2")
     res = accessibility(g, fac, dem, supply="count", threshold=10)
     assert (res.facilities["supply"] == 1).all()
+
+
+def test_distance_mode_equals_minutes_at_the_same_walking_distance():
+    g = real_graph("beijing_daxing_yizhuang_bda.osm")
+    fac, dem = _layers(g, np.random.default_rng(4), 12, 200)
+    by_min = accessibility(g, fac, dem, method="e2sfca", decay="linear", threshold=12.0, speed_m_per_min=50.0,
+                           snap_to="any")
+    by_m = accessibility(g, fac, dem, method="e2sfca", decay="linear", threshold=600.0, mode="distance",
+                         snap_to="any")
+    np.testing.assert_allclose(by_m.demand["access"], by_min.demand["access"], rtol=1e-9)
+    assert by_m.threshold_label.startswith("600 m")
+    assert by_min.threshold_label.startswith("12 分钟")
+    assert (by_m.demand["access"] > 0).sum() > 50
