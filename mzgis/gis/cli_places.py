@@ -89,8 +89,10 @@ def cmd_edit(a: argparse.Namespace) -> int:
     if a.action == "retire":
         rep = store.retire(a.layer, [a.id], note=a.note, expect_version=a.expect_version)
     else:
-        rep = store.edit_feature(a.layer, a.id, changes=_changes(a.set), geometry=_geometry(a),
-                                 expect_version=a.expect_version, note=a.note, add=a.action == "add")
+        from mzgis.gis.pipelines import edit_feature
+
+        rep = edit_feature(ws, a.layer, a.id, changes=_changes(a.set), geometry=_geometry(a),
+                           expect_version=a.expect_version, note=a.note, add=a.action == "add", coords=a.coords)
     print(rep.summary())
     return 0
 
@@ -159,6 +161,7 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--set", action="append", metavar="FIELD=VALUE")
     s.add_argument("--lonlat", help="new point geometry LON,LAT (WGS-84)")
     s.add_argument("--wkt", help="new geometry as WKT (WGS-84)")
+    s.add_argument("--coords", help="coordinates of --lonlat/--wkt: wgs84 (default) | gcj02 | bd09 | cgcs2000 | EPSG:n")
     s.add_argument("--expect-version", type=int, help="refuse if the feature is no longer at this version")
     s.add_argument("--note")
     s.set_defaults(func=cmd_edit)
