@@ -204,7 +204,6 @@ def draw_sheet(data: MapData, info: SheetInfo, *, paper: str = "A4", orientation
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib import patheffects
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     from matplotlib_scalebar.scalebar import ScaleBar
@@ -235,7 +234,7 @@ def draw_sheet(data: MapData, info: SheetInfo, *, paper: str = "A4", orientation
     def box(x_mm: float, y_mm: float, w_mm: float, h_mm: float) -> tuple[float, float, float, float]:
         return (x_mm / pw, y_mm / ph, w_mm / pw, h_mm / ph)
 
-    map_x, map_y = margin, margin + footer_h + legend_h
+    map_x, map_y = margin, margin + footer_h + legend_h + 3.0 * k
     map_w = pw - 2 * margin - legend_w - (4 * k if legend_w else 0)
     map_h = ph - margin - title_h - map_y
     ax = fig.add_axes(box(map_x, map_y, map_w, map_h))
@@ -307,7 +306,7 @@ def draw_sheet(data: MapData, info: SheetInfo, *, paper: str = "A4", orientation
     ax.annotate("N", xy=(0.955, 0.965), xytext=(0.955, 0.875), xycoords="axes fraction", ha="center", va="center",
                 fontsize=10 * k,
                 arrowprops={"facecolor": "black", "width": 3.5 * k, "headwidth": 10 * k, "headlength": 9 * k})
-    _place_labels(fig, ax, ly, fontsize=fs_label, effects=[patheffects.withStroke(linewidth=2.2, foreground="white")])
+    _place_labels(fig, ax, ly, fontsize=fs_label)
 
     # legend: beside the map (landscape) or below it (portrait)
     if legend_w:
@@ -359,9 +358,10 @@ def _draw_polygons(ax: Any, geoms: Any, *, facecolors: list[str], **kw: Any) -> 
         ax.add_collection(PathCollection(paths, facecolors=colours, edgecolors="none", **kw), autolim=False)
 
 
-def _place_labels(fig: Any, ax: Any, ly: _Layers, *, fontsize: float, effects: list[Any]) -> int:
+def _place_labels(fig: Any, ax: Any, ly: _Layers, *, fontsize: float) -> int:
     """Names placed greedily where they overlap nothing drawn before (nor the scale bar, the north
-    arrow or the frame); returns how many were placed."""
+    arrow or the frame); returns how many were placed. A light box behind each keeps it legible
+    (a path-effect halo would turn the PDF's text into outlines that cannot be searched)."""
     from matplotlib.transforms import Bbox
 
     fig.canvas.draw()
@@ -389,8 +389,9 @@ def _place_labels(fig: Any, ax: Any, ly: _Layers, *, fontsize: float, effects: l
     for text, x, y, kw in wanted:
         kwargs = dict(kw)
         t = ax.annotate(text, (x, y), fontsize=fontsize if "xytext" not in kwargs else fontsize * 0.9, zorder=8,
-                        parse_math=False, annotation_clip=True, **kwargs)
-        t.set_path_effects(effects)
+                        parse_math=False, annotation_clip=True,
+                        bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.7},
+                        **kwargs)
         bb = t.get_window_extent(renderer).expanded(1.04, 1.1)
         inside = frame.x0 <= bb.x0 and bb.x1 <= frame.x1 and frame.y0 <= bb.y0 and bb.y1 <= frame.y1
         if not inside or any(bb.overlaps(o) for o in taken):

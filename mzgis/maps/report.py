@@ -22,6 +22,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from mzgis.errors import ConfigError
 from mzgis.maps.print_map import SheetInfo, cjk_font, render_map
 from mzgis.maps.safe_html import esc
 from mzgis.maps.summary import Table
@@ -99,13 +100,25 @@ def template_environment(overrides: Path | None = None) -> Any:
 
 
 def report_html(content: ReportContent, *, templates: Path | None = None) -> str:
-    """The report as one self-contained HTML page."""
+    """The report as one self-contained HTML page.
+
+    A template that does not compile, names a variable the report does not have, or tries what
+    the sandbox forbids is reported as a :class:`~mzgis.errors.ConfigError` naming the file."""
+    from jinja2 import TemplateError
+
+    own = templates / TEMPLATE if templates is not None and (templates / TEMPLATE).is_file() else None
     env = template_environment(templates)
-    tmpl = env.get_template(TEMPLATE)
-    if templates is not None and (templates / TEMPLATE).is_file():
-        log.info("report template from %s", templates / TEMPLATE)
-    return str(tmpl.render(
-        title=content.title, issuing_unit=content.issuing_unit, date=date_zh(content.date),
-        date_iso=content.date.isoformat(), conclusion=content.conclusion, tables=content.tables,
-        notes=list(content.notes), images=[png_data_uri(p) for p in content.images], map_html=content.map_html,
-        sample=content.sample, pdfs=[p.name for p in content.pdfs]))
+    try:
+        tmpl = env.get_template(TEMPLATE)
+        return str(tmpl.render(
+            title=content.title, issuing_unit=content.issuing_unit, date=date_zh(content.date),
+            date_iso=content.date.isoformat(), conclusion=content.conclusion, tables=content.tables,
+            notes=list(content.notes), images=[png_data_uri(p) for p in content.images],
+            map_html=content.map_html, sample=content.sample, pdfs=[p.name for p in content.pdfs]))
+    except TemplateError as exc:
+        where = own or f"mzgis/maps/templates/{TEMPLATE}"
+        line = getattr(exc, "lineno", None)
+        msg = (f"{where}{f' 第 {line} 行 line {line}' if line else ''}: 报告模板错误 report template error: {exc}. "
+               f"可用变量 variables: title, issuing_unit, date, date_iso, conclusion, notes, tables, images, "
+               f"map_html, sample, pdfs; 删除或改正该文件 fix or remove the file to use the shipped template")
+        raise ConfigError(msg) from None
