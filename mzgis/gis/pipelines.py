@@ -65,7 +65,7 @@ from mzgis.layers.sources import read_source
 from mzgis.layers.store import ImportReport
 from mzgis.maps.docx_report import write_docx
 from mzgis.maps.print_map import SheetInfo, paper_names, render_sheets
-from mzgis.maps.report import ReportContent, cjk_font, report_html, static_map
+from mzgis.maps.report import ReportContent, check_template, cjk_font, report_html, static_map
 from mzgis.maps.summary import conclusion, report_tables
 from mzgis.maps.tables import write_table
 from mzgis.maps.webmap import MapData, build_map, save_map
@@ -541,8 +541,9 @@ def run_report(ws: Workspace, *, kinds: list[str] | None = None, profile: str = 
                date: str | dt.date | None = None, paper: str = "all") -> list[Path]:
     """``out/report.html`` (one self-contained file), ``out/report.docx`` and the print maps
     ``out/map_<A4|A3>_<landscape|portrait>.pdf``; see :func:`write_report`."""
-    day = report_date(date)  # a bad --date or --paper fails before any work
+    day = report_date(date)  # a bad --date, --paper or template fails before any work
     paper_names(paper)
+    check_template(ws.root / "templates")
     return write_report(ws, run_map(ws, kinds=kinds, out=ws.out_dir / "map.html", profile=profile,
                                     statuses=statuses, snap_to=snap_to), date=day, paper=paper)
 

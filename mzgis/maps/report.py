@@ -28,7 +28,7 @@ from mzgis.maps.safe_html import esc
 from mzgis.maps.summary import Table
 from mzgis.maps.webmap import MapData
 
-__all__ = ["ReportContent", "cjk_font", "date_zh", "png_data_uri", "report_html", "static_map",
+__all__ = ["ReportContent", "check_template", "cjk_font", "date_zh", "png_data_uri", "report_html", "static_map",
            "template_environment"]
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,27 @@ def template_environment(overrides: Path | None = None) -> Any:
         undefined=StrictUndefined, finalize=_finalize, trim_blocks=True, lstrip_blocks=True)
 
 
+def check_template(templates: Path | None = None) -> None:
+    """Compile the report template (the workspace's own, if any) so that a syntax error is reported
+    before any work is done."""
+    from jinja2 import TemplateError
+
+    try:
+        template_environment(templates).get_template(TEMPLATE)
+    except TemplateError as exc:
+        raise _template_error(exc, templates) from None
+
+
+def _template_error(exc: Exception, templates: Path | None) -> ConfigError:
+    own = templates / TEMPLATE if templates is not None and (templates / TEMPLATE).is_file() else None
+    where = own or f"mzgis/maps/templates/{TEMPLATE}"
+    line = getattr(exc, "lineno", None)
+    msg = (f"{where}{f' 第 {line} 行 line {line}' if line else ''}: 报告模板错误 report template error: {exc}. "
+           "可用变量 variables: title, issuing_unit, date, date_iso, conclusion, notes, tables, images, "
+           "map_html, sample, pdfs; 删除或改正该文件 fix or remove the file to use the shipped template")
+    return ConfigError(msg)
+
+
 def report_html(content: ReportContent, *, templates: Path | None = None) -> str:
     """The report as one self-contained HTML page.
 
@@ -106,7 +127,6 @@ def report_html(content: ReportContent, *, templates: Path | None = None) -> str
     the sandbox forbids is reported as a :class:`~mzgis.errors.ConfigError` naming the file."""
     from jinja2 import TemplateError
 
-    own = templates / TEMPLATE if templates is not None and (templates / TEMPLATE).is_file() else None
     env = template_environment(templates)
     try:
         tmpl = env.get_template(TEMPLATE)
@@ -116,9 +136,4 @@ def report_html(content: ReportContent, *, templates: Path | None = None) -> str
             notes=list(content.notes), images=[png_data_uri(p) for p in content.images],
             map_html=content.map_html, sample=content.sample, pdfs=[p.name for p in content.pdfs]))
     except TemplateError as exc:
-        where = own or f"mzgis/maps/templates/{TEMPLATE}"
-        line = getattr(exc, "lineno", None)
-        msg = (f"{where}{f' 第 {line} 行 line {line}' if line else ''}: 报告模板错误 report template error: {exc}. "
-               f"可用变量 variables: title, issuing_unit, date, date_iso, conclusion, notes, tables, images, "
-               f"map_html, sample, pdfs; 删除或改正该文件 fix or remove the file to use the shipped template")
-        raise ConfigError(msg) from None
+        raise _template_error(exc, templates) from None

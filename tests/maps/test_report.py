@@ -289,3 +289,21 @@ def test_xlsx_percent_formats_frozen_header_and_neutralised_text(built):
     names = [ws.cell(row=i, column=head.index("单位名称") + 1).value for i in range(2, ws.max_row + 1)]
     assert f"'{TEXTS[2]}" in names  # =1+1社区 stays text
     assert TEXTS[2] not in names
+
+
+def test_broken_workspace_template_fails_before_any_work(built, capsys):
+    tdir = built["ws"] / "templates"
+    tdir.mkdir(exist_ok=True)
+    bad = tdir / "report.html.j2"
+    bad.write_text("<h1>{{ title }</h1>\n{% if %}", encoding="utf-8")
+    before = {p.name: p.stat().st_mtime_ns for p in built["out"].iterdir()}
+    try:
+        assert mzgis("report", built["ws"], "--date", DATE) == 2
+    finally:
+        bad.unlink()
+    err = capsys.readouterr()
+    text = err.out + err.err
+    assert str(bad) in text
+    assert "report template error" in text
+    assert "Traceback" not in text
+    assert {p.name: p.stat().st_mtime_ns for p in built["out"].iterdir()} == before
