@@ -106,19 +106,59 @@ def write_docx(content: ReportContent, path: Path, *, templates: Path | None = N
                 if cls in _CLASS_COLOUR:
                     run.font.color.rgb = RGBColor(*_CLASS_COLOUR[cls])
                     run.bold = cls != "na"
+        _column_widths(table, [t.columns, *t.rows], _usable_width(doc))
         if t.note:
             doc.add_paragraph(xml_text(t.note)).runs[0].font.size = Pt(8.5)
     if content.images:
         doc.add_heading(f"{numerals[len(content.tables) % 10]}、专题图", level=1)
-        sec = doc.sections[-1]
-        width = int(sec.page_width or Mm(210)) - int(sec.left_margin or 0) - int(sec.right_margin or 0)
         for img in content.images:
-            doc.add_picture(str(img), width=width)
+            doc.add_picture(str(img), width=_usable_width(doc))
         if content.pdfs:
             doc.add_paragraph("打印用地图（A4/A3，横版/竖版）：" + "、".join(p.name for p in content.pdfs))
     path.parent.mkdir(parents=True, exist_ok=True)
     doc.save(str(path))
     return path
+
+
+def _usable_width(doc: Any) -> int:
+    """The text width of the last section, in EMU."""
+    from docx.shared import Mm
+
+    sec = doc.sections[-1]
+    return int(sec.page_width or Mm(210)) - int(sec.left_margin or 0) - int(sec.right_margin or 0)
+
+
+def _column_widths(table: Any, rows: list[list[str]], usable: int) -> None:
+    """Widths by content at 8 pt (a Chinese character counts two half-width units): columns of
+    short values (numbers, ids, 达标) get the room they need so they do not wrap, and long text
+    columns share what is left; the table fills the text width."""
+    from mzgis.maps.print_map import text_width
+
+    unit_emu, pad_emu = 66_000, 150_000  # ~5.2 pt per half-width unit at 8 pt (wide fallback fonts); padding
+    head, body = rows[0], rows[1:]
+    units = [max([min(text_width(str(head[i])), 8), *(min(text_width(str(r[i])), 80) for r in body)], default=4)
+             for i in range(len(head))]
+    need = [u * unit_emu + pad_emu for u in units]
+    fixed: set[int] = set()
+    widths = [float(n) for n in need]
+    while True:
+        flex = [i for i in range(len(need)) if i not in fixed]
+        rest = usable - sum(need[i] for i in fixed)
+        if not flex:
+            break
+        scale = rest / sum(need[i] for i in flex)
+        small = [i for i in flex if need[i] <= rest / len(flex)]
+        if scale >= 1 or not small:
+            for i in flex:
+                widths[i] = need[i] * scale
+            break
+        fixed.update(small)
+    table.autofit = False
+    for i, col in enumerate(table.columns):
+        w = int(widths[i])
+        col.width = w
+        for cell in col.cells:
+            cell.width = w
 
 
 def _repeat_header(row: Any) -> None:

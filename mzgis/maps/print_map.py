@@ -31,7 +31,7 @@ from mzgis.maps.webmap import SHARE_BINS, SHARE_COLOURS, MapData
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["PAPERS", "SheetInfo", "cjk_font", "draw_sheet", "paper_names", "render_map", "render_sheets"]
+__all__ = ["PAPERS", "SheetInfo", "cjk_font", "draw_sheet", "paper_names", "render_map", "render_sheets", "text_width", "wrap"]
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,8 @@ class SheetInfo:
     subtitle: str = ""
 
 
-def _width(text: str) -> int:
+def text_width(text: str) -> int:
+    """Display width in half-width units: a Chinese (wide) character counts two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
@@ -95,7 +96,7 @@ def wrap(text: str, limit: int) -> list[str]:
     for para in str(text).splitlines() or [""]:
         cur, w = "", 0
         for ch in para:
-            cw = _width(ch)
+            cw = text_width(ch)
             if w + cw > limit and cur:
                 lines.append(cur)
                 cur, w = "", 0
