@@ -365,7 +365,7 @@ def _place_labels(fig: Any, ax: Any, ly: _Layers, *, fontsize: float) -> int:
     (a path-effect halo would turn the PDF's text into outlines that cannot be searched)."""
     from matplotlib.transforms import Bbox
 
-    fig.canvas.draw()
+    # no full draw needed: the axes sit where add_axes put them, and text extents need only the renderer
     renderer = fig.canvas.get_renderer()
     frame = ax.get_window_extent(renderer)
     taken = [  # the north arrow (upper right) and the scale bar (lower right), in axes fractions
