@@ -368,7 +368,7 @@ def network_reach(
         raise NetworkError(msg)
     ths = sorted(float(t) for t in thresholds_min)
     limit = ths[-1] * speed_m_per_min
-    idx = index or SegmentIndex(graph, snap_to=snap_to)
+    idx = index or SegmentIndex.shared(graph, snap_to=snap_to)
     fx, fy = points_xy(facilities, graph.crs)
     dx, dy = points_xy(demand, graph.crs)
     fs = idx.snap(fx, fy, max_distance_m=max_snap_m)

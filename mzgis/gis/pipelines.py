@@ -311,7 +311,7 @@ def _minutes_fn(ws: Workspace, graph: RoadGraph | None, demand: gpd.GeoDataFrame
                 profile: str, statuses: tuple[str, ...] = SCENARIOS["today"], snap_to: str | None = None) -> Any:
     if graph is None:
         return None
-    index = SegmentIndex(graph, snap_to=snap_setting(ws, snap_to))
+    index = SegmentIndex.shared(graph, snap_to=snap_setting(ws, snap_to))
     speed = ws.walk_speed_m_per_min(profile)
     ths = ws.thresholds_min
     snap = float(ws.config["travel"]["max_snap_distance_m"])
@@ -597,7 +597,7 @@ def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float 
     within the service distance of uncovered demand (:func:`network_candidates`)."""
     k = get_kind(kind)
     graph = load_network(ws)
-    index = SegmentIndex(graph, snap_to=snap_setting(ws, snap_to))
+    index = SegmentIndex.shared(graph, snap_to=snap_setting(ws, snap_to))
     speed = ws.walk_speed_m_per_min(profile)
     t_min = float(minutes) if minutes is not None else float(k.threshold_min or max(ws.thresholds_min))
     limit = t_min * speed

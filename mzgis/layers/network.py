@@ -134,6 +134,10 @@ class RoadGraph:
     source: str = ""
     profile: str = "walk"
     dropped_nodes: int = 0
+    #: Set by :func:`load_or_build`: the cache file's key and folder, so derived data (snapped
+    #: positions) can be cached next to the graph. Not saved.
+    cache_key: str = ""
+    cache_dir: str = ""
 
     @property
     def n_nodes(self) -> int:
@@ -445,7 +449,9 @@ def load_or_build(path: str | Path, crs: CRS | str, cache_dir: str | Path, *, pr
     key = f"network-{file_hash(p)[:20]}-{profile}-{crs_key}-{'lcc' if keep_largest else 'all'}.npz"
     cache = Path(cache_dir) / key
     if cache.exists():
-        return RoadGraph.load(cache), True
+        g = RoadGraph.load(cache)
+        g.cache_key, g.cache_dir = key, str(cache_dir)
+        return g, True
     if is_osm(p):
         g = graph_from_osm(p, crs, profile=profile, keep_largest=keep_largest)
     else:
@@ -461,4 +467,5 @@ def load_or_build(path: str | Path, crs: CRS | str, cache_dir: str | Path, *, pr
     tmp = cache.with_name(cache.name + ".part.npz")
     g.save(tmp)
     tmp.replace(cache)
+    g.cache_key, g.cache_dir = key, str(cache_dir)
     return g, False
