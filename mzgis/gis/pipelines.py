@@ -197,9 +197,13 @@ def build_network(ws: Workspace, source: str | Path, *, profile: str = "walk",
                   keep_largest: bool = False) -> tuple[RoadGraph, bool]:
     """Build (or load from cache) the workspace's pedestrian network and remember its source."""
     src = Path(source).resolve()
-    bounds = ws.data_bounds()
-    if bounds is None and str(ws.config["project"].get("metric_crs", "auto")).startswith("auto"):
-        bounds = osm_bounds(src) if is_osm(src) else None
+
+    def bounds() -> tuple[float, float, float, float] | None:  # only when the CRS is not known yet
+        b = ws.data_bounds()
+        if b is None and str(ws.config["project"].get("metric_crs", "auto")).startswith("auto"):
+            b = osm_bounds(src) if is_osm(src) else None
+        return b
+
     crs = ws.metric_crs(bounds)
     graph, cached = load_or_build(src, crs, ws.cache_dir, profile=profile, keep_largest=keep_largest)
     store = ws.store
