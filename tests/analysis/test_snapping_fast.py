@@ -141,3 +141,17 @@ def test_shared_index_is_reused_per_graph_and_setting():
     assert SegmentIndex.shared(g) is a
     assert SegmentIndex.shared(g, snap_to="any") is not a
     assert SegmentIndex.shared(_grid()) is not a
+
+
+@pytest.mark.parametrize("name", EXTRACTS[:2])
+def test_the_last_resort_of_the_fast_path_is_exact_too(name, monkeypatch):
+    """With a single sample per point most points are not proven and go to the ball query."""
+    import mzgis.analysis.snapping as snapping
+
+    monkeypatch.setattr(snapping, "_K", (1,))
+    g = real_graph(name)
+    x, y = _mixed_points(g, 2000, seed=5)
+    idx = SegmentIndex(g, method="fast")
+    fast = idx.snap(x, y, max_distance_m=300.0)
+    assert idx.main.last_fallback > 0.3 * x.size
+    _assert_same(fast, SegmentIndex(g, method="strtree").snap(x, y, max_distance_m=300.0))

@@ -36,15 +36,17 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
 from mzgis.errors import LayerError, StaleEditError, StoreError
 from mzgis.layers.crs import STORE_CRS
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 __all__ = ["INTERNAL_COLUMNS", "SCHEMA_VERSION", "ImportReport", "ProjectStore", "current_user",
            "decode_geometry"]
@@ -498,6 +500,8 @@ class ProjectStore(abc.ABC):
             for c in ("mz_updated_at", "mz_retired_at"):
                 data[c] = df[c].astype(object).where(df[c].notna(), None).to_numpy(dtype=object)
         geoms = self._decode_geoms(df["mz_geom"].tolist())
+        import geopandas as gpd  # not at start-up: `mzgis layers` and friends never need it
+
         return gpd.GeoDataFrame(pd.DataFrame(data), geometry=gpd.GeoSeries(geoms, crs=STORE_CRS), crs=STORE_CRS)
 
     def read(self, name: str, *, include_retired: bool = False, internal: bool = False) -> gpd.GeoDataFrame:
