@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -62,9 +63,23 @@ from mzgis.layers.network import RoadGraph, is_osm, load_or_build, osm_bounds
 from mzgis.layers.safe_text import write_csv
 from mzgis.layers.sources import read_source
 from mzgis.layers.store import ImportReport
-from mzgis.maps.report import cjk_font, report_html, static_map
 from mzgis.maps.tables import write_table
-from mzgis.maps.webmap import MapData, build_map, save_map
+
+if TYPE_CHECKING:
+    from mzgis.maps.report import cjk_font, report_html, static_map
+    from mzgis.maps.webmap import MapData, build_map, save_map
+else:
+    # the map modules (folium, branca: ~1 s) load when a map or report is made, not at start-up
+    def _lazy(module: str, name: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+        call.__name__ = name
+        return call
+
+    cjk_font, report_html, static_map = (_lazy("mzgis.maps.report", n) for n in ("cjk_font", "report_html",
+                                                                                    "static_map"))
+    MapData, build_map, save_map = (_lazy("mzgis.maps.webmap", n) for n in ("MapData", "build_map", "save_map"))
 
 __all__ = [
     "SAMPLE_DATA_KEY",

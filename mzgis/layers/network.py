@@ -76,6 +76,10 @@ _WALK_EXCLUDE_HIGHWAY = re.compile(
     "rest_area|services"
 )
 _SEPARATE = re.compile("separate")
+_YES = re.compile("yes")
+_NO = re.compile("no")
+_PRIVATE = re.compile("private")
+_PRIVATE_OR_NO = re.compile("private|no")
 #: osmium's fixed-point coordinate scale and its "no location" value.
 _COORD_PRECISION = 10_000_000
 _UNDEFINED_COORD = 2**31 - 1
@@ -89,20 +93,20 @@ def walk_way_filter(tags: Any) -> bool:
     hw = tags.get("highway")
     if hw is None:
         return False
-    if re.search("yes", tags.get("area", "")):
+    if _YES.search(tags.get("area", "")):
         return False
     if _WALK_EXCLUDE_HIGHWAY.search(hw):
         return False
     foot = tags.get("foot", "")
-    if re.search("no", foot):
+    if _NO.search(foot):
         return False
-    if re.search("private", tags.get("service", "")):
+    if _PRIVATE.search(tags.get("service", "")):
         return False
     for k in ("sidewalk", "sidewalk:both", "sidewalk:left", "sidewalk:right"):
         if _SEPARATE.search(tags.get(k, "")):
             return False
     access = tags.get("access", "")
-    return not (re.search("private|no", access) and foot not in _FOOT_OK)
+    return not (_PRIVATE_OR_NO.search(access) and foot not in _FOOT_OK)
 
 
 PROFILES: dict[str, Callable[[Any], bool]] = {"walk": walk_way_filter}
