@@ -83,9 +83,18 @@ def tiled_pbf(src: Path, tiles: int, out: Path) -> Path:
                 writer.add_way(osmium.osm.mutable.Way(id=wid + k * way_step, tags=tags,
                                                       nodes=[r + k * id_step for r in refs if r in have]))
         # stitch neighbouring tiles into one network: footways from the 25 easternmost (northernmost)
-        # nodes of a tile to the 25 westernmost (southernmost) of the next, in order along the edge
-        east, west = ids[np.argsort(-lon)[:25]], ids[np.argsort(lon)[:25]]
-        north, south = ids[np.argsort(-lat)[:25]], ids[np.argsort(lat)[:25]]
+        # nodes of a tile's main network to the 25 westernmost (southernmost) of the next
+        from mzgis.analysis.snapping import main_component_edges
+        from mzgis.layers.crs import utm_crs
+        from mzgis.layers.network import graph_from_osm
+
+        g0 = graph_from_osm(src, utm_crs(8.7, 49.4))
+        on = main_component_edges(g0)
+        main_ids = np.unique(g0.node_ids[np.concatenate([g0.u[on], g0.v[on]])])
+        cand = np.isin(ids, main_ids)
+        mi, mlon, mlat = ids[cand], lon[cand], lat[cand]
+        east, west = mi[np.argsort(-mlon)[:25]], mi[np.argsort(mlon)[:25]]
+        north, south = mi[np.argsort(-mlat)[:25]], mi[np.argsort(mlat)[:25]]
         by_lat = dict(zip(ids.tolist(), lat.tolist(), strict=True))
         by_lon = dict(zip(ids.tolist(), lon.tolist(), strict=True))
         east, west = sorted(east, key=by_lat.get), sorted(west, key=by_lat.get)
@@ -177,7 +186,7 @@ def main() -> None:
     n_dem = a.demand or 100_000 * a.tiles * a.tiles
     res: dict[str, object] = {"tiles": f"{a.tiles}x{a.tiles}", "demand_points": n_dem, "facilities": a.facilities}
 
-    pbf, t_tile = _timed(tiled_pbf, HEIDELBERG, a.tiles, work / f"heidelberg_{a.tiles}x{a.tiles}_joined.osm.pbf")
+    pbf, t_tile = _timed(tiled_pbf, HEIDELBERG, a.tiles, work / f"heidelberg_{a.tiles}x{a.tiles}_joined2.osm.pbf")
     print(f"tiled PBF {pbf} ({pbf.stat().st_size / 1e6:.0f} MB; written in {t_tile:.1f} s or reused)")
 
     # -- network build ----------------------------------------------------------------------------
