@@ -131,7 +131,7 @@ def service_areas(
     """
     ths = sorted(float(t) for t in thresholds_min)
     limit = ths[-1] * speed_m_per_min
-    idx = index or SegmentIndex(graph, snap_to=snap_to)
+    idx = index or SegmentIndex.shared(graph, snap_to=snap_to)
     fx, fy = points_xy(facilities, graph.crs)
     snapped = idx.snap(fx, fy, max_distance_m=max_snap_m)
     ids = (facilities[facility_id].astype(str).to_numpy() if facility_id in facilities

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import logging
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -63,12 +64,31 @@ from mzgis.layers.network import RoadGraph, is_osm, load_or_build, osm_bounds
 from mzgis.layers.safe_text import write_csv
 from mzgis.layers.sources import read_source
 from mzgis.layers.store import ImportReport
-from mzgis.maps.docx_report import write_docx
-from mzgis.maps.print_map import SheetInfo, paper_names, render_sheets
-from mzgis.maps.report import ReportContent, check_template, cjk_font, report_html, static_map
-from mzgis.maps.summary import conclusion, report_tables
 from mzgis.maps.tables import write_table
-from mzgis.maps.webmap import MapData, build_map, save_map
+
+if TYPE_CHECKING:
+    from mzgis.maps.docx_report import write_docx
+    from mzgis.maps.print_map import SheetInfo, paper_names, render_sheets
+    from mzgis.maps.report import ReportContent, check_template, cjk_font, report_html, static_map
+    from mzgis.maps.summary import conclusion, report_tables
+    from mzgis.maps.webmap import MapData, build_map, save_map
+else:
+    # the map modules (folium, branca: ~1 s) load when a map or report is made, not at start-up
+    def _lazy(module: str, name: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+        call.__name__ = name
+        return call
+
+    cjk_font, report_html, static_map = (_lazy("mzgis.maps.report", n) for n in ("cjk_font", "report_html",
+                                                                                    "static_map"))
+    MapData, build_map, save_map = (_lazy("mzgis.maps.webmap", n) for n in ("MapData", "build_map", "save_map"))
+    ReportContent, check_template = (_lazy("mzgis.maps.report", n) for n in ("ReportContent", "check_template"))
+    (write_docx,) = (_lazy("mzgis.maps.docx_report", n) for n in ("write_docx",))
+    SheetInfo, paper_names, render_sheets = (_lazy("mzgis.maps.print_map", n) for n in ("SheetInfo", "paper_names",
+                                                                                        "render_sheets"))
+    conclusion, report_tables = (_lazy("mzgis.maps.summary", n) for n in ("conclusion", "report_tables"))
 
 __all__ = [
     "SAMPLE_DATA_KEY",
@@ -201,9 +221,13 @@ def build_network(ws: Workspace, source: str | Path, *, profile: str = "walk",
                   keep_largest: bool = False) -> tuple[RoadGraph, bool]:
     """Build (or load from cache) the workspace's pedestrian network and remember its source."""
     src = Path(source).resolve()
-    bounds = ws.data_bounds()
-    if bounds is None and str(ws.config["project"].get("metric_crs", "auto")).startswith("auto"):
-        bounds = osm_bounds(src) if is_osm(src) else None
+
+    def bounds() -> tuple[float, float, float, float] | None:  # only when the CRS is not known yet
+        b = ws.data_bounds()
+        if b is None and str(ws.config["project"].get("metric_crs", "auto")).startswith("auto"):
+            b = osm_bounds(src) if is_osm(src) else None
+        return b
+
     crs = ws.metric_crs(bounds)
     graph, cached = load_or_build(src, crs, ws.cache_dir, profile=profile, keep_largest=keep_largest)
     store = ws.store
@@ -315,7 +339,7 @@ def _minutes_fn(ws: Workspace, graph: RoadGraph | None, demand: gpd.GeoDataFrame
                 profile: str, statuses: tuple[str, ...] = SCENARIOS["today"], snap_to: str | None = None) -> Any:
     if graph is None:
         return None
-    index = SegmentIndex(graph, snap_to=snap_setting(ws, snap_to))
+    index = SegmentIndex.shared(graph, snap_to=snap_setting(ws, snap_to))
     speed = ws.walk_speed_m_per_min(profile)
     ths = ws.thresholds_min
     snap = float(ws.config["travel"]["max_snap_distance_m"])
@@ -651,7 +675,7 @@ def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float 
     within the service distance of uncovered demand (:func:`network_candidates`)."""
     k = get_kind(kind)
     graph = load_network(ws)
-    index = SegmentIndex(graph, snap_to=snap_setting(ws, snap_to))
+    index = SegmentIndex.shared(graph, snap_to=snap_setting(ws, snap_to))
     speed = ws.walk_speed_m_per_min(profile)
     t_min = float(minutes) if minutes is not None else float(k.threshold_min or max(ws.thresholds_min))
     limit = t_min * speed

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -204,36 +205,33 @@ class Workspace:
         msg = f"不认识的出行方式 unknown profile '{profile}'; use walk or elderly"
         raise ConfigError(msg)
 
-    def metric_crs(self, bounds: tuple[float, float, float, float] | None = None) -> CRS:
-        """The project's metric CRS, resolved once and remembered in the store."""
+    def metric_crs(self, bounds: tuple[float, float, float, float] | Callable[[], Any] | None = None) -> CRS:
+        """The project's metric CRS, resolved once and remembered in the store.
+
+        ``bounds`` may be a function, called only when the CRS has to be resolved."""
         setting = str(self.config["project"].get("metric_crs", "auto"))
         store = self.store
         saved = store.meta("metric_crs")
         saved_setting = store.meta("metric_crs_setting")
         if saved and saved_setting == setting:
             return CRS.from_user_input(saved)
-        if bounds is None:
-            bounds = self.data_bounds()
-        crs = resolve_metric_crs(setting, bounds)
+        box = bounds() if callable(bounds) else bounds
+        if box is None:
+            box = self.data_bounds()
+        crs = resolve_metric_crs(setting, box)
         store.set_meta("metric_crs", crs.to_string())
         store.set_meta("metric_crs_setting", setting)
         log.info("metric CRS: %s", crs.to_string())
         return crs
 
     def data_bounds(self) -> tuple[float, float, float, float] | None:
-        """WGS-84 bounds of every layer in the store (None if empty)."""
-        import numpy as np
-
+        """WGS-84 bounds of every layer in the store (None if empty), from the extents the store
+        keeps (:meth:`ProjectStore.bounds`): no layer is read."""
         store = self.store
-        bs = []
-        for name in store.layer_names():
-            g = store.read(name)
-            if len(g):
-                bs.append(g.total_bounds)
+        bs = [b for b in (store.bounds(name) for name in store.layer_names()) if b is not None]
         if not bs:
             return None
-        a = np.array(bs)
-        return (float(a[:, 0].min()), float(a[:, 1].min()), float(a[:, 2].max()), float(a[:, 3].max()))
+        return (min(b[0] for b in bs), min(b[1] for b in bs), max(b[2] for b in bs), max(b[3] for b in bs))
 
 
 def init_workspace(root: str | Path, *, name: str, jurisdiction: str | None = None,

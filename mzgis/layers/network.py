@@ -76,31 +76,40 @@ _WALK_EXCLUDE_HIGHWAY = re.compile(
     "rest_area|services"
 )
 _SEPARATE = re.compile("separate")
+_YES = re.compile("yes")
+_NO = re.compile("no")
+_PRIVATE = re.compile("private")
+_PRIVATE_OR_NO = re.compile("private|no")
+#: osmium's fixed-point coordinate scale and its "no location" value.
+_COORD_PRECISION = 10_000_000
+_UNDEFINED_COORD = 2**31 - 1
 _FOOT_OK = {"yes", "designated", "permissive"}
 
 
-def walk_way_filter(tags: dict[str, str]) -> bool:
-    """Return True if a way with these tags belongs to the walking network (see module doc)."""
+def walk_way_filter(tags: Any) -> bool:
+    """Return True if a way with these tags belongs to the walking network (see module doc).
+
+    ``tags``: a dict, or anything with ``get(key, default)`` such as pyosmium's ``TagList``."""
     hw = tags.get("highway")
     if hw is None:
         return False
-    if re.search("yes", tags.get("area", "")):
+    if _YES.search(tags.get("area", "")):
         return False
     if _WALK_EXCLUDE_HIGHWAY.search(hw):
         return False
     foot = tags.get("foot", "")
-    if re.search("no", foot):
+    if _NO.search(foot):
         return False
-    if re.search("private", tags.get("service", "")):
+    if _PRIVATE.search(tags.get("service", "")):
         return False
     for k in ("sidewalk", "sidewalk:both", "sidewalk:left", "sidewalk:right"):
         if _SEPARATE.search(tags.get(k, "")):
             return False
     access = tags.get("access", "")
-    return not (re.search("private|no", access) and foot not in _FOOT_OK)
+    return not (_PRIVATE_OR_NO.search(access) and foot not in _FOOT_OK)
 
 
-PROFILES: dict[str, Callable[[dict[str, str]], bool]] = {"walk": walk_way_filter}
+PROFILES: dict[str, Callable[[Any], bool]] = {"walk": walk_way_filter}
 
 
 @dataclass
@@ -134,6 +143,10 @@ class RoadGraph:
     source: str = ""
     profile: str = "walk"
     dropped_nodes: int = 0
+    #: Set by :func:`load_or_build`: the cache file's key and folder, so derived data (snapped
+    #: positions) can be cached next to the graph. Not saved.
+    cache_key: str = ""
+    cache_dir: str = ""
 
     @property
     def n_nodes(self) -> int:
@@ -296,54 +309,40 @@ def read_osm_ways(path: str | Path, *, profile: str = "walk") -> tuple[NDArray[n
     if keep is None:
         msg = f"不认识的路网类型 unknown profile '{profile}'; use one of {', '.join(PROFILES)}"
         raise NetworkError(msg)
-    refs_parts: list[NDArray[np.int64]] = []
-    lon_parts: list[NDArray[np.float64]] = []
-    lat_parts: list[NDArray[np.float64]] = []
-    seg_ok_parts: list[NDArray[np.bool_]] = []
+    rows: list[tuple[int, int, int]] = []
+    lens: list[int] = []
     n_ways = 0
-    missing = 0
     try:
         fp = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
         fp = fp.with_filter(osmium.filter.KeyFilter("highway"))
         big = Path(path).stat().st_size > 20_000_000
+        way_type = osmium.osm.Way
         for obj in tqdm(fp, desc=f"reading {Path(path).name}", unit=" objects", disable=not (big and sys.stderr.isatty())):
-            if not isinstance(obj, osmium.osm.Way):
+            if not isinstance(obj, way_type) or not keep(obj.tags):
                 continue
-            tags = {t.k: t.v for t in obj.tags}
-            if not keep(tags):
-                continue
-            nodes = obj.nodes
-            refs = np.empty(len(nodes), dtype=np.int64)
-            lo = np.empty(len(nodes))
-            la = np.empty(len(nodes))
-            for i, nd in enumerate(nodes):
-                refs[i] = nd.ref
-                loc = nd.location
-                if loc.valid():
-                    lo[i] = loc.lon
-                    la[i] = loc.lat
-                else:
-                    lo[i] = la[i] = np.nan
-                    missing += 1
-            if refs.size < 2:
+            # one comprehension per way, the arrays once at the end: no per-node numpy writes
+            nodes = [(nd.ref, nd.x, nd.y) for nd in obj.nodes]
+            if len(nodes) < 2:
                 continue
             n_ways += 1
-            ok = np.ones(refs.size, dtype=bool)
-            ok[-1] = False  # no segment starts at the last node of a way
-            refs_parts.append(refs)
-            lon_parts.append(lo)
-            lat_parts.append(la)
-            seg_ok_parts.append(ok)
+            rows.extend(nodes)
+            lens.append(len(nodes))
     except RuntimeError as exc:
         msg = f"{path}: 无法读取 OSM cannot read the OpenStreetMap file: {exc}"
         raise NetworkError(msg) from exc
-    if not refs_parts:
+    if not rows:
         msg = f"{path}: 没有可步行道路 no walkable ways ({profile} profile) in the file"
         raise NetworkError(msg)
-    refs = np.concatenate(refs_parts)
-    lon = np.concatenate(lon_parts)
-    lat = np.concatenate(lat_parts)
-    seg_ok = np.concatenate(seg_ok_parts)
+    arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
+    del rows
+    refs = arr[:, 0]
+    # osmium's fixed-point coordinates (1e-7 degree); an undefined location is 2**31 - 1
+    undefined = arr[:, 1] == _UNDEFINED_COORD
+    missing = int(undefined.sum())
+    lon = np.where(undefined, np.nan, arr[:, 1] / _COORD_PRECISION)
+    lat = np.where(undefined, np.nan, arr[:, 2] / _COORD_PRECISION)
+    seg_ok = np.ones(refs.size, dtype=bool)
+    seg_ok[np.cumsum(lens) - 1] = False  # no segment starts at the last node of a way
     if missing:
         log.info("%s: %d way nodes have no location (outside the extract); their segments are dropped",
                     path, missing)
@@ -355,6 +354,22 @@ def read_osm_ways(path: str | Path, *, profile: str = "walk") -> tuple[NDArray[n
     return uniq, lon[first], lat[first], seg_from[good], seg_to[good]
 
 
+#: The last file read by :func:`osm_bounds`, so that choosing the CRS and building the graph parse
+#: the file once (the first build into an empty workspace needs both).
+_LAST_READ: dict[tuple[str, int, int, str], Any] = {}
+
+
+def _read_ways_once(path: str | Path, profile: str) -> Any:
+    st = Path(path).stat()
+    key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns, profile)
+    hit = _LAST_READ.get(key)
+    if hit is None:
+        _LAST_READ.clear()
+        hit = read_osm_ways(path, profile=profile)
+        _LAST_READ[key] = hit
+    return hit
+
+
 def graph_from_osm(path: str | Path, crs: CRS | str, *, profile: str = "walk",
                    keep_largest: bool = False) -> RoadGraph:
     """Build the walking graph of an OSM extract (``.osm``, ``.osm.bz2``, ``.osm.pbf``) in ``crs``."""
@@ -362,7 +377,8 @@ def graph_from_osm(path: str | Path, crs: CRS | str, *, profile: str = "walk",
     if not crs.is_projected:
         msg = f"graph CRS must be projected (metres), got {crs.to_string()}"
         raise NetworkError(msg)
-    ids, lon, lat, a, b = read_osm_ways(path, profile=profile)
+    ids, lon, lat, a, b = _read_ways_once(path, profile)
+    _LAST_READ.clear()
     x, y = _project(lon, lat, crs)
     return build_graph(x, y, ids, a, b, crs.to_string(), keep_largest=keep_largest, source=str(path),
                        profile=profile)
@@ -370,7 +386,7 @@ def graph_from_osm(path: str | Path, crs: CRS | str, *, profile: str = "walk",
 
 def osm_bounds(path: str | Path) -> tuple[float, float, float, float]:
     """Lon/lat bounds of the walkable ways of an OSM file (to choose a metric CRS)."""
-    _, lon, lat, _, _ = read_osm_ways(path)
+    _, lon, lat, _, _ = _read_ways_once(path, "walk")
     return (float(np.nanmin(lon)), float(np.nanmin(lat)), float(np.nanmax(lon)), float(np.nanmax(lat)))
 
 
@@ -445,7 +461,10 @@ def load_or_build(path: str | Path, crs: CRS | str, cache_dir: str | Path, *, pr
     key = f"network-{file_hash(p)[:20]}-{profile}-{crs_key}-{'lcc' if keep_largest else 'all'}.npz"
     cache = Path(cache_dir) / key
     if cache.exists():
-        return RoadGraph.load(cache), True
+        _LAST_READ.clear()  # the bounds of a file whose graph was cached: not needed any more
+        g = RoadGraph.load(cache)
+        g.cache_key, g.cache_dir = key, str(cache_dir)
+        return g, True
     if is_osm(p):
         g = graph_from_osm(p, crs, profile=profile, keep_largest=keep_largest)
     else:
@@ -461,4 +480,5 @@ def load_or_build(path: str | Path, crs: CRS | str, cache_dir: str | Path, *, pr
     tmp = cache.with_name(cache.name + ".part.npz")
     g.save(tmp)
     tmp.replace(cache)
+    g.cache_key, g.cache_dir = key, str(cache_dir)
     return g, False

@@ -82,3 +82,24 @@ def test_results_do_not_depend_on_facility_order(graph, seed, perm_seed):
     a = sorted(zip(f1.tolist(), p1.tolist(), np.round(x1, 6).tolist(), strict=True))
     b = sorted(zip(perm[f2].tolist(), p2.tolist(), np.round(x2, 6).tolist(), strict=True))
     assert a == b
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_min_per_pair_equals_a_groupby_oracle(seed):
+    """The shortest distance per (facility, demand) pair, sorted: pandas groupby as the oracle."""
+    import pandas as pd
+
+    from mzgis.analysis.reach import _min_per_pair
+
+    rng = np.random.default_rng(seed)
+    n = 20_000
+    f = rng.integers(0, 50, n)
+    d = rng.integers(0, 300, n)
+    dist = rng.choice([1.0, 2.0, 2.5, np.inf], n) if seed == 2 else rng.uniform(0, 1000, n)
+    gf, gd, gdist = _min_per_pair(f, d, dist, 300)
+    ref = pd.DataFrame({"f": f, "d": d, "x": dist}).groupby(["f", "d"], sort=True)["x"].min()
+    np.testing.assert_array_equal(gf, ref.index.get_level_values(0))
+    np.testing.assert_array_equal(gd, ref.index.get_level_values(1))
+    np.testing.assert_array_equal(gdist, ref.to_numpy())
+    empty = _min_per_pair(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0), 0)
+    assert all(a.size == 0 for a in empty)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -183,3 +184,75 @@ def test_compressed_osm_and_osmnx_interop(tiny_osm, tmp_path):
     g = RoadGraph.from_networkx(Gp)
     assert g.n_nodes == Gp.number_of_nodes()
     assert g.length_m.sum() == pytest.approx(sum(d["length"] for _, _, d in Gp.to_undirected().edges(data=True)), rel=1e-6)
+
+
+def _xml_oracle(path):
+    """The kept ways of an .osm file read with the standard library's XML parser (independent of
+    pyosmium): distinct node ids with lon/lat, and the consecutive-node segments."""
+    import xml.etree.ElementTree as ET
+
+    from mzgis.layers.network import walk_way_filter
+
+    root = ET.parse(path).getroot()
+    loc = {int(n.get("id")): (float(n.get("lon")), float(n.get("lat"))) for n in root.iter("node")}
+    segs, used = [], set()
+    for w in root.iter("way"):
+        tags = {t.get("k"): t.get("v") for t in w.iter("tag")}
+        refs = [int(nd.get("ref")) for nd in w.iter("nd")]
+        if len(refs) < 2 or not walk_way_filter(tags):
+            continue
+        used.update(refs)
+        segs += [(a, b) for a, b in itertools.pairwise(refs) if a in loc and b in loc]
+    return sorted(used), loc, segs
+
+
+@pytest.mark.parametrize("name", ["beijing_chaoyang_wangjing.osm", "beijing_daxing_yizhuang_bda.osm"])
+def test_vectorised_reader_matches_an_xml_oracle(name):
+    from mzgis.layers.network import read_osm_ways
+
+    path = shared(f"osm/{name}")
+    ids, lon, lat, a, b = read_osm_ways(path)
+    used, loc, segs = _xml_oracle(path)
+    np.testing.assert_array_equal(ids, used)
+    have = np.array([i in loc for i in used])
+    np.testing.assert_allclose(lon[have], [loc[i][0] for i in np.array(used)[have]], atol=1e-7)
+    np.testing.assert_allclose(lat[have], [loc[i][1] for i in np.array(used)[have]], atol=1e-7)
+    assert np.isnan(lon[~have]).all()
+    assert sorted(zip(ids[a].tolist(), ids[b].tolist(), strict=True)) == sorted(segs)
+
+
+def test_way_nodes_missing_from_the_extract_drop_their_segments(tmp_path):
+    from mzgis.layers.network import read_osm_ways
+
+    p = tmp_path / "cut.osm"
+    p.write_text("""<?xml version="1.0" encoding="UTF-8"?>
+<osm version="0.6">
+  <node id="1" lat="39.9000" lon="116.4000"/>
+  <node id="2" lat="39.9000" lon="116.4010"/>
+  <node id="4" lat="39.9010" lon="116.4010"/>
+  <way id="10"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="4"/><tag k="highway" v="footway"/></way>
+</osm>""", encoding="utf-8")
+    ids, lon, lat, a, b = read_osm_ways(p)
+    assert ids.tolist() == [1, 2, 3, 4]
+    assert np.isnan(lon[2])
+    assert np.isnan(lat[2])
+    assert list(zip(ids[a].tolist(), ids[b].tolist(), strict=True)) == [(1, 2)]
+
+
+def test_first_network_build_parses_the_file_once(workspace, monkeypatch):
+    """An empty workspace needs the file's bounds (to choose the CRS) and the graph: one parse."""
+    from mzgis.gis.pipelines import build_network
+    from mzgis.layers import network
+
+    calls = []
+    real = network.read_osm_ways
+    monkeypatch.setattr(network, "read_osm_ways", lambda *a, **k: calls.append(a) or real(*a, **k))
+    graph, cached = build_network(workspace, shared("osm/beijing_daxing_yizhuang_bda.osm"))
+    assert (len(calls), cached) == (1, False)
+    assert graph.n_edges > 100
+    assert graph.cache_key
+    assert graph.cache_dir == str(workspace.cache_dir)
+    # built again (from the cache): not parsed at all
+    _, cached = build_network(workspace, shared("osm/beijing_daxing_yizhuang_bda.osm"))
+    assert (len(calls), cached) == (1, True)
+    assert not network._LAST_READ  # nothing kept in memory

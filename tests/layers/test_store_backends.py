@@ -788,3 +788,26 @@ def test_postgis_script_status_and_url(pg_cluster, tmp_path):
     res = subprocess.run(["bash", script, "restart", folder], capture_output=True, text=True, check=False)
     assert res.returncode == 2
     assert "unknown command" in res.stderr
+
+
+def test_bounds_come_from_the_database_and_ignore_retired_features(any_workspace, monkeypatch):
+    """``store.bounds`` equals the bounds of the features read back (R-tree floats: 1e-5 degree),
+    follows retirements and new features, is None for an empty layer, and reads no features."""
+    st = any_workspace.store
+    st.write_layer("markers", layer(), layer_type="boundary_markers")
+    st.write_layer("far", layer(3, start=500), layer_type="boundary_markers")
+    monkeypatch.setattr(type(st), "read", lambda *a, **k: pytest.fail("bounds must not read the layer"))
+    b = st.bounds("markers")
+    np.testing.assert_allclose(b, layer().total_bounds, atol=1e-5)
+    assert b[0] <= 116.3
+    assert b[1] <= 39.9
+    assert b[2] >= 116.3 + 39e-3
+    assert b[3] >= 39.9 + 39e-3
+    st.retire("markers", [f"M{i:04d}" for i in range(30, 40)])
+    np.testing.assert_allclose(st.bounds("markers"), layer(30).total_bounds, atol=1e-5)
+    st.retire("markers", [f"M{i:04d}" for i in range(30)])
+    assert st.bounds("markers") is None
+    # the workspace's data bounds: every layer, from the store's extents
+    np.testing.assert_allclose(any_workspace.data_bounds(), layer(3, start=500).total_bounds, atol=1e-5)
+    with pytest.raises(LayerError, match="no layer 'nope'"):
+        st.bounds("nope")

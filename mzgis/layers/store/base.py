@@ -36,15 +36,17 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
 from mzgis.errors import LayerError, StaleEditError, StoreError
 from mzgis.layers.crs import STORE_CRS
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 __all__ = ["INTERNAL_COLUMNS", "SCHEMA_VERSION", "ImportReport", "ProjectStore", "current_user",
            "decode_geometry"]
@@ -296,6 +298,11 @@ class ProjectStore(abc.ABC):
         """Geometries from the selected values."""
 
     @abc.abstractmethod
+    def _bounds_sql(self, con: Any, name: str) -> str | None:
+        """SQL giving one row ``(min_x, min_y, max_x, max_y)`` of the layer's active features, or
+        None when the store cannot answer from an index (the layer is then read)."""
+
+    @abc.abstractmethod
     def _columns(self, con: Any, name: str) -> dict[str, str]:
         """Attribute columns of a feature table with their logical types (table order)."""
 
@@ -493,6 +500,8 @@ class ProjectStore(abc.ABC):
             for c in ("mz_updated_at", "mz_retired_at"):
                 data[c] = df[c].astype(object).where(df[c].notna(), None).to_numpy(dtype=object)
         geoms = self._decode_geoms(df["mz_geom"].tolist())
+        import geopandas as gpd  # not at start-up: `mzgis layers` and friends never need it
+
         return gpd.GeoDataFrame(pd.DataFrame(data), geometry=gpd.GeoSeries(geoms, crs=STORE_CRS), crs=STORE_CRS)
 
     def read(self, name: str, *, include_retired: bool = False, internal: bool = False) -> gpd.GeoDataFrame:
@@ -512,6 +521,26 @@ class ProjectStore(abc.ABC):
             df = self._select(con, name, kinds, where="" if include_retired else "mz_retired_at IS NULL",
                               internal=internal)
         return self._frame(df, kinds, internal=internal)
+
+    def bounds(self, name: str) -> tuple[float, float, float, float] | None:
+        """Lon/lat bounds ``(min_x, min_y, max_x, max_y)`` of a layer's active features, or None
+        when it has none, computed by the database (the GeoPackage R-tree, PostGIS ``ST_Extent``)
+        without reading the features. The GeoPackage R-tree keeps 32-bit floats rounded outwards,
+        so its bounds may be wider by about 1e-5 degree."""
+        with self._read_con() as con:
+            if self._info(con, name) is None:
+                raise self._missing_layer(name, con)
+            sql = self._bounds_sql(con, name)
+            row = None if sql is None else self._exec(con, sql).fetchone()
+        if sql is None:
+            g = self.read(name)
+            if g.empty or g.geometry.is_empty.all():
+                return None
+            b = g.total_bounds
+            return (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
+        if row is None or any(v is None for v in row):
+            return None
+        return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
 
     def feature(self, name: str, feature_id: str) -> pd.Series:
         """One feature (retired or not) with its bookkeeping columns, read by its id."""

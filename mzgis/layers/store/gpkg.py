@@ -433,6 +433,13 @@ class GpkgStore(ProjectStore):
             out[str(col)] = _LOGICAL.get(base, "text")
         return out
 
+    def _bounds_sql(self, con: sqlite3.Connection, name: str) -> str | None:
+        rtree = f"rtree_{name}_geom"
+        if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (rtree,)).fetchone() is None:
+            return None
+        return (f"SELECT min(r.minx), min(r.miny), max(r.maxx), max(r.maxy) FROM {self.q(rtree)} r "
+                f"JOIN {self.q(name)} t ON t.fid = r.id WHERE t.mz_retired_at IS NULL")
+
     def _table_names(self, con: sqlite3.Connection) -> list[str]:
         return [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
 

@@ -339,6 +339,10 @@ class PostgisStore(ProjectStore):
     def _set_declared_type(self, con: _Con, name: str, geom_type: str) -> None:
         con.execute(f"ALTER TABLE {self.q(name)} ALTER COLUMN geom TYPE geometry({_PG_GEOM[geom_type]}, 4326)")
 
+    def _bounds_sql(self, con: _Con, name: str) -> str | None:
+        return ("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                f"(SELECT ST_Extent(geom) AS e FROM {self.q(name)} WHERE mz_retired_at IS NULL) AS s")
+
     def _after_write(self, con: _Con, name: str, bounds: np.ndarray | None) -> None:
         return None  # PostGIS computes extents when asked
 
