@@ -62,9 +62,10 @@ from mzgis.layers.network import RoadGraph, is_osm, load_or_build, osm_bounds
 from mzgis.layers.safe_text import write_csv
 from mzgis.layers.sources import read_source
 from mzgis.layers.store import ImportReport
+from mzgis.maps.labels import osm_roads, road_label_points
 from mzgis.maps.report import cjk_font, report_html, static_map
 from mzgis.maps.tables import write_table
-from mzgis.maps.webmap import MapData, build_map, save_map
+from mzgis.maps.webmap import MapData, build_map, save_map, tile_url
 
 __all__ = [
     "SAMPLE_DATA_KEY",
@@ -471,6 +472,27 @@ class MapRun:
     standards: StandardsRun | None
 
 
+def _map_roads(ws: Workspace, graph: RoadGraph | None) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame | None]:
+    """The map's road basemap and road-name labels: the OSM ways (classes, names) of the network's
+    local source file when it is an OSM extract, else the network's own edges (no names)."""
+    if graph is None:
+        return None, None
+    src = ws.store.meta("network_source")
+    if src and is_osm(Path(src)) and Path(src).exists():
+        from pyproj import Transformer
+
+        lon, lat = Transformer.from_crs(graph.crs, "EPSG:4326", always_xy=True).transform(
+            [graph.x.min(), graph.x.max()], [graph.y.min(), graph.y.max()])
+        try:
+            roads = osm_roads(src, bbox=(min(lon), min(lat), max(lon), max(lat)))
+        except NetworkError as exc:
+            log.warning("map roads from the network instead: %s", exc)
+        else:
+            if len(roads):
+                return roads, road_label_points(roads)
+    return roads_layer(graph), None
+
+
 def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "roads", out: Path | None = None,
             profile: str = "walk", statuses: tuple[str, ...] = SCENARIOS["today"],
             snap_to: str | None = None) -> MapRun:
@@ -478,6 +500,8 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
 
     Coverage, service areas and indicators count facilities of ``statuses`` (default 建成运营)."""
     store = ws.store
+    tiles = ws.config.get("maps", {}).get("tiles")
+    tiles = tile_url(tiles) if tiles not in (None, "") else ""  # checked first: a bad value costs no analysis
     fac = all_facilities(ws)
     kind_ids = [get_kind(k).id for k in kinds] if kinds else list(dict.fromkeys(fac["kind"].astype(str)))
     shown = fac[fac["kind"].isin(kind_ids)] if kinds else fac
@@ -520,13 +544,18 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
                                            buffer_m=float(ws.config["travel"]["service_area_buffer_m"]),
                                            dissolve_by="kind", snap_to=snap_setting(ws, snap_to))
     sample = is_sample_workspace(ws)
+    roads, labels = _map_roads(ws, graph)
+    try:
+        focus = load_demand(ws, None, graph)[0] if graph is not None else None
+    except LayerError:
+        focus = None
     data = MapData(
         title=f"{ws.config['project'].get('jurisdiction') or ws.config['project'].get('name')} 民政设施与服务圈",
         facilities=shown, units=units, coverage=cov.table if cov else None,
         coverage_kind=main_kind if cov is not None else None,
-        service_areas=sa, gaps=gaps, markers=markers, roads=roads_layer(graph) if graph is not None else None,
+        service_areas=sa, gaps=gaps, markers=markers, roads=roads,
         sites=sites, site_areas=site_areas, indicators=std.indicators, sample=sample,
-        tianditu_key=str(ws.config.get("maps", {}).get("tianditu_key", "")))
+        tianditu_key=str(ws.config.get("maps", {}).get("tianditu_key", "")), focus=focus, labels=labels, tiles=tiles)
     m = build_map(data, basemap=basemap)
     path, size = save_map(m, out or ws.out_dir / "map.html")
     return MapRun(path, size, data, cov, std)

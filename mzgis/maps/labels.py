@@ -1,0 +1,112 @@
+"""Road classes and names from the local OpenStreetMap extract, and label points for the web map.
+
+The network is built from an OSM file whose path the store remembers (meta ``network_source``);
+the graph keeps no tags, so the map reads the ``highway`` and ``name`` tags of the ways again from
+that file with pyosmium — no internet. Roads are ranked for the generalised basemap (major classes
+drawn at every zoom, the rest only when zoomed in), and their names become labels.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from mzgis.errors import NetworkError
+
+__all__ = ["MAJOR", "osm_roads", "place_label_points", "road_label_points"]
+
+#: OSM ``highway`` classes drawn at every zoom (the rest only zoomed in).
+MAJOR = frozenset({"motorway", "trunk", "primary", "secondary", "tertiary", "motorway_link", "trunk_link",
+                   "primary_link", "secondary_link", "tertiary_link"})
+_ARTERIAL = frozenset({"motorway", "trunk", "primary", "motorway_link", "trunk_link", "primary_link"})
+_SKIP = frozenset({"proposed", "construction", "abandoned", "planned", "platform", "raceway", "bus_stop",
+                   "elevator", "corridor", "no", "razed", "disused"})
+
+
+def osm_roads(path: str | Path, bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
+    """The ``highway`` ways of an OSM file as WGS-84 lines with ``highway``, ``name`` and ``rank``.
+
+    ``rank`` is 0 for the major classes (:data:`MAJOR`) and 1 otherwise. ``bbox`` (lon/lat
+    ``minx, miny, maxx, maxy``) keeps the ways with a node inside it.
+    """
+    import osmium
+
+    coords: list[tuple[float, float]] = []
+    offsets = [0]
+    hw: list[str] = []
+    names: list[str] = []
+    try:
+        fp = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
+        fp = fp.with_filter(osmium.filter.KeyFilter("highway"))
+        for obj in fp:
+            if not isinstance(obj, osmium.osm.Way):
+                continue
+            h = obj.tags.get("highway")
+            if h is None or h in _SKIP or obj.tags.get("area") == "yes":
+                continue
+            pts = [(nd.location.lon, nd.location.lat) for nd in obj.nodes if nd.location.valid()]
+            if len(pts) < 2:
+                continue
+            if bbox is not None and not any(bbox[0] <= x <= bbox[2] and bbox[1] <= y <= bbox[3] for x, y in pts):
+                continue
+            coords.extend(pts)
+            offsets.append(len(coords))
+            hw.append(h)
+            names.append(obj.tags.get("name") or "")
+    except (RuntimeError, OSError) as exc:
+        msg = f"读取路网文件失败 cannot read the OSM file {path}: {exc}"
+        raise NetworkError(msg) from exc
+    if not hw:
+        return gpd.GeoDataFrame({"highway": [], "name": [], "rank": []}, geometry=[], crs="EPSG:4326")
+    xy = np.asarray(coords, dtype=float)
+    idx = np.repeat(np.arange(len(hw)), np.diff(np.asarray(offsets)))
+    lines = shapely.linestrings(xy, indices=idx)
+    rank = np.array([0 if h in MAJOR else 1 for h in hw], dtype=np.int8)
+    return gpd.GeoDataFrame({"highway": hw, "name": names, "rank": rank}, geometry=lines, crs="EPSG:4326")
+
+
+def road_label_points(roads: gpd.GeoDataFrame, *, spacing_m: float = 900.0, min_length_m: float = 80.0) -> pd.DataFrame:
+    """Label points along named roads: ``lon, lat, text, minzoom`` (arterials from zoom 14, other
+    major roads from 15, the rest from 16), one per ``spacing_m`` of each merged named road."""
+    named = roads[roads["name"].astype(str).str.len() > 0]
+    rows: list[tuple[float, float, str, int]] = []
+    if not len(named):
+        return pd.DataFrame(rows, columns=["lon", "lat", "text", "minzoom"])
+    lat0 = float(np.nanmean(named.geometry.bounds[["miny", "maxy"]].to_numpy()))
+    m_per_deg = 111_320.0 * max(np.cos(np.radians(lat0)), 0.1)
+    for name, grp in named.groupby("name", sort=False):
+        hws = set(grp["highway"])
+        minzoom = 14 if hws & _ARTERIAL else (15 if hws & MAJOR else 16)
+        merged = shapely.line_merge(shapely.union_all(grp.geometry.to_numpy()))
+        for part in getattr(merged, "geoms", [merged]):
+            length = part.length * m_per_deg
+            if length < min_length_m:
+                continue
+            n = max(1, int(length // spacing_m))
+            for i in range(n):
+                p = part.interpolate((i + 0.5) / n, normalized=True)
+                rows.append((p.x, p.y, str(name), minzoom))
+    return pd.DataFrame(rows, columns=["lon", "lat", "text", "minzoom"])
+
+
+PLACE_MINZOOM = {"district": 10, "subdistrict": 12, "community": 15}
+
+
+def place_label_points(units: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
+    """Admin-unit names at a point inside each unit: ``lon, lat, text, minzoom, level``."""
+    parts = []
+    for level, u in units.items():
+        if u is None or not len(u) or "name" not in u.columns:
+            continue
+        g = u.to_crs("EPSG:4326") if u.crs is not None else u
+        pts = g.geometry.representative_point()
+        parts.append(pd.DataFrame({"lon": pts.x.to_numpy(), "lat": pts.y.to_numpy(), "text": g["name"].astype(str).to_numpy(),
+                                   "minzoom": PLACE_MINZOOM.get(level, 14), "level": level}))
+    if not parts:
+        return pd.DataFrame(columns=["lon", "lat", "text", "minzoom", "level"])
+    out = pd.concat(parts, ignore_index=True)
+    return out[out["text"].str.len() > 0]
