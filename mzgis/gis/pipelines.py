@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 from collections.abc import Mapping
@@ -58,10 +59,11 @@ from mzgis.errors import LayerError, NetworkError
 from mzgis.gis.workspace import Workspace
 from mzgis.layers.importer import prepare_layer
 from mzgis.layers.kinds import KINDS, get_kind
-from mzgis.layers.network import RoadGraph, is_osm, load_or_build, osm_bounds
+from mzgis.layers.network import RoadGraph, file_hash, is_osm, load_or_build, osm_bounds
 from mzgis.layers.safe_text import write_csv
 from mzgis.layers.sources import read_source
 from mzgis.layers.store import ImportReport
+from mzgis.maps.areas import display_service_areas
 from mzgis.maps.labels import osm_roads, road_label_points
 from mzgis.maps.report import cjk_font, report_html, static_map
 from mzgis.maps.tables import write_table
@@ -483,11 +485,21 @@ def _map_roads(ws: Workspace, graph: RoadGraph | None) -> tuple[gpd.GeoDataFrame
 
         lon, lat = Transformer.from_crs(graph.crs, "EPSG:4326", always_xy=True).transform(
             [graph.x.min(), graph.x.max()], [graph.y.min(), graph.y.max()])
+        bbox = (min(lon), min(lat), max(lon), max(lat))
+        # read once per extract and network extent (a city's extract takes tens of seconds to read)
+        key = file_hash(src)[:16] + "_" + "_".join(f"{v:.4f}" for v in bbox)
+        cache = ws.cache_dir / f"map_roads_{hashlib.sha256(key.encode()).hexdigest()[:20]}.parquet"
         try:
-            roads = osm_roads(src, bbox=(min(lon), min(lat), max(lon), max(lat)))
-        except NetworkError as exc:
+            roads = gpd.read_parquet(cache) if cache.exists() else osm_roads(src, bbox=bbox)
+        except (NetworkError, OSError, ValueError) as exc:
             log.warning("map roads from the network instead: %s", exc)
         else:
+            if not cache.exists():
+                try:
+                    cache.parent.mkdir(parents=True, exist_ok=True)
+                    roads.to_parquet(cache)
+                except OSError as exc:
+                    log.warning("map roads not cached: %s", exc)
             if len(roads):
                 return roads, road_label_points(roads)
     return roads_layer(graph), None
@@ -523,10 +535,11 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
         speed = ws.walk_speed_m_per_min(profile)
         op = shown[shown["status"].isin(statuses) & shown["kind"].isin(walkable)]
         if len(op):
-            sa = service_areas(graph, op, thresholds_min=ws.thresholds_min, speed_m_per_min=speed,
-                               buffer_m=float(ws.config["travel"]["service_area_buffer_m"]),
-                               max_snap_m=float(ws.config["travel"]["max_snap_distance_m"]), dissolve_by="kind",
-                               snap_to=snap_setting(ws, snap_to))
+            # dissolved per kind on a grid (mzgis.maps.areas): the exact union is minutes at city scale
+            sa = display_service_areas(graph, op, thresholds_min=ws.thresholds_min, speed_m_per_min=speed,
+                                       buffer_m=float(ws.config["travel"]["service_area_buffer_m"]),
+                                       max_snap_m=float(ws.config["travel"]["max_snap_distance_m"]), dissolve_by="kind",
+                                       snap_to=snap_setting(ws, snap_to))
         if f"gaps_{main_kind}" in store.layer_names():
             gaps = store.read(f"gaps_{main_kind}")
     std = run_standards(ws, profile=profile, statuses=statuses, snap_to=snap_to)

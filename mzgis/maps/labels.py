@@ -51,8 +51,6 @@ def osm_roads(path: str | Path, bbox: tuple[float, float, float, float] | None =
             pts = [(nd.location.lon, nd.location.lat) for nd in obj.nodes if nd.location.valid()]
             if len(pts) < 2:
                 continue
-            if bbox is not None and not any(bbox[0] <= x <= bbox[2] and bbox[1] <= y <= bbox[3] for x, y in pts):
-                continue
             coords.extend(pts)
             offsets.append(len(coords))
             hw.append(h)
@@ -66,7 +64,10 @@ def osm_roads(path: str | Path, bbox: tuple[float, float, float, float] | None =
     idx = np.repeat(np.arange(len(hw)), np.diff(np.asarray(offsets)))
     lines = shapely.linestrings(xy, indices=idx)
     rank = np.array([0 if h in MAJOR else 1 for h in hw], dtype=np.int8)
-    return gpd.GeoDataFrame({"highway": hw, "name": names, "rank": rank}, geometry=lines, crs="EPSG:4326")
+    out = gpd.GeoDataFrame({"highway": hw, "name": names, "rank": rank}, geometry=lines, crs="EPSG:4326")
+    if bbox is not None:
+        out = out[shapely.intersects(lines, shapely.box(*bbox))].reset_index(drop=True)
+    return out
 
 
 def road_label_points(roads: gpd.GeoDataFrame, *, spacing_m: float = 900.0, min_length_m: float = 80.0) -> pd.DataFrame:
@@ -81,7 +82,8 @@ def road_label_points(roads: gpd.GeoDataFrame, *, spacing_m: float = 900.0, min_
     for name, grp in named.groupby("name", sort=False):
         hws = set(grp["highway"])
         minzoom = 14 if hws & _ARTERIAL else (15 if hws & MAJOR else 16)
-        merged = shapely.line_merge(shapely.union_all(grp.geometry.to_numpy()))
+        # OSM ways of one street share their end nodes: merging needs no (slow) noding union
+        merged = shapely.line_merge(shapely.multilinestrings(grp.geometry.to_numpy()))
         for part in getattr(merged, "geoms", [merged]):
             length = part.length * m_per_deg
             if length < min_length_m:
