@@ -120,7 +120,7 @@ def case(g: RoadGraph, roads_m: gpd.GeoDataFrame, k: int, out_dir: Path) -> dict
     t0 = time.perf_counter()
     roads = roads_m.to_crs("EPSG:4326")
     labels = road_label_points(roads)
-    t["roads_labels"] = time.perf_counter() - t0
+    t["roads_labels"] = time.perf_counter() - t0  # the first map only: mzgis map caches both
     t0 = time.perf_counter()
     data = MapData(title="城市规模测试 city-scale test", facilities=fac, units={"community": com}, coverage=table,
                    coverage_kind="elderly_care_station", service_areas=sa, gaps=gaps, roads=roads, focus=dem,
@@ -151,15 +151,16 @@ def main() -> int:
     out_dir = Path(tempfile.mkdtemp())
     ok = True
     print("| nodes | page MB (< 25) | interactive s (< 5) | build s (< 60) | coverage | service areas | roads+labels "
-          "| page | not snapped: facilities / demand |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| page | not snapped: facilities / demand | build s, roads cached |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for k in (int(s) for s in a.tiles.split(",")):
         g, roads_m = tiled(g0, roads0, k)
         t = case(g, roads_m, k, out_dir)
-        t["build"] += t_osm * k * k  # what reading a k×k-sized extract would cost
+        t["build"] += t_osm * k * k  # what reading a k×k-sized extract would cost (first map only)
         print(f"| {g.n_nodes:,} | {t['size_mb']:.1f} | {t['interactive_s']:.2f} | {t['build']:.1f} | {t['coverage']:.1f} | "
               f"{t['service_areas']:.1f} | {t['roads_labels'] + t_osm * k * k:.1f} | {t['page']:.1f} | "
-              f"{t['unsnapped_fac']} / {t['unsnapped_dem']:,} |", flush=True)
+              f"{t['unsnapped_fac']} / {t['unsnapped_dem']:,} | {t['build'] - t['roads_labels'] - t_osm * k * k:.1f} |",
+              flush=True)
         ok &= t["size_mb"] < 25 and t["interactive_s"] < 5 and t["build"] < 60 and t["errors"] == 0
     return 0 if ok else 1
 

@@ -489,19 +489,23 @@ def _map_roads(ws: Workspace, graph: RoadGraph | None) -> tuple[gpd.GeoDataFrame
         # read once per extract and network extent (a city's extract takes tens of seconds to read)
         key = file_hash(src)[:16] + "_" + "_".join(f"{v:.4f}" for v in bbox)
         cache = ws.cache_dir / f"map_roads_{hashlib.sha256(key.encode()).hexdigest()[:20]}.parquet"
+        label_cache = cache.with_name(cache.stem + "_labels.parquet")
         try:
-            roads = gpd.read_parquet(cache) if cache.exists() else osm_roads(src, bbox=bbox)
+            if cache.exists() and label_cache.exists():
+                return gpd.read_parquet(cache), pd.read_parquet(label_cache)
+            roads = osm_roads(src, bbox=bbox)
         except (NetworkError, OSError, ValueError) as exc:
             log.warning("map roads from the network instead: %s", exc)
         else:
-            if not cache.exists():
+            if len(roads):
+                labels = road_label_points(roads)
                 try:
                     cache.parent.mkdir(parents=True, exist_ok=True)
                     roads.to_parquet(cache)
-                except OSError as exc:
+                    labels.to_parquet(label_cache)
+                except (OSError, ValueError) as exc:
                     log.warning("map roads not cached: %s", exc)
-            if len(roads):
-                return roads, road_label_points(roads)
+                return roads, labels
     return roads_layer(graph), None
 
 

@@ -168,7 +168,9 @@ def _prep(gdf: gpd.GeoDataFrame, *, gcj: bool, tolerance_deg: float = 0.0) -> gp
     g = gdf.to_crs("EPSG:4326") if gdf.crs is not None else gdf.set_crs("EPSG:4326")
     geoms = np.asarray(g.geometry.values)
     if tolerance_deg > 0:
-        geoms = shapely.simplify(geoms, tolerance_deg, preserve_topology=True)
+        # not topology-preserving: many times faster on a city's roads and rings, and Leaflet draws
+        # a ring that touches itself as well as a valid one
+        geoms = shapely.simplify(geoms, tolerance_deg, preserve_topology=False)
     if gcj:
         def tf(xy: np.ndarray) -> np.ndarray:
             x, y = cc.wgs84_to_gcj02(xy[:, 0], xy[:, 1])
@@ -239,25 +241,31 @@ def encode_polylines(lines: list[np.ndarray] | np.ndarray, *, precision: int = 5
     arrs = [np.asarray(a, dtype=float) for a in lines]
     if not arrs:
         return []
-    n = np.array([len(a) for a in arrs])
-    xy = np.rint(np.concatenate(arrs) * 10 ** precision).astype(np.int64)[:, ::-1]  # lat, lon
+    return _encode_flat(np.concatenate(arrs), np.array([len(a) for a in arrs]), precision=precision)
+
+
+def _encode_flat(coords: np.ndarray, n: np.ndarray, *, precision: int = 5) -> list[str]:
+    """:func:`encode_polylines` for all vertices in one ``(m, 2)`` array and the vertex counts."""
+    if not len(n):
+        return []
+    xy = np.rint(coords * 10 ** precision).astype(np.int64)[:, ::-1]  # lat, lon
     d = xy.copy()
     d[1:] -= xy[:-1]
     starts = np.concatenate([[0], np.cumsum(n)[:-1]])
     d[starts] = xy[starts]
     v = d.ravel()
     z = (v << 1) ^ (v >> 63)  # zig-zag
-    chunks = np.stack([(z >> (5 * i)) & 31 for i in range(7)], axis=1)
-    nch = np.maximum(1, (np.floor(np.log2(np.maximum(z, 1))).astype(np.int64) // 5) + 1)
-    nch[z == 0] = 1
-    col = np.arange(7)[None, :]
-    keep = col < nch[:, None]
-    cont = col < (nch[:, None] - 1)
-    chars = (chunks + np.where(cont, 32, 0) + 63).astype(np.uint8)
-    flat = chars[keep]
-    per_value = nch
-    per_line_vals = 2 * n
-    line_ends = np.cumsum(per_value)[np.cumsum(per_line_vals) - 1]
+    nch = np.ones(z.size, dtype=np.int64)  # 5-bit chunks per value
+    for i in range(1, 7):
+        nch += z >= (1 << (5 * i))
+    offsets = np.cumsum(nch) - nch
+    flat = np.empty(int(nch.sum()), dtype=np.uint8)
+    for i in range(7):
+        m = nch > i
+        if not m.any():
+            break
+        flat[offsets[m] + i] = ((z[m] >> (5 * i)) & 31) + np.where(nch[m] - 1 > i, 32, 0) + 63
+    line_ends = np.cumsum(nch)[np.cumsum(2 * n) - 1]
     text = flat.tobytes().decode("ascii")
     out, prev = [], 0
     for e in line_ends:
@@ -267,28 +275,33 @@ def encode_polylines(lines: list[np.ndarray] | np.ndarray, *, precision: int = 5
 
 
 def _road_payload(roads: gpd.GeoDataFrame) -> dict[str, Any]:
-    """Roads as encoded polylines: ``major`` (drawn at every zoom) and ``cells`` of minor roads
-    (drawn for the visible cells from ``minzoom``)."""
-    rank = roads["rank"].to_numpy() if "rank" in roads.columns else np.ones(len(roads), dtype=np.int8)
+    """Roads as encoded polylines: ``major`` (rank 0, drawn at every zoom) and ``levels`` of cells
+    (rank 1 from zoom 12, the rest from zoom 14), drawn for the visible cells only. A small network
+    is all ``major``."""
+    rank = roads["rank"].to_numpy() if "rank" in roads.columns else np.full(len(roads), 2, dtype=np.int8)
     geoms, which = shapely.get_parts(np.asarray(roads.geometry.values), return_index=True)
     rank = rank[which]
     ok = shapely.get_type_id(geoms) == 1
     geoms, rank = geoms[ok], rank[ok]
-    coords = [shapely.get_coordinates(g) for g in geoms]
-    total = int(sum(len(c) for c in coords))
-    enc = encode_polylines(coords)
-    if total <= ROADS_ALL_ZOOMS_MAX_POINTS:
-        return {"major": enc, "cells": {}, "cell": ROADS_CELL_DEG, "minzoom": 0}
-    major = [e for e, r in zip(enc, rank, strict=True) if r == 0]
-    first = np.array([c[0] for c in coords]) if coords else np.zeros((0, 2))
+    xy, owner = shapely.get_coordinates(geoms, return_index=True)
+    counts = np.bincount(owner, minlength=len(geoms))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    enc = _encode_flat(xy, counts)
+    small = len(xy) <= ROADS_ALL_ZOOMS_MAX_POINTS  # then every road at every zoom
+    first = xy[starts] if len(geoms) else np.zeros((0, 2))
     cx = np.floor(first[:, 0] / ROADS_CELL_DEG).astype(np.int64)
     cy = np.floor(first[:, 1] / ROADS_CELL_DEG).astype(np.int64)
-    cells: dict[str, list[str]] = {}
-    for e, r, i, j in zip(enc, rank, cx, cy, strict=True):
-        if r != 0:
-            cells.setdefault(f"{i}_{j}", []).append(e)
-    return {"major": major, "cells": {k: " ".join(v) for k, v in cells.items()}, "cell": ROADS_CELL_DEG,
-            "minzoom": ROADS_MINOR_MINZOOM}
+    levels = []
+    for level_rank, minzoom in ((1, ROADS_MINOR_MINZOOM - 2), (2, ROADS_MINOR_MINZOOM)):
+        sel = np.flatnonzero(rank == level_rank) if level_rank == 1 else np.flatnonzero(rank >= 2)
+        cells: dict[str, list[str]] = {}
+        for i in sel:
+            cells.setdefault(f"{cx[i]}_{cy[i]}", []).append(enc[i])
+        if not cells:
+            continue
+        levels.append({"minzoom": 0 if small else minzoom, "cells": {k: " ".join(v) for k, v in cells.items()},
+                       "weight": 1.3 if level_rank == 1 else 1.0, "colour": ROAD_COLOURS[0 if level_rank == 1 else 1]})
+    return {"cell": ROADS_CELL_DEG, "major": [enc[i] for i in np.flatnonzero(rank == 0)], "levels": levels}
 
 
 class _RoadsLayer(Layer):
@@ -319,34 +332,36 @@ var {{ this.get_name() }} = (function(map) {
   var cache = {}, shown = {};
   function refresh() {
     if (!map.hasLayer(group)) return;
-    var want = {};
-    if (map.getZoom() >= data.minzoom) {
-      var b = map.getBounds(), c = data.cell;
-      for (var i = Math.floor(b.getWest() / c); i <= Math.floor(b.getEast() / c); i++) {
+    var want = {}, b = map.getBounds(), c = data.cell, z = map.getZoom();
+    data.levels.forEach(function(lv, n) {
+      if (z < lv.minzoom) return;
+      for (var i = Math.floor(b.getWest() / c) - 1; i <= Math.floor(b.getEast() / c); i++) {
         for (var j = Math.floor(b.getSouth() / c) - 1; j <= Math.floor(b.getNorth() / c); j++) {
           var k = i + '_' + j;
-          if (data.cells[k] !== undefined) want[k] = true;
+          if (lv.cells[k] !== undefined) want[n + ':' + k] = [lv, k];
         }
       }
-    }
+    });
     Object.keys(shown).forEach(function(k) { if (!want[k]) { group.removeLayer(cache[k]); delete shown[k]; } });
     Object.keys(want).forEach(function(k) {
-      if (!cache[k]) cache[k] = L.polyline(data.cells[k].split(' ').map(decode), {renderer: rend,
-          interactive: false, color: '{{ this.minor }}', weight: 1, opacity: 0.9});
+      var lv = want[k][0];
+      if (!cache[k]) cache[k] = L.polyline(lv.cells[want[k][1]].split(' ').map(decode), {renderer: rend,
+          interactive: false, color: lv.colour, weight: lv.weight, opacity: 0.9});
       if (!shown[k]) { cache[k].addTo(group); shown[k] = true; }
     });
   }
   map.on('moveend', refresh);
   group.on('add', function() { setTimeout(refresh, 0); });
-  group.mzColours = ['{{ this.major }}', '{{ this.minor }}'];
+  group.mzColours = {{ this.colours|tojson }};
   return group;
 })({{ this._parent.get_name() }});
 {% endmacro %}
 """)
 
-    def __init__(self, name: str, *, show: bool) -> None:
+    def __init__(self, name: str, *, show: bool, colours: list[str]) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
-        self.major, self.minor = ROAD_COLOURS
+        self.major = ROAD_COLOURS[0]
+        self.colours = colours  # those drawn at some zoom (for the tests' colour check)
 
 
 class _LabelsLayer(Layer):
@@ -523,14 +538,19 @@ def build_map(data: MapData, *, basemap: str = "roads") -> folium.Map:
     if roads is not None:
         payload = _road_payload(roads)
         root.html.add_child(_data_script("mz-roads", payload))
-        rl = _RoadsLayer("路网 roads (OpenStreetMap)", show=basemap == "roads" and not data.tiles)
+        used = list(dict.fromkeys(([ROAD_COLOURS[0]] if payload["major"] else [])
+                                  + [lv["colour"] for lv in payload["levels"]]))
+        rl = _RoadsLayer("路网 roads (OpenStreetMap)", show=basemap == "roads" and not data.tiles, colours=used)
         rl.add_to(m)
         groups.setdefault(_GROUP_BASE, []).append(rl)
-        legend.add("底图 basemap", ROAD_COLOURS[0], "line", "主要道路 major roads")
-        if payload["cells"]:
-            legend.add("底图 basemap", ROAD_COLOURS[1], "line", f"其他道路 other（{ROADS_MINOR_MINZOOM}级起 zoom ≥ {ROADS_MINOR_MINZOOM}）")
-        else:
-            legend.add("底图 basemap", ROAD_COLOURS[1], "line", "其他道路 other roads")
+        drawn = {lv["colour"]: lv["minzoom"] for lv in payload["levels"]}
+        if payload["major"] or ROAD_COLOURS[0] in drawn:
+            legend.add("底图 basemap", ROAD_COLOURS[0], "line", "主要道路 major roads")
+        if ROAD_COLOURS[1] in drawn:
+            z = drawn[ROAD_COLOURS[1]]
+            legend.add("底图 basemap", ROAD_COLOURS[1], "line",
+                       "道路 roads" if "rank" not in roads.columns else
+                       (f"其他道路 other（{z}级起 zoom ≥ {z}）" if z else "其他道路 other roads"))
     labels = _labels(data, units, gcj=gcj)
     if labels:
         root.html.add_child(_data_script("mz-labels", labels))

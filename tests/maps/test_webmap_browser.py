@@ -394,3 +394,73 @@ def test_encoded_polylines_match_googles_example():
     pts = np.array([(-120.2, 38.5), (-120.95, 40.7), (-126.453, 43.252)])
     assert encode_polylines([pts]) == ["_p~iF~ps|U_ulLnnqC_mqNvxq`@"]
     assert encode_polylines([pts, pts[:1]]) == ["_p~iF~ps|U_ulLnnqC_mqNvxq`@", "_p~iF~ps|U"]
+
+
+def test_road_basemap_is_generalised_per_zoom(tmp_path, monkeypatch):
+    """Above the size limit, motorways to primaries are drawn at every zoom, secondary/tertiary
+    from zoom 12, the rest from 14 — decoded in the page back to the input vertices (to 1e-5°)."""
+    import geopandas as gpd
+    import shapely
+
+    from mzgis.maps import webmap
+    from mzgis.maps.webmap import MapData, build_map, save_map
+
+    monkeypatch.setattr(webmap, "ROADS_ALL_ZOOMS_MAX_POINTS", 2)
+    x0, y0 = 116.47, 39.99
+    lines = {0: [(x0, y0), (x0 + 0.011, y0 + 0.0003), (x0 + 0.02, y0)],
+             1: [(x0, y0 + 0.004), (x0 + 0.02, y0 + 0.0041)],
+             2: [(x0 + 0.005, y0 - 0.003), (x0 + 0.0051, y0 + 0.006)]}
+    roads = gpd.GeoDataFrame({"rank": list(lines), "name": "", "highway": ["primary", "secondary", "service"]},
+                             geometry=[shapely.LineString(c) for c in lines.values()], crs="EPSG:4326")
+    path, _ = save_map(build_map(MapData(title="roads", roads=roads)), tmp_path / "roads.html")
+    script = f"""async () => {{
+      const ctl = window.mzLayerControl, map = ctl._map;
+      const roads = ctl._layers.find(e => e.name.startsWith('路网')).layer;
+      const out = [];
+      for (const z of [10, 13, 15]) {{
+        map.setView([{y0 + 0.002}, {x0 + 0.01}], z, {{animate: false}});
+        await new Promise(r => setTimeout(r, 200));
+        const got = [];
+        roads.eachLayer(pl => pl.getLatLngs().forEach(line => got.push(line.map(p => [p.lng, p.lat]))));
+        out.push(got);
+      }}
+      return out;
+    }}"""
+    v = visit(path, script=script)
+    assert v.console_errors == []
+
+    def as_set(got):
+        return {tuple((round(x, 5), round(y, 5)) for x, y in line) for line in got}
+
+    want = {r: tuple((round(x, 5), round(y, 5)) for x, y in c) for r, c in lines.items()}
+    z10, z13, z15 = (as_set(g) for g in v.result)
+    assert z10 == {want[0]}
+    assert z13 == {want[0], want[1]}
+    assert z15 == {want[0], want[1], want[2]}
+
+
+def test_cli_refuses_a_bad_tile_template_and_changes_nothing(real_ws, capsys):
+    import tomllib
+
+    import tomli_w
+
+    from mzgis.gis.cli import main
+    from tests.conftest import sha256
+
+    cfg_path = real_ws.root / "mzgis.toml"
+    before = cfg_path.read_bytes()
+    cfg = tomllib.loads(before.decode("utf-8"))
+    cfg.setdefault("maps", {})["tiles"] = "javascript:alert(1)//{z}/{x}/{y}"
+    cfg_path.write_text(tomli_w.dumps(cfg), encoding="utf-8")
+    try:
+        digest = sha256(cfg_path)
+        out = real_ws.out_dir / "map_bad.html"
+        assert main(["map", str(real_ws.root), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert "[maps] tiles" in err
+        assert "http" in err
+        assert "Traceback" not in err
+        assert sha256(cfg_path) == digest
+        assert not out.exists()
+    finally:
+        cfg_path.write_bytes(before)
