@@ -82,13 +82,19 @@ def road_label_points(roads: gpd.GeoDataFrame, *, spacing_m: float = 900.0, min_
         minzoom = 14 if hws & _ARTERIAL else (15 if hws & MAJOR else 16)
         # OSM ways of one street share their end nodes: merging needs no (slow) noding union
         merged = shapely.line_merge(shapely.multilinestrings(grp.geometry.to_numpy()))
-        for part in getattr(merged, "geoms", [merged]):
+        kept: list[tuple[float, float]] = []
+        parts = sorted(getattr(merged, "geoms", [merged]), key=lambda g: -g.length)
+        for part in parts:
             length = part.length * m_per_deg
             if length < min_length_m:
                 continue
             n = max(1, int(length // spacing_m))
             for i in range(n):
                 p = part.interpolate((i + 0.5) / n, normalized=True)
+                # the two carriageways of a dual road (and pieces of one street) get one label
+                if any(np.hypot(p.x - x, p.y - y) * m_per_deg < spacing_m / 2 for x, y in kept):
+                    continue
+                kept.append((p.x, p.y))
                 rows.append((p.x, p.y, str(name), minzoom))
     return pd.DataFrame(rows, columns=["lon", "lat", "text", "minzoom"])
 

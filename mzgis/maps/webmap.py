@@ -682,7 +682,7 @@ def build_map(data: MapData, *, basemap: str = "roads") -> folium.Map:
         fg = folium.FeatureGroup(name="建议新址服务圈 proposed areas", show=True)
         for r in sa2.sort_values("minutes", ascending=False).to_dict("records"):
             folium.GeoJson(shapely.geometry.mapping(r["geometry"]), interactive=False,
-                           style_function=lambda f: {"fillColor": PROPOSED[1], "fillOpacity": 0.15, "color": PROPOSED[0],
+                           style_function=lambda f: {"fillColor": PROPOSED[1], "fillOpacity": 0.1, "color": PROPOSED[0],
                                                      "weight": 1.2, "dashArray": "5 4"}).add_to(fg)
         fg.add_to(m)
         groups.setdefault(_GROUP_SITES, []).append(fg)
