@@ -798,9 +798,13 @@ _CSS = """<style>
  .leaflet-control-layers-expanded{max-height:calc(100vh - 200px)} }
 </style>"""
 
-#: legend and indicator panel open on a desk, closed (their headers only) on a phone
-_OPEN_SCRIPT = (f"<script>(function(){{var small=window.innerWidth<{SMALL_SCREEN_PX};"
-                "var l=document.getElementById('mz-legend');if(l&&!small)l.open=true;})();</script>")
+#: the legend opens on a desk when it fits (the controls and panels then cover at most 14 % of the
+#: window, by the sum of their boxes), else it stays a one-line header like on a phone
+_OPEN_SCRIPT = (f"<script>window.addEventListener('load',function(){{if(window.innerWidth<{SMALL_SCREEN_PX})return;"
+                "var l=document.getElementById('mz-legend');if(!l)return;l.open=true;var a=0;"
+                "document.querySelectorAll('.leaflet-control, .mz-panel').forEach(function(e){"
+                "var r=e.getBoundingClientRect();a+=r.width*r.height;});"
+                "if(a>0.14*window.innerWidth*window.innerHeight)l.open=false;});</script>")
 
 
 def _title(data: MapData) -> str:
