@@ -22,8 +22,12 @@ PACKAGES = {
     "leaflet.markercluster@1.5.3": {"dist/leaflet.markercluster.js": "leaflet.markercluster.js",
                                     "dist/MarkerCluster.css": "MarkerCluster.css",
                                     "dist/MarkerCluster.Default.css": "MarkerCluster.Default.css"},
+    # the grouped, collapsible layer control (folium.plugins.GroupedLayerControl)
+    "leaflet-groupedlayercontrol@0.6.1": {"dist/leaflet.groupedlayercontrol.min.js": "leaflet.groupedlayercontrol.min.js",
+                                          "dist/leaflet.groupedlayercontrol.min.css":
+                                              "leaflet.groupedlayercontrol.min.css"},
 }
-LICENCE_FILES = ("LICENSE", "license.txt", "MIT-LICENCE.txt", "LICENSE.md")
+LICENCE_FILES = ("LICENSE", "license.txt", "LICENSE.txt", "MIT-LICENCE.txt", "LICENSE.md")
 OUT = Path(__file__).resolve().parents[1] / "mzgis" / "maps" / "vendor"
 MIME = {".png": "image/png", ".gif": "image/gif", ".svg": "image/svg+xml", ".jpg": "image/jpeg"}
 

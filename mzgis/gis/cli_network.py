@@ -193,7 +193,8 @@ def cmd_map(a: argparse.Namespace) -> int:
     run = run_map(ws, kinds=kinds, basemap=a.basemap, out=Path(a.out) if a.out else None, profile=a.profile,
                   **counting(a))
     print(f"地图 map → {run.path} ({run.size_bytes / 1e6:.2f} MB; 离线 offline: no network requests"
-          f"{'' if a.basemap in ('roads', 'none') else ', except the opt-in online basemap tiles'})")
+          f"{'' if a.basemap in ('roads', 'none') else ', except the opt-in online basemap tiles'}"
+          f"{', except the [maps] tiles server' if run.data.tiles else ''})")
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import importlib
 import logging
 import shutil
@@ -60,18 +61,20 @@ from mzgis.errors import ConfigError, LayerError, NetworkError
 from mzgis.gis.workspace import Workspace
 from mzgis.layers.importer import prepare_layer
 from mzgis.layers.kinds import KINDS, get_kind
-from mzgis.layers.network import RoadGraph, is_osm, load_or_build, osm_bounds
+from mzgis.layers.network import RoadGraph, file_hash, is_osm, load_or_build, osm_bounds
 from mzgis.layers.safe_text import write_csv
 from mzgis.layers.sources import read_source
 from mzgis.layers.store import ImportReport
 from mzgis.maps.tables import write_table
 
 if TYPE_CHECKING:
+    from mzgis.maps.areas import display_service_areas
     from mzgis.maps.docx_report import write_docx
+    from mzgis.maps.labels import osm_roads, road_label_points
     from mzgis.maps.print_map import SheetInfo, paper_names, render_sheets
     from mzgis.maps.report import ReportContent, check_template, cjk_font, report_html, static_map
     from mzgis.maps.summary import conclusion, report_tables
-    from mzgis.maps.webmap import MapData, build_map, save_map
+    from mzgis.maps.webmap import MapData, build_map, save_map, tile_url
 else:
     # the map modules (folium, branca: ~1 s) load when a map or report is made, not at start-up
     def _lazy(module: str, name: str) -> Any:
@@ -83,7 +86,10 @@ else:
 
     cjk_font, report_html, static_map = (_lazy("mzgis.maps.report", n) for n in ("cjk_font", "report_html",
                                                                                     "static_map"))
-    MapData, build_map, save_map = (_lazy("mzgis.maps.webmap", n) for n in ("MapData", "build_map", "save_map"))
+    MapData, build_map, save_map, tile_url = (_lazy("mzgis.maps.webmap", n)
+                                              for n in ("MapData", "build_map", "save_map", "tile_url"))
+    (display_service_areas,) = (_lazy("mzgis.maps.areas", n) for n in ("display_service_areas",))
+    osm_roads, road_label_points = (_lazy("mzgis.maps.labels", n) for n in ("osm_roads", "road_label_points"))
     ReportContent, check_template = (_lazy("mzgis.maps.report", n) for n in ("ReportContent", "check_template"))
     (write_docx,) = (_lazy("mzgis.maps.docx_report", n) for n in ("write_docx",))
     SheetInfo, paper_names, render_sheets = (_lazy("mzgis.maps.print_map", n) for n in ("SheetInfo", "paper_names",
@@ -499,6 +505,41 @@ class MapRun:
     standards: StandardsRun | None
 
 
+def _map_roads(ws: Workspace, graph: RoadGraph | None) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame | None]:
+    """The map's road basemap and road-name labels: the OSM ways (classes, names) of the network's
+    local source file when it is an OSM extract, else the network's own edges (no names)."""
+    if graph is None:
+        return None, None
+    src = ws.store.meta("network_source")
+    if src and is_osm(Path(src)) and Path(src).exists():
+        from pyproj import Transformer
+
+        lon, lat = Transformer.from_crs(graph.crs, "EPSG:4326", always_xy=True).transform(
+            [graph.x.min(), graph.x.max()], [graph.y.min(), graph.y.max()])
+        bbox = (min(lon), min(lat), max(lon), max(lat))
+        # read once per extract and network extent (a city's extract takes tens of seconds to read)
+        key = file_hash(src)[:16] + "_" + "_".join(f"{v:.4f}" for v in bbox)
+        cache = ws.cache_dir / f"map_roads_{hashlib.sha256(key.encode()).hexdigest()[:20]}.parquet"
+        label_cache = cache.with_name(cache.stem + "_labels.parquet")
+        try:
+            if cache.exists() and label_cache.exists():
+                return gpd.read_parquet(cache), pd.read_parquet(label_cache)
+            roads = osm_roads(src, bbox=bbox)
+        except (NetworkError, OSError, ValueError) as exc:
+            log.warning("map roads from the network instead: %s", exc)
+        else:
+            if len(roads):
+                labels = road_label_points(roads)
+                try:
+                    cache.parent.mkdir(parents=True, exist_ok=True)
+                    roads.to_parquet(cache)
+                    labels.to_parquet(label_cache)
+                except (OSError, ValueError) as exc:
+                    log.warning("map roads not cached: %s", exc)
+                return roads, labels
+    return roads_layer(graph), None
+
+
 def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "roads", out: Path | None = None,
             profile: str = "walk", statuses: tuple[str, ...] = SCENARIOS["today"],
             snap_to: str | None = None) -> MapRun:
@@ -506,6 +547,8 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
 
     Coverage, service areas and indicators count facilities of ``statuses`` (default 建成运营)."""
     store = ws.store
+    tiles = ws.config.get("maps", {}).get("tiles")
+    tiles = tile_url(tiles) if tiles not in (None, "") else ""  # checked first: a bad value costs no analysis
     fac = all_facilities(ws)
     kind_ids = [get_kind(k).id for k in kinds] if kinds else list(dict.fromkeys(fac["kind"].astype(str)))
     shown = fac[fac["kind"].isin(kind_ids)] if kinds else fac
@@ -527,10 +570,11 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
         speed = ws.walk_speed_m_per_min(profile)
         op = shown[shown["status"].isin(statuses) & shown["kind"].isin(walkable)]
         if len(op):
-            sa = service_areas(graph, op, thresholds_min=ws.thresholds_min, speed_m_per_min=speed,
-                               buffer_m=float(ws.config["travel"]["service_area_buffer_m"]),
-                               max_snap_m=float(ws.config["travel"]["max_snap_distance_m"]), dissolve_by="kind",
-                               snap_to=snap_setting(ws, snap_to))
+            # dissolved per kind on a grid (mzgis.maps.areas): the exact union is minutes at city scale
+            sa = display_service_areas(graph, op, thresholds_min=ws.thresholds_min, speed_m_per_min=speed,
+                                       buffer_m=float(ws.config["travel"]["service_area_buffer_m"]),
+                                       max_snap_m=float(ws.config["travel"]["max_snap_distance_m"]), dissolve_by="kind",
+                                       snap_to=snap_setting(ws, snap_to))
         if f"gaps_{main_kind}" in store.layer_names():
             gaps = store.read(f"gaps_{main_kind}")
     std = run_standards(ws, profile=profile, statuses=statuses, snap_to=snap_to)
@@ -548,13 +592,18 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
                                            buffer_m=float(ws.config["travel"]["service_area_buffer_m"]),
                                            dissolve_by="kind", snap_to=snap_setting(ws, snap_to))
     sample = is_sample_workspace(ws)
+    roads, labels = _map_roads(ws, graph)
+    try:
+        focus = load_demand(ws, None, graph)[0] if graph is not None else None
+    except LayerError:
+        focus = None
     data = MapData(
         title=f"{ws.config['project'].get('jurisdiction') or ws.config['project'].get('name')} 民政设施与服务圈",
         facilities=shown, units=units, coverage=cov.table if cov else None,
         coverage_kind=main_kind if cov is not None else None,
-        service_areas=sa, gaps=gaps, markers=markers, roads=roads_layer(graph) if graph is not None else None,
+        service_areas=sa, gaps=gaps, markers=markers, roads=roads,
         sites=sites, site_areas=site_areas, indicators=std.indicators, sample=sample,
-        tianditu_key=str(ws.config.get("maps", {}).get("tianditu_key", "")))
+        tianditu_key=str(ws.config.get("maps", {}).get("tianditu_key", "")), focus=focus, labels=labels, tiles=tiles)
     m = build_map(data, basemap=basemap)
     path, size = save_map(m, out or ws.out_dir / "map.html")
     return MapRun(path, size, data, cov, std)

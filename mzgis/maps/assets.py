@@ -27,6 +27,8 @@ VENDORED = {
     "leaflet.markercluster.js": "leaflet.markercluster.js",
     "MarkerCluster.css": "MarkerCluster.css",
     "MarkerCluster.Default.css": "MarkerCluster.Default.css",
+    "leaflet.groupedlayercontrol.min.js": "leaflet.groupedlayercontrol.min.js",
+    "leaflet.groupedlayercontrol.min.css": "leaflet.groupedlayercontrol.min.css",
 }
 
 #: Libraries folium adds by default that mzgis maps do not use.

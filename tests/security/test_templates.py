@@ -94,7 +94,7 @@ def _map_texts(page: Any) -> dict[str, Any]:
     return page.evaluate("""() => {
       const out = {title: document.title, panel: '', control: '', popups: [], tooltips: []};
       const panel = document.getElementById('mz-summary');
-      if (panel) out.panel = panel.innerText;
+      if (panel) { panel.open = true; out.panel = panel.innerText; }  // a tap opens the collapsible panel
       const control = document.querySelector('.leaflet-control-layers');
       if (control) out.control = control.innerText;
       const maps = Object.keys(window).filter(k => k.startsWith('map_') && window[k] instanceof L.Map);
