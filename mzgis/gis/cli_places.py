@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from mzgis.gis.argtypes import iso_date, positive_int
+
 
 def cmd_boundaries(a: argparse.Namespace) -> int:
     from mzgis.gis.pipelines import run_boundaries
@@ -139,14 +141,14 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--lines", help="boundary-line layer (default: all)")
     s.add_argument("--addresses", help="address layer (default: all)")
     s.add_argument("--names", help="standard place-name list (CSV, one name per line)")
-    s.add_argument("--today", help="inspection date for due checks (default: today)")
+    s.add_argument("--today", type=iso_date, help="inspection date for due checks, YYYY-MM-DD (default: today)")
     s.set_defaults(func=cmd_inspect)
 
     s = sub.add_parser("record", help="记录检查 record a boundary-marker inspection")
     s.add_argument("dir")
     s.add_argument("marker")
     s.add_argument("--condition", required=True, help="完好 | 损坏 | 丢失 | 移位")
-    s.add_argument("--date", required=True)
+    s.add_argument("--date", required=True, type=iso_date, help="inspection date, YYYY-MM-DD")
     s.add_argument("--inspector", required=True)
     s.add_argument("--photo")
     s.add_argument("--note")
@@ -161,7 +163,7 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--set", action="append", metavar="FIELD=VALUE")
     s.add_argument("--lonlat", help="new point geometry LON,LAT (WGS-84)")
     s.add_argument("--wkt", help="new geometry as WKT (WGS-84)")
-    s.add_argument("--expect-version", type=int, help="refuse if the feature is no longer at this version")
+    s.add_argument("--expect-version", type=positive_int, help="refuse if the feature is no longer at this version")
     s.add_argument("--note")
     s.set_defaults(func=cmd_edit)
 
@@ -175,6 +177,6 @@ def add_commands(sub: Any) -> None:
     s.add_argument("dir")
     s.add_argument("layer")
     s.add_argument("id")
-    s.add_argument("--version", type=int, required=True)
-    s.add_argument("--expect-version", type=int)
+    s.add_argument("--version", type=positive_int, required=True)
+    s.add_argument("--expect-version", type=positive_int)
     s.set_defaults(func=cmd_revert)

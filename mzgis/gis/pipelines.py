@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -58,6 +60,7 @@ from mzgis.gis.workspace import Workspace
 from mzgis.layers.importer import prepare_layer
 from mzgis.layers.kinds import KINDS, get_kind
 from mzgis.layers.network import RoadGraph, is_osm, load_or_build, osm_bounds
+from mzgis.layers.paths import inside, safe_filename, unique_path
 from mzgis.layers.sources import read_source
 from mzgis.layers.store import ImportReport
 from mzgis.maps.report import cjk_font, report_html, static_map
@@ -300,9 +303,10 @@ def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None
                            jurisdiction=("ALL", jname))
     unc = uncovered_units(table, level="community" if "community" in units else "subdistrict")
     out = ws.out_dir
-    files = write_table(table, out / f"coverage_{k.id}.csv", xlsx_path=out / f"coverage_{k.id}.xlsx",
+    stem = safe_filename(k.id, default="kind")
+    files = write_table(table, out / f"coverage_{stem}.csv", xlsx_path=out / f"coverage_{stem}.xlsx",
                         headers_zh=COVERAGE_COLUMNS_ZH, sheet=f"{k.name_zh}覆盖")
-    files += write_table(unc, out / f"uncovered_{k.id}.csv")
+    files += write_table(unc, out / f"uncovered_{stem}.csv")
     # the uncovered demand as a layer, for siting and maps
     far = ~(res.demand["minutes"] <= max(ths) + 1e-9)
     gaps = dem.loc[far.to_numpy()].rename(columns={"demand_id": "feature_id"}).copy()
@@ -544,7 +548,8 @@ def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float 
     xy = np.column_stack([lonlat.x.to_numpy(), lonlat.y.to_numpy()])
     table = result.table(list(ids), xy)
     out = ws.out_dir
-    files = write_table(table, out / f"sites_{k.id}.csv", xlsx_path=out / f"sites_{k.id}.xlsx",
+    stem = safe_filename(k.id, default="kind")
+    files = write_table(table, out / f"sites_{stem}.csv", xlsx_path=out / f"sites_{stem}.xlsx",
                         headers_zh={"rank": "排序", "candidate_id": "候选址编号", "x": "经度", "y": "纬度",
                                     "households_gained": "新增覆盖户数", "cumulative_share": "累计户数覆盖率"},
                         sheet="建议选址")
@@ -644,46 +649,127 @@ def run_inspect(ws: Workspace, what: str, *, units: str | None = None, parents: 
     raise LayerError(msg)
 
 
+#: Largest photo ``mzgis record`` copies into the workspace.
+MAX_PHOTO_BYTES = 50 * 1024 * 1024
+
+#: Image types accepted as inspection photos: leading bytes → file extension.
+_IMAGE_MAGIC: tuple[tuple[bytes, int, str], ...] = (
+    (b"\xff\xd8\xff", 0, ".jpg"), (b"\x89PNG\r\n\x1a\n", 0, ".png"), (b"GIF87a", 0, ".gif"),
+    (b"GIF89a", 0, ".gif"), (b"II*\x00", 0, ".tif"), (b"MM\x00*", 0, ".tif"), (b"BM", 0, ".bmp"),
+    (b"WEBP", 8, ".webp"), (b"ftypheic", 4, ".heic"), (b"ftypheix", 4, ".heic"), (b"ftypmif1", 4, ".heif"),
+)
+
+
+def _photo_extension(src: Path) -> str:
+    """Check ``--photo`` is a readable image file of sensible size; its extension by content."""
+    if not src.is_file():
+        what = "是文件夹 is a folder" if src.is_dir() else "文件不存在 file not found"
+        msg = f"--photo {src}: {what}; 请给出照片文件 give the photo's file (JPEG, PNG, …)"
+        raise LayerError(msg)
+    size = src.stat().st_size
+    if size == 0 or size > MAX_PHOTO_BYTES:
+        msg = (f"--photo {src}: 文件大小 {size} 字节 size {size} bytes; 照片应在 1 字节到 {MAX_PHOTO_BYTES // 2**20} MB "
+               f"之间 a photo must be between 1 byte and {MAX_PHOTO_BYTES // 2**20} MB")
+        raise LayerError(msg)
+    with open(src, "rb") as fh:
+        head = fh.read(16)
+    for magic, at, ext in _IMAGE_MAGIC:
+        if head[at:at + len(magic)] == magic:
+            return ext
+    msg = (f"--photo {src}: 不是图片 not an image (its content is not JPEG, PNG, GIF, TIFF, BMP, WebP or HEIC); "
+           "请给出照片文件 give the photo's file")
+    raise LayerError(msg)
+
+
+def _marker_row(ws: Workspace, marker_code: str, layer: str | None) -> tuple[str, int]:
+    """The marker layer holding ``marker_code`` and the marker's current version."""
+    store = ws.store
+    names = [layer] if layer else store.layer_names("boundary_markers")
+    if layer and layer not in store.layer_names():
+        msg = f"--layer {layer}: 没有图层 no such layer; layers: {store.layer_names('boundary_markers')}"
+        raise LayerError(msg)
+    for n in names:
+        g = store.read(n, internal=True)
+        hit = g[g["feature_id"].astype(str) == str(marker_code)]
+        if len(hit):
+            missing = {"condition", "last_inspection_date"} - set(g.columns)
+            if missing:
+                msg = (f"图层 layer '{n}' 没有字段 has no fields {sorted(missing)}: 它不是界桩图层 it is not a "
+                       "boundary-marker layer (import markers with --type boundary_markers)")
+                raise LayerError(msg)
+            return n, int(hit["mz_version"].iloc[0])
+    msg = f"没有界桩 no boundary marker '{marker_code}' in {names}; 请检查编号 check the code"
+    raise LayerError(msg)
+
+
 def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, inspector: str,
                photo: str | None = None, note: str | None = None, layer: str | None = None) -> dict[str, Any]:
     """Record one marker inspection: the marker's condition and date updated (history kept) and an
-    inspection record appended (``mzgis_inspections``); a photo is copied into ``photos/``."""
+    inspection record appended (``mzgis_inspections``); a photo is copied to
+    ``photos/<date>/<code>_<name><ext>`` (a safe, unique name inside the workspace).
+
+    Everything is checked first; the photo is copied under a temporary name, the store is written,
+    and only then the photo is moved in place: a failure leaves no photo and no half record.
+    """
     from mzgis.layers.schemas import MARKER_CONDITIONS
 
-    store = ws.store
     cond = MARKER_CONDITIONS.get(condition, MARKER_CONDITIONS.get(condition.lower()))
     if cond is None:
-        msg = f"--condition {condition}: use one of {sorted(set(MARKER_CONDITIONS.values()))}"
+        msg = f"--condition {condition}: 应为 use one of {sorted(set(MARKER_CONDITIONS.values()))}"
         raise LayerError(msg)
     try:
         day = pd.Timestamp(date).date().isoformat()
     except ValueError as exc:
         msg = f"--date {date}: 日期无法识别 not a date; write it as 2026-11-20"
         raise LayerError(msg) from exc
-    names = [layer] if layer else store.layer_names("boundary_markers")
-    where = None
-    for n in names:
-        g = store.read(n)
-        if str(marker_code) in set(g["feature_id"].astype(str)):
-            where = n
-            break
-    if where is None:
-        msg = f"没有界桩 no boundary marker '{marker_code}' in {names}"
+    if not inspector.strip() or "\x00" in inspector:
+        msg = f"--inspector {inspector!r}: 请给出检查人姓名 give the inspector's name"
         raise LayerError(msg)
-    saved_photo = None
-    if photo:
-        src = Path(photo)
-        if not src.exists():
-            msg = f"--photo {photo}: 文件不存在 file not found"
-            raise LayerError(msg)
-        d = ws.root / "photos"
-        d.mkdir(exist_ok=True)
-        saved_photo = d / f"{marker_code}_{day}_{src.name}"
-        shutil.copyfile(src, saved_photo)
-    store.edit_feature(where, marker_code, changes={"condition": cond, "last_inspection_date": day}, user=inspector,
-                       note=f"inspection {day}" + (f": {note}" if note else ""))
-    rec = {"ts": pd.Timestamp.now().isoformat(timespec="seconds"), "layer": where, "marker_code": str(marker_code),
-           "date": day, "condition": cond, "inspector": inspector,
-           "photo": None if saved_photo is None else str(saved_photo.relative_to(ws.root)), "note": note}
-    store.append_records("mzgis_inspections", [rec])
-    return rec
+    where, version = _marker_row(ws, marker_code, layer)
+    ext = _photo_extension(Path(photo)) if photo else None
+    store = ws.store
+    final: Path | None = None
+    part: Path | None = None
+    created: list[Path] = []
+    try:
+        if photo and ext:
+            folder = ws.root / "photos" / day
+            for d in (ws.root / "photos", folder):
+                if not d.exists():
+                    d.mkdir()
+                    created.append(d)
+            if not inside(folder, ws.root):
+                msg = f"{folder}: 照片文件夹不在工作区内 the photo folder lies outside the workspace (a symlink?)"
+                raise LayerError(msg)
+            stem = safe_filename(f"{marker_code}_{Path(photo).stem}", default="photo")
+            final = unique_path(folder, stem, ext)  # reserved, never overwrites
+            part = final.with_name(f".{final.name}.part")
+            if not inside(final, ws.root) or not inside(part, ws.root):
+                msg = f"{final}: 照片路径不在工作区内 the photo path lies outside the workspace"
+                raise LayerError(msg)
+            shutil.copyfile(photo, part)
+        store.edit_feature(where, marker_code, changes={"condition": cond, "last_inspection_date": day},
+                           user=inspector, expect_version=version,
+                           note=f"inspection {day}" + (f": {note}" if note else ""))
+        rec = {"ts": pd.Timestamp.now().isoformat(timespec="seconds"), "layer": where,
+               "marker_code": str(marker_code), "date": day, "condition": cond, "inspector": inspector,
+               "photo": None if final is None else final.relative_to(ws.root).as_posix(), "note": note}
+        try:
+            store.append_records("mzgis_inspections", [rec])
+        except BaseException:
+            # undo the marker update: no marker change without its inspection record
+            store.revert(where, marker_code, version, user=inspector)
+            raise
+        if part is not None and final is not None:
+            os.replace(part, final)
+            part = None
+        return rec
+    except BaseException:
+        if part is not None:
+            part.unlink(missing_ok=True)
+        if final is not None:
+            final.unlink(missing_ok=True)
+        for d in reversed(created):
+            with contextlib.suppress(OSError):
+                d.rmdir()
+        raise
