@@ -1,0 +1,139 @@
+"""Attack tests: bad arguments and failing disks give one clear bilingual message, exit 2, no
+traceback, and leave the store and the settings unchanged."""
+
+from __future__ import annotations
+
+import errno
+import subprocess
+import sys
+
+import pytest
+
+from mzgis.gis.cli import main
+from tests.security.conftest import assert_clear_error, snapshot
+
+# (arguments after the workspace, the flag the message must name)
+BAD_ARGS = [
+    (["inspect", "{ws}", "markers", "--today", "2026-13-40"], "--today"),
+    (["inspect", "{ws}", "markers", "--today", "yesterday"], "--today"),
+    (["record", "{ws}", "JZ-01", "--condition", "损坏", "--date", "20/11/2026", "--inspector", "张三"], "--date"),
+    (["record", "{ws}", "JZ-01", "--condition", "损坏", "--date", "2026-02-30", "--inspector", "张三"], "--date"),
+    (["coverage", "{ws}", "--kind", "社区养老服务驿站", "--minutes", "5,abc"], "--minutes"),
+    (["coverage", "{ws}", "--kind", "社区养老服务驿站", "--minutes", "abc"], "--minutes"),
+    (["coverage", "{ws}", "--kind", "社区养老服务驿站", "--minutes", "5,,15"], "--minutes"),
+    (["coverage", "{ws}", "--kind", "社区养老服务驿站", "--minutes", "-5"], "--minutes"),
+    (["coverage", "{ws}", "--kind", "社区养老服务驿站", "--minutes", "nan"], "--minutes"),
+    (["reach", "{ws}", "--facilities", "stations", "--demand", "x", "--minutes", "inf"], "--minutes"),
+    (["site", "{ws}", "--kind", "社区养老服务驿站", "--target", "1.5"], "--target"),
+    (["site", "{ws}", "--kind", "社区养老服务驿站", "--target", "0"], "--target"),
+    (["site", "{ws}", "--kind", "社区养老服务驿站", "--target", "90%"], "--target"),
+    (["site", "{ws}", "--kind", "社区养老服务驿站", "--add", "0"], "--add"),
+    (["site", "{ws}", "--kind", "社区养老服务驿站", "--add", "2.5"], "--add"),
+    (["site", "{ws}", "--kind", "社区养老服务驿站", "--add", "3", "--capacity", "-1"], "--capacity"),
+    (["site", "{ws}", "--kind", "社区养老服务驿站", "--add", "3", "--minutes", "nan"], "--minutes"),
+    (["import", "{ws}", "x.csv", "--type", "facilities", "--coords", "martian"], "--coords"),
+    (["edit", "{ws}", "markers", "update", "JZ-01", "--expect-version", "-1"], "--expect-version"),
+    (["revert", "{ws}", "markers", "JZ-01", "--version", "abc"], "--version"),
+]
+
+
+@pytest.mark.parametrize(("argv", "flag"), BAD_ARGS)
+def test_bad_argument_is_refused_before_anything_is_touched(ws, capsys, argv, flag):
+    before = snapshot(ws)
+    assert main([a.format(ws=ws) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert_clear_error(err, flag, "invalid")
+    assert snapshot(ws) == before
+
+
+def test_site_needs_add_or_target(ws, capsys):
+    assert main(["site", str(ws), "--kind", "社区养老服务驿站"]) == 2
+    assert_clear_error(capsys.readouterr().err, "--add", "--target")
+
+
+def test_init_on_a_file_path(tmp_path, capsys):
+    f = tmp_path / "notes.txt"
+    f.write_text("keep me", encoding="utf-8")
+    assert main(["init", str(f), "--name", "x"]) == 2
+    assert_clear_error(capsys.readouterr().err, str(f), "not a folder")
+    assert f.read_text(encoding="utf-8") == "keep me"
+    assert main(["init", str(f / "ws"), "--name", "x"]) == 2
+    assert_clear_error(capsys.readouterr().err, str(f))
+    assert f.read_text(encoding="utf-8") == "keep me"
+
+
+def test_config_that_is_a_folder(tmp_path, capsys):
+    ws = tmp_path / "w"
+    ws.mkdir()
+    (ws / "mzgis.toml").mkdir()
+    assert main(["layers", str(ws)]) == 2
+    assert_clear_error(capsys.readouterr().err, "mzgis.toml")
+
+
+def test_config_that_is_not_utf8(ws, capsys):
+    p = ws / "mzgis.toml"
+    p.write_bytes(p.read_text(encoding="utf-8").encode("gbk"))
+    before = snapshot(ws)
+    assert main(["layers", str(ws)]) == 2
+    assert_clear_error(capsys.readouterr().err, "mzgis.toml", "UTF-8")
+    assert snapshot(ws) == before
+
+
+@pytest.mark.parametrize(("exc", "words"), [
+    (PermissionError(errno.EACCES, "Permission denied"), "permission denied"),
+    (OSError(errno.ENOSPC, "No space left on device"), "disk full"),
+    (OSError(errno.EROFS, "Read-only file system"), "read-only"),
+    (IsADirectoryError(errno.EISDIR, "Is a directory"), "is a folder"),
+    (NotADirectoryError(errno.ENOTDIR, "Not a directory"), "not a folder"),
+    (FileNotFoundError(errno.ENOENT, "No such file or directory"), "not found"),
+])
+def test_file_system_errors_are_clear(ws, capsys, monkeypatch, exc, words):
+    import mzgis.layers.export as export
+
+    target = ws / "out" / "s.csv"
+    exc.filename = str(target)
+
+    def failing(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(export, "export_frame", failing)
+    before = snapshot(ws)
+    assert main(["export", str(ws), "stations", str(target)]) == 2
+    assert_clear_error(capsys.readouterr().err, str(target), words)
+    assert snapshot(ws) == before
+
+
+def test_unexpected_error_is_one_paragraph_and_details_with_v(ws, capsys, monkeypatch):
+    import mzgis.layers.export as export
+
+    def boom(*args, **kwargs):
+        msg = "surprise"
+        raise KeyError(msg)
+
+    monkeypatch.setattr(export, "export_frame", boom)
+    before = snapshot(ws)
+    assert main(["export", str(ws), "stations", str(ws / "out" / "s.csv")]) == 2
+    err = capsys.readouterr().err
+    assert_clear_error(err, "内部错误 internal error", "surprise", "-v")
+    assert len(err.strip().splitlines()) == 1
+    assert main(["-v", "export", str(ws), "stations", str(ws / "out" / "s.csv")]) == 2
+    assert "Traceback" in capsys.readouterr().err
+    assert snapshot(ws) == before
+
+
+@pytest.mark.parametrize("argv", [
+    ["coverage", "{ws}", "--kind", "社区养老服务驿站", "--minutes", "abc"],
+    ["site", "{ws}", "--kind", "社区养老服务驿站", "--target", "1.5"],
+    ["inspect", "{ws}", "plan", "--today", "bad"],
+    ["export", "{ws}", "stations", "{ws}/./project.gpkg"],
+    ["map", "{ws}", "--out", "{ws}/mzgis.toml"],
+    ["init", "{ws}/mzgis.toml", "--name", "x"],
+    ["record", "{ws}", "../../../etc/passwd", "--condition", "损坏", "--date", "2026-11-20", "--inspector", "x"],
+])
+def test_no_traceback_in_a_real_process(ws, argv):
+    before = snapshot(ws)
+    r = subprocess.run([sys.executable, "-m", "mzgis.gis.cli", *[a.format(ws=ws) for a in argv]],
+                       capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 2, r.stderr
+    assert_clear_error(r.stderr)
+    assert snapshot(ws) == before
