@@ -197,11 +197,12 @@ def _clear_for_demo(root: Path, *, force: bool) -> Path | None:
         msg = (f"{root} 是当前目录、其上级或主目录 is the current folder, one of its parents or the home folder; "
                "示例不会用它 the demo will not use it. 请换一个新文件夹 choose a new folder, e.g. demo-workspace")
         raise WorkspaceError(msg)
-    kind = "mzgis 工作区 an mzgis workspace" if (root / CONFIG_NAME).exists() else "非空文件夹 a folder that is not empty"
+    zh, en = (("mzgis 工作区", "an mzgis workspace") if (root / CONFIG_NAME).exists()
+              else ("非空文件夹", "a folder that is not empty"))
     if not force:
-        msg = (f"{root} 是{kind}，不是示例工作区 is {kind.split(' ', 1)[1]}, not a demo workspace; 不覆盖 not "
-               "touching it. 请换一个新文件夹 choose a new folder, or add --force to move its content aside "
-               f"to {root.name}.bak-… (nothing is deleted).")
+        msg = (f"{root} 是{zh}而不是示例工作区 is {en}, not a demo workspace; 不会改动 not touching it. "
+               "请换一个新文件夹 choose a new folder, or add --force to move its content aside "
+               f"to {root.name}.bak-… (不删除 nothing is deleted).")
         raise WorkspaceError(msg)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     backup = root.with_name(f"{root.name}.bak-{stamp}")
@@ -210,7 +211,7 @@ def _clear_for_demo(root: Path, *, force: bool) -> Path | None:
         n += 1
         backup = root.with_name(f"{root.name}.bak-{stamp}-{n}")
     os.rename(root, backup)
-    log.warning("%s moved aside to %s", root, backup)
+    log.info("%s moved aside to %s", root, backup)
     return backup
 
 

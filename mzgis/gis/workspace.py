@@ -182,19 +182,24 @@ class Workspace:
         """The project store."""
         return ProjectStore(self.store_path)
 
-    @property
-    def cache_dir(self) -> Path:
-        """``cache/`` (derived data that can be rebuilt)."""
-        d = self.root / "cache"
+    def _folder(self, name: str) -> Path:
+        d = self.root / name
+        if d.exists() and not d.is_dir():
+            msg = (f"{d} 是文件而不是文件夹 is a file, but the workspace needs a folder there; "
+                   f"请改名或移走它 rename or move that file away")
+            raise WorkspaceError(msg)
         d.mkdir(exist_ok=True)
         return d
 
     @property
+    def cache_dir(self) -> Path:
+        """``cache/`` (derived data that can be rebuilt)."""
+        return self._folder("cache")
+
+    @property
     def out_dir(self) -> Path:
         """``out/`` (maps, reports, exports)."""
-        d = self.root / "out"
-        d.mkdir(exist_ok=True)
-        return d
+        return self._folder("out")
 
     def check_output(self, out: str | Path, *, inputs: Sequence[str | Path] = (), flag: str = "--out") -> Path:
         """Refuse an output path that would overwrite the workspace's settings, store, its internal
@@ -222,7 +227,7 @@ class Workspace:
                     "工作区内部文件 a file the workspace keeps for itself" if inside(hit, self.root)
                     and not any(_same(hit, Path(i)) for i in inputs) else "命令的输入文件 an input of this command")
             msg = (f"{flag} {out}: 指向{what} ({hit}); 不会覆盖 refusing to overwrite it. "
-                   f"请换一个输出文件 choose another output file, e.g. {self.root / 'out' / p.name}")
+                   f"请换一个输出文件 choose another output file, e.g. {self.root / 'out' / ('result' + p.suffix)}")
             raise WorkspaceError(msg)
         if p.is_dir():
             msg = f"{flag} {out}: 是文件夹 is a folder; 请给出文件名 give a file name, e.g. {p / 'result.gpkg'}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -298,3 +299,47 @@ def test_demo_force_moves_a_workspace_aside_and_says_so(ws, capsys, monkeypatch)
     assert calls == [ws]
     assert "disk full" in err
     assert os.path.isdir(ws)
+
+
+def test_export_refuses_a_hard_link_to_the_store(ws, tmp_path, capsys):
+    link = tmp_path / "copy.gpkg"
+    os.link(ws / "project.gpkg", link)
+    before = snapshot(ws)
+    assert main(["export", str(ws), "stations", str(link)]) == 2
+    assert_clear_error(capsys.readouterr().err, "project.gpkg", "refusing")
+    assert snapshot(ws) == before
+
+
+def test_photos_folder_linked_outside_the_workspace_is_refused(ws, tmp_path, capsys):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (ws / "photos").symlink_to(elsewhere)
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(JPEG)
+    before = snapshot(ws)
+    assert main(["record", str(ws), "JZ-01", "--condition", "损坏", "--date", DAY, "--inspector", "张三",
+                 "--photo", str(photo)]) == 2
+    assert_clear_error(capsys.readouterr().err, "outside the workspace")
+    assert snapshot(ws) == before
+    assert list(elsewhere.rglob("*")) == []
+
+
+@pytest.mark.parametrize("cmd", [["coverage", "--kind"], ["site", "--add", "1", "--kind"], ["map", "--kinds"]])
+@pytest.mark.parametrize("kind", ["../../evil", "/tmp/mzgis_evil_kind", "a\x00b"])
+def test_kind_names_never_become_paths(ws, tmp_path, capsys, cmd, kind):
+    before = snapshot(ws)
+    files = _files(tmp_path)
+    assert main([cmd[0], str(ws), *cmd[1:], kind]) == 2
+    assert_clear_error(capsys.readouterr().err)
+    assert snapshot(ws) == before
+    assert _files(tmp_path) == files
+    assert not list(Path("/tmp").glob("mzgis_evil_kind*"))
+
+
+def test_out_folder_that_is_a_file(ws, capsys):
+    shutil.rmtree(ws / "out")
+    (ws / "out").write_text("not a folder", encoding="utf-8")
+    before = snapshot(ws)
+    assert main(["inspect", str(ws), "markers"]) == 2
+    assert_clear_error(capsys.readouterr().err, "out", "is a file")
+    assert snapshot(ws) == before
