@@ -98,9 +98,34 @@ def _method(v: Any) -> str | None:
     return None
 
 
+def _regex(v: Any) -> str | None:
+    try:
+        re.compile(str(v))
+    except re.error as exc:
+        return f"不是有效的正则表达式 not a valid regular expression ({exc})"
+    return None
+
+
 _POS = _num(gt=0)
 _NONNEG = _num(ge=0)
 _STR: Rule = {"type": "str"}
+
+#: Parameters of indicator methods (``[indicators.params.ID]`` and ``[[indicators.custom]]``), as
+#: read by mzgis/analysis/indicators.py.
+_PARAMS: dict[str, Rule] = {
+    "status": {"type": "list", "items": _STR},
+    "attribute": _STR,
+    "unit_filter": {"type": "str", "check": _regex},
+    "within_m": _num(ge=0),
+    "weight": {"type": "str", "choices": ["households", "population", "elderly"]},
+    "minutes": _num(gt=0, le=600),
+    "denominator": _STR,
+    "scale": _num(gt=0),
+    "flag": _STR,
+    "sub_kinds": {"type": "list", "items": _STR},
+    "distance_m": _num(ge=0),
+}
+_PARAMS_TABLE: Rule = {"type": "table", "keys": _PARAMS}
 
 #: The schema of ``mzgis.toml`` (every key the code reads; see DEFAULT_CONFIG in workspace.py).
 SCHEMA: Rule = {"type": "table", "keys": {
@@ -138,15 +163,15 @@ SCHEMA: Rule = {"type": "table", "keys": {
     "indicators": {"type": "table", "keys": {
         "plan": {"type": "str", "check": _plan},
         "targets": {"type": "table", "keys": {}, "extra": _num()},
-        "params": {"type": "table", "keys": {}, "extra": {"type": "table", "keys": {}, "extra": {"type": "any"}}},
+        "params": {"type": "table", "keys": {}, "extra": _PARAMS_TABLE},
         "custom": {"type": "tables", "items": {"type": "table", "required": ["id", "name_zh", "method", "target"],
                                                "keys": {
             "id": _STR, "name_zh": _STR, "name_en": _STR, "method": {"type": "str", "check": _method},
             "target": _num(), "unit": _STR, "comparator": {"type": "str", "choices": [">=", ">", "<=", "<", "=", "=="]},
             "binding": {"type": "bool"}, "kinds": {"type": "list", "items": _STR},
             "level": {"type": "str", "choices": ["district", "subdistrict", "community"]}, "plan": _STR,
-            "params": {"type": "table", "keys": {}, "extra": {"type": "any"}},
-        }, "extra": {"type": "any"}}},  # further keys are method parameters
+            "params": _PARAMS_TABLE, **_PARAMS,  # parameters may also stand beside the fields
+        }}},
     }},
     "area_rules": {"type": "tables", "items": {"type": "table", "required": ["community_types"], "keys": {
         "name": _STR,

@@ -147,3 +147,19 @@ def test_bad_setting_via_subprocess_has_no_traceback(ws):
     assert r.returncode == 2
     assert_clear_error(r.stderr, f"{p}:", "walk_speed_km_per_h")
     assert r.stdout == ""
+
+
+@pytest.mark.parametrize(("params", "key", "words"), [
+    ("within_m = true", "within_m", "booleans"),
+    ("within_m = -1", "within_m", "range"),
+    ("withn_m = 3000", "withn_m", "did you mean 'within_m'"),
+    ('unit_filter = "[乡镇"', "unit_filter", "regular expression"),
+])
+def test_indicator_params_are_checked(ws, capsys, params, key, words):
+    p = _set_config(ws, "[indicators.params]", f"[indicators.params]\n\n[indicators.params.FN-02]\n{params}")
+    before = snapshot(ws)
+    assert main(["layers", str(ws)]) == 2
+    err = capsys.readouterr().err
+    assert_clear_error(err, key, words)
+    assert f"{p}:{_line_of(p.read_text(encoding='utf-8'), params)}:" in err
+    assert snapshot(ws) == before
