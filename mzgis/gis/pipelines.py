@@ -147,6 +147,11 @@ def build_network(ws: Workspace, source: str | Path, *, profile: str = "walk",
                   keep_largest: bool = False) -> tuple[RoadGraph, bool]:
     """Build (or load from cache) the workspace's pedestrian network and remember its source."""
     src = Path(source).resolve()
+    if not src.is_file():
+        what = "是文件夹 is a folder" if src.is_dir() else "不存在 not found"
+        msg = (f"路网文件 network source {source} {what}; 请给出 .osm/.osm.pbf 或道路线文件 give an .osm, .osm.pbf "
+               "or road-line file")
+        raise NetworkError(msg)
     bounds = ws.data_bounds()
     if bounds is None and str(ws.config["project"].get("metric_crs", "auto")).startswith("auto"):
         bounds = osm_bounds(src) if is_osm(src) else None

@@ -140,6 +140,7 @@ SCHEMA: Rule = {"type": "table", "keys": {
         "thresholds_min": {"type": "list", "min_len": 1, "max_len": 20, "items": _num(gt=0, le=600)},
         "max_snap_distance_m": _num(gt=0, le=100_000),
         "service_area_buffer_m": _num(gt=0, le=10_000),
+        "snap_to": {"type": "str", "choices": ["main", "any"]},  # snap to the main network or any piece
     }},
     "import": {"type": "table", "keys": {
         "default_coords": {"type": "str", "check": _coords},

@@ -137,3 +137,23 @@ def test_no_traceback_in_a_real_process(ws, argv):
     assert r.returncode == 2, r.stderr
     assert_clear_error(r.stderr)
     assert snapshot(ws) == before
+
+
+def test_a_folder_where_a_file_is_expected(ws, tmp_path, capsys):
+    folder = tmp_path / "roads.osm"
+    folder.mkdir()
+    before = snapshot(ws)
+    assert main(["network", str(ws), str(folder)]) == 2
+    assert_clear_error(capsys.readouterr().err, "roads.osm")
+    assert snapshot(ws) == before
+
+
+def test_a_store_that_is_not_a_database_is_reported_cleanly(ws, capsys):
+    store = ws / "project.gpkg"
+    store.write_bytes(b"this is not a GeoPackage" * 100)
+    cfg = (ws / "mzgis.toml").read_bytes()
+    for argv in (["layers", str(ws)], ["export", str(ws), "stations", str(ws / "out" / "s.csv")]):
+        assert main(argv) == 2
+        assert_clear_error(capsys.readouterr().err)
+    assert store.read_bytes() == b"this is not a GeoPackage" * 100
+    assert (ws / "mzgis.toml").read_bytes() == cfg
