@@ -208,8 +208,8 @@ class Workspace:
         p = Path(out)
         files: list[Path] = [self.config_path, self.store_path, *(Path(i) for i in inputs)]
         try:
-            src = self.store.meta("network_source") if self.store_path.is_file() else None
-        except Exception:  # an unreadable store is reported by the command itself
+            src = self.store.meta("network_source")
+        except Exception:  # an unreadable store is reported by the command itself, not here
             src = None
         if src:
             files.append(Path(src))

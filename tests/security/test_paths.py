@@ -37,9 +37,9 @@ def _inspections(ws: Path) -> list[tuple[str, ...]]:
 
 
 def _marker(ws: Path, code: str) -> tuple[str, str]:
-    from mzgis.layers.store import ProjectStore
+    from mzgis.gis.workspace import Workspace
 
-    m = ProjectStore(ws / "project.gpkg").read("markers").set_index("feature_id")
+    m = Workspace.open(ws).store.read("markers").set_index("feature_id")
     return str(m.loc[code, "condition"]), str(m.loc[code, "last_inspection_date"])
 
 
@@ -151,15 +151,15 @@ def test_record_of_an_unknown_marker_copies_no_photo(ws, tmp_path, capsys):
 
 
 def test_record_failing_in_the_store_leaves_no_photo_and_no_half_record(ws, tmp_path, capsys, monkeypatch):
-    from mzgis.layers.store import ProjectStore
+    from mzgis.gis.workspace import Workspace
 
     photo = tmp_path / "p.jpg"
     photo.write_bytes(JPEG)
 
     def full(self, table, rows):
-        raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
+        raise OSError(errno.ENOSPC, "No space left on device", str(ws / "project.gpkg"))
 
-    monkeypatch.setattr(ProjectStore, "append_records", full)
+    monkeypatch.setattr(type(Workspace.open(ws).store), "append_records", full)
     cfg = (ws / "mzgis.toml").read_bytes()
     assert main(["record", str(ws), "JZ-01", "--condition", "丢失", "--date", DAY, "--inspector", "张三",
                  "--photo", str(photo)]) == 2
@@ -225,11 +225,11 @@ def test_map_out_refuses_workspace_files(ws, capsys, rel):
 
 
 def test_map_out_refuses_the_network_source(ws, tmp_path, capsys):
-    from mzgis.layers.store import ProjectStore
+    from mzgis.gis.workspace import Workspace
 
     src = tmp_path / "roads.osm"
     src.write_text("<osm/>", encoding="utf-8")
-    ProjectStore(ws / "project.gpkg").set_meta("network_source", str(src))
+    Workspace.open(ws).store.set_meta("network_source", str(src))
     before = snapshot(ws)
     assert main(["map", str(ws), "--out", str(src)]) == 2
     assert_clear_error(capsys.readouterr().err, "roads.osm", "input")
