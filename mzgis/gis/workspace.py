@@ -20,7 +20,6 @@ from pyproj import CRS
 from mzgis.errors import ConfigError, WorkspaceError
 from mzgis.gis.settings import validate_config
 from mzgis.layers.crs import CHINA_BOUNDS, resolve_metric_crs
-from mzgis.layers.paths import inside, real, same_or_inside
 from mzgis.layers.store import ProjectStore
 
 __all__ = ["DEFAULT_CONFIG", "Workspace", "init_workspace"]
@@ -101,6 +100,8 @@ def _is_number(v: Any) -> bool:
 
 
 def _same(a: Path, b: Path) -> bool:
+    from mzgis.layers.paths import same_or_inside
+
     return same_or_inside(a, files=[b]) is not None
 
 
@@ -205,6 +206,8 @@ class Workspace:
         """Refuse an output path that would overwrite the workspace's settings, store, its internal
         files (lock, journal, temporary copies), ``cache/`` or ``photos/``, or an input of the
         command — also through symlinks, ``.``/``..`` and letter case. Returns the path."""
+        from mzgis.layers.paths import inside, real, same_or_inside
+
         p = Path(out)
         files: list[Path] = [self.config_path, self.store_path, *(Path(i) for i in inputs)]
         try:
