@@ -60,7 +60,6 @@ from mzgis.gis.workspace import Workspace
 from mzgis.layers.importer import prepare_layer
 from mzgis.layers.kinds import KINDS, get_kind
 from mzgis.layers.network import RoadGraph, is_osm, load_or_build, osm_bounds
-from mzgis.layers.paths import inside, safe_filename, unique_path
 from mzgis.layers.sources import read_source
 from mzgis.layers.store import ImportReport
 from mzgis.maps.report import cjk_font, report_html, static_map
@@ -307,6 +306,8 @@ def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None
     table = coverage_table(dem, res.demand["minutes"], ths, unit_of=unit_of, unit_names=names,
                            jurisdiction=("ALL", jname))
     unc = uncovered_units(table, level="community" if "community" in units else "subdistrict")
+    from mzgis.layers.paths import safe_filename
+
     out = ws.out_dir
     stem = safe_filename(k.id, default="kind")
     files = write_table(table, out / f"coverage_{stem}.csv", xlsx_path=out / f"coverage_{stem}.xlsx",
@@ -552,6 +553,8 @@ def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float 
     lonlat = gpd.GeoSeries(gpd.points_from_xy(cx[c_ok], cy[c_ok]), crs=graph.crs).to_crs("EPSG:4326")
     xy = np.column_stack([lonlat.x.to_numpy(), lonlat.y.to_numpy()])
     table = result.table(list(ids), xy)
+    from mzgis.layers.paths import safe_filename
+
     out = ws.out_dir
     stem = safe_filename(k.id, default="kind")
     files = write_table(table, out / f"sites_{stem}.csv", xlsx_path=out / f"sites_{stem}.xlsx",
@@ -716,6 +719,7 @@ def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, in
     Everything is checked first; the photo is copied under a temporary name, the store is written,
     and only then the photo is moved in place: a failure leaves no photo and no half record.
     """
+    from mzgis.layers.paths import inside, safe_filename, unique_path
     from mzgis.layers.schemas import MARKER_CONDITIONS
 
     cond = MARKER_CONDITIONS.get(condition, MARKER_CONDITIONS.get(condition.lower()))
