@@ -144,9 +144,10 @@ def cmd_map(a: argparse.Namespace) -> int:
     from mzgis.gis.workspace import Workspace
 
     ws = Workspace.open(a.dir)
-    out = ws.check_output(a.out, flag="map --out") if a.out else None
+    if a.out:
+        ws.check_output(a.out, flag="map --out")
     kinds = [k for k in (a.kinds or "").split(",") if k.strip()] or None
-    run = run_map(ws, kinds=kinds, basemap=a.basemap, out=Path(out) if out else None, profile=a.profile)
+    run = run_map(ws, kinds=kinds, basemap=a.basemap, out=Path(a.out) if a.out else None, profile=a.profile)
     print(f"地图 map → {run.path} ({run.size_bytes / 1e6:.2f} MB; 离线 offline: no network requests"
           f"{'' if a.basemap in ('roads', 'none') else ', except the opt-in online basemap tiles'})")
     return 0

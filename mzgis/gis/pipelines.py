@@ -306,10 +306,8 @@ def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None
     table = coverage_table(dem, res.demand["minutes"], ths, unit_of=unit_of, unit_names=names,
                            jurisdiction=("ALL", jname))
     unc = uncovered_units(table, level="community" if "community" in units else "subdistrict")
-    from mzgis.layers.paths import safe_filename
-
     out = ws.out_dir
-    stem = safe_filename(k.id, default="kind")
+    stem = _file_stem(k.id)
     files = write_table(table, out / f"coverage_{stem}.csv", xlsx_path=out / f"coverage_{stem}.xlsx",
                         headers_zh=COVERAGE_COLUMNS_ZH, sheet=f"{k.name_zh}覆盖")
     files += write_table(unc, out / f"uncovered_{stem}.csv")
@@ -553,10 +551,8 @@ def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float 
     lonlat = gpd.GeoSeries(gpd.points_from_xy(cx[c_ok], cy[c_ok]), crs=graph.crs).to_crs("EPSG:4326")
     xy = np.column_stack([lonlat.x.to_numpy(), lonlat.y.to_numpy()])
     table = result.table(list(ids), xy)
-    from mzgis.layers.paths import safe_filename
-
     out = ws.out_dir
-    stem = safe_filename(k.id, default="kind")
+    stem = _file_stem(k.id)
     files = write_table(table, out / f"sites_{stem}.csv", xlsx_path=out / f"sites_{stem}.xlsx",
                         headers_zh={"rank": "排序", "candidate_id": "候选址编号", "x": "经度", "y": "纬度",
                                     "households_gained": "新增覆盖户数", "cumulative_share": "累计户数覆盖率"},
@@ -655,6 +651,13 @@ def run_inspect(ws: Workspace, what: str, *, units: str | None = None, parents: 
         return files, table
     msg = f"inspect {what}: use boundaries, markers, plan or addresses"
     raise LayerError(msg)
+
+
+def _file_stem(name: str) -> str:
+    """A kind id or layer name as a safe part of an output file name."""
+    from mzgis.layers.paths import safe_filename
+
+    return safe_filename(name, default="layer")
 
 
 #: Largest photo ``mzgis record`` copies into the workspace.
