@@ -43,6 +43,17 @@ def _set_config(ws, old, new):
     return p
 
 
+def _append(ws, extra: str, text: str | None = None):
+    """Append TOML to the settings, first dropping any section the addition declares again (so the
+    file stays valid TOML whatever sections ``mzgis init`` writes)."""
+    p = ws / "mzgis.toml"
+    text = p.read_text(encoding="utf-8") if text is None else text
+    for header in re.findall(r"^\[([^\[\]]+)\]$", extra, flags=re.M):
+        text = re.sub(rf"^\[{re.escape(header)}\]\n(?:(?!\[).*\n?)*", "", text, flags=re.M)
+    p.write_text(text + extra, encoding="utf-8")
+    return p
+
+
 def _line_of(text: str, needle: str) -> int:
     """The line where the test wrote the bad value (independent of the validator's scanner)."""
     return next(i for i, ln in enumerate(text.splitlines(), 1) if ln.strip() == needle.strip())
@@ -79,8 +90,7 @@ APPENDED = [
 
 @pytest.mark.parametrize(("extra", "key", "words"), APPENDED)
 def test_bad_appended_section_is_refused(ws, capsys, extra, key, words):
-    p = ws / "mzgis.toml"
-    p.write_text(p.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    p = _append(ws, extra)
     before = snapshot(ws)
     assert main(["layers", str(ws)]) == 2
     err = capsys.readouterr().err
@@ -100,7 +110,7 @@ def test_targets_must_be_numbers(ws, capsys):
 
 VALID = [
     "",
-    '\n[store]\nurl = "postgresql://planner@db/mzgis"\n',
+    '\n[store]\nurl = ""\n',  # "" = project.gpkg (a postgresql:// URL would connect)
     '\n[maps]\ntianditu_key = "0123abcd"\n',
     '\n[[area_rules]]\nname = "赤峰 35㎡/百户"\ncommunity_types = ["*"]\nm2_per_100_households = 35\nmin_total_m2 = 300\n',
     '\n[[indicators.custom]]\nid = "X-01"\nname_zh = "儿童之家社区覆盖率"\nmethod = "unit_coverage"\n'
@@ -113,7 +123,7 @@ def test_valid_settings_keep_working(ws, capsys, extra):
     p = ws / "mzgis.toml"
     text = p.read_text(encoding="utf-8").replace("[indicators.targets]", '[indicators.targets]\n"EC-04" = 40')
     text = text.replace("[indicators.params]", "[indicators.params]\n\n[indicators.params.FN-02]\nwithin_m = 3000")
-    p.write_text(text + extra, encoding="utf-8")
+    _append(ws, extra, text)
     assert main(["layers", str(ws)]) == 0
     assert "stations" in capsys.readouterr().out
 
