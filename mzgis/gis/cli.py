@@ -78,7 +78,9 @@ def cmd_export(a: argparse.Namespace) -> int:
     from mzgis.layers.export import export_frame
 
     ws = Workspace.open(a.dir)
-    out = ws.check_output(a.out, flag="export OUT")
+    info = ws.store.layer_info(a.layer) or {}
+    source = [str(info["source"])] if info.get("source") else []  # the file the layer came from
+    out = ws.check_output(a.out, inputs=source, flag="export OUT")
     gdf = ws.store.read(a.layer, include_retired=a.include_retired)
     p = export_frame(gdf, out, layer=a.layer)
     print(f"已导出 exported {len(gdf)} features → {p}")

@@ -228,7 +228,7 @@ class Workspace:
             what = ("配置文件 the workspace settings" if _same(hit, self.config_path) else
                     "项目库 the workspace store" if _same(hit, self.store_path) else
                     "工作区内部文件 a file the workspace keeps for itself" if inside(hit, self.root)
-                    and not any(_same(hit, Path(i)) for i in inputs) else "命令的输入文件 an input of this command")
+                    and not any(_same(hit, Path(i)) for i in inputs) else "输入文件 an input of this command (or the file a layer was imported from)")
             msg = (f"{flag} {out}: 指向{what} ({hit}); 不会覆盖 refusing to overwrite it. "
                    f"请换一个输出文件 choose another output file, e.g. {self.root / 'out' / ('result' + p.suffix)}")
             raise WorkspaceError(msg)

@@ -343,3 +343,15 @@ def test_out_folder_that_is_a_file(ws, capsys):
     assert main(["inspect", str(ws), "markers"]) == 2
     assert_clear_error(capsys.readouterr().err, "out", "is a file")
     assert snapshot(ws) == before
+
+
+def test_export_refuses_the_file_the_layer_was_imported_from(ws, capsys):
+    from mzgis.gis.workspace import Workspace
+
+    src = Workspace.open(ws).store.layer_info("stations")["source"]
+    original = Path(src).read_bytes()
+    before = snapshot(ws)
+    assert main(["export", str(ws), "stations", src]) == 2
+    assert_clear_error(capsys.readouterr().err, "stations.csv", "input")
+    assert Path(src).read_bytes() == original
+    assert snapshot(ws) == before
