@@ -131,9 +131,12 @@ class Parser(argparse.ArgumentParser):
                      f"（用 {self.prog} -h 查看用法 see {self.prog} -h）\n")
 
 
-def _os_message(exc: OSError) -> str:
-    """A clear message for a file-system error: which file, what happened, how to fix it."""
-    name = exc.filename if exc.filename is not None else ""
+def _os_message(exc: OSError, fallback: str | None = None) -> str:
+    """A clear message for a file-system error: which file, what happened, how to fix it.
+
+    ``fallback`` names the file or folder the command was writing when the error itself carries no
+    file name (a failed ``write()`` does not)."""
+    name = str(exc.filename) if exc.filename is not None else (fallback or "")
     if exc.filename2:
         name = f"{name} → {exc.filename2}"
     what = f" {name}" if name else ""
@@ -234,7 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MzgisError as exc:
         print(f"错误 error: {exc}", file=sys.stderr)
     except OSError as exc:
-        print(f"错误 error: {_os_message(exc)}", file=sys.stderr)
+        target = getattr(args, "out", None) or getattr(args, "dir", None)
+        print(f"错误 error: {_os_message(exc, str(target) if target else None)}", file=sys.stderr)
     except sqlite3.Error as exc:
         print(f"错误 error: 项目库读写失败 the store could not be read or written: {exc}. "
               "请检查磁盘空间和权限 check the disk space and permissions; 项目库未改动 the store is unchanged.",

@@ -4,6 +4,7 @@ traceback, and leave the store and the settings unchanged."""
 from __future__ import annotations
 
 import errno
+import os
 import subprocess
 import sys
 
@@ -157,3 +158,17 @@ def test_a_store_that_is_not_a_database_is_reported_cleanly(ws, capsys):
         assert_clear_error(capsys.readouterr().err)
     assert store.read_bytes() == b"this is not a GeoPackage" * 100
     assert (ws / "mzgis.toml").read_bytes() == cfg
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux /dev/full")
+def test_a_real_full_disk(ws):
+    """Writing to /dev/full fails with ENOSPC: a real disk-full error, no simulation."""
+    # the first map remembers the resolved metric CRS in the store (once per workspace); after that
+    # a failing map must change nothing
+    assert main(["map", str(ws), "--out", str(ws / "out" / "first.html")]) == 0
+    before = snapshot(ws)
+    r = subprocess.run([sys.executable, "-m", "mzgis.gis.cli", "map", str(ws), "--out", "/dev/full"],
+                       capture_output=True, text=True, timeout=300, check=False)
+    assert r.returncode == 2, r.stderr
+    assert_clear_error(r.stderr, "/dev/full", "disk full")
+    assert snapshot(ws) == before
