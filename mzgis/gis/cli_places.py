@@ -62,25 +62,46 @@ def _changes(items: list[str] | None) -> dict[str, Any]:
     return {k: (None if v == "" else v) for k, v in _kv(items, "--set").items()}
 
 
-def _geometry(a: argparse.Namespace) -> Any:
+def _geometry(a: argparse.Namespace, extent: tuple[float, float, float, float]) -> Any:
+    import math
+    import warnings
+
     import shapely
 
     from mzgis.errors import LayerError
 
+    geom = None
+    flag = "--lonlat" if a.lonlat else "--wkt"
     if a.lonlat:
         try:
             x, y = (float(v) for v in a.lonlat.split(","))
         except ValueError as exc:
-            msg = f"--lonlat {a.lonlat}: expected LON,LAT in WGS-84 degrees, e.g. 116.397,39.909"
+            msg = f"--lonlat {a.lonlat}: 格式应为 expected LON,LAT in WGS-84 degrees, e.g. 116.397,39.909"
             raise LayerError(msg) from exc
-        return shapely.Point(x, y)
-    if a.wkt:
+        if not (math.isfinite(x) and math.isfinite(y)):
+            msg = f"--lonlat {a.lonlat}: 坐标应为有限数字 coordinates must be finite numbers"
+            raise LayerError(msg)
+        geom = shapely.Point(x, y)
+    elif a.wkt:
         try:
-            return shapely.from_wkt(a.wkt)
+            with warnings.catch_warnings():  # overflowing numbers become inf, refused below
+                warnings.simplefilter("ignore", RuntimeWarning)
+                geom = shapely.from_wkt(a.wkt)
         except shapely.errors.GEOSException as exc:
-            msg = f"--wkt: not valid WKT ({exc})"
+            msg = f"--wkt: 不是有效的 WKT not valid WKT ({exc})"
             raise LayerError(msg) from exc
-    return None
+        if geom is None or geom.is_empty:
+            msg = "--wkt: 几何为空 the geometry is empty"
+            raise LayerError(msg)
+    if geom is not None:
+        minx, miny, maxx, maxy = geom.bounds
+        if not (all(math.isfinite(v) for v in geom.bounds) and extent[0] <= minx and maxx <= extent[2]
+                and extent[1] <= miny and maxy <= extent[3]):
+            msg = (f"{flag}: 坐标超出范围 coordinates ({minx:g}, {miny:g}…{maxx:g}, {maxy:g}) lie outside the "
+                   f"workspace extent {list(extent)} ([import] extent in mzgis.toml); 经度在前 give longitude "
+                   "first, in WGS-84 degrees")
+            raise LayerError(msg)
+    return geom
 
 
 def cmd_edit(a: argparse.Namespace) -> int:
@@ -93,7 +114,7 @@ def cmd_edit(a: argparse.Namespace) -> int:
             store._check_version(a.layer, a.id, a.expect_version)
         rep = store.retire(a.layer, [a.id], note=a.note)
     else:
-        rep = store.edit_feature(a.layer, a.id, changes=_changes(a.set), geometry=_geometry(a),
+        rep = store.edit_feature(a.layer, a.id, changes=_changes(a.set), geometry=_geometry(a, ws.extent),
                                  expect_version=a.expect_version, note=a.note, add=a.action == "add")
     print(rep.summary())
     return 0
@@ -103,6 +124,11 @@ def cmd_history(a: argparse.Namespace) -> int:
     from mzgis.gis.workspace import Workspace
 
     ws = Workspace.open(a.dir)
+    if a.layer not in ws.store.layer_names():
+        from mzgis.errors import LayerError
+
+        msg = f"没有图层 no layer '{a.layer}'; 图层 layers: {ws.store.layer_names()}"
+        raise LayerError(msg)
     if a.id:
         v = ws.store.versions(a.layer, a.id)
         for r in v.to_dict("records"):

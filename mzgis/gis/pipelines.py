@@ -151,6 +151,10 @@ def build_network(ws: Workspace, source: str | Path, *, profile: str = "walk",
         msg = (f"路网文件 network source {source} {what}; 请给出 .osm/.osm.pbf 或道路线文件 give an .osm, .osm.pbf "
                "or road-line file")
         raise NetworkError(msg)
+    if not is_osm(src) and src.suffix.lower() not in (".shp", ".geojson", ".json", ".gpkg"):
+        msg = (f"路网文件 network source {source}: 不支持的格式 unsupported format '{src.suffix}'; 请给出 use an "
+               ".osm, .osm.pbf, .osm.bz2 file or road lines as .shp, .geojson or .gpkg")
+        raise NetworkError(msg)
     bounds = ws.data_bounds()
     if bounds is None and str(ws.config["project"].get("metric_crs", "auto")).startswith("auto"):
         bounds = osm_bounds(src) if is_osm(src) else None
@@ -565,8 +569,19 @@ def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float 
 
 
 # -- boundaries, markers, addresses (place-name staff) -------------------------------------------
+def _check_admin_layer(ws: Workspace, name: str, flag: str) -> None:
+    """Refuse a layer that is not admin units (polygons) where one is needed."""
+    info = ws.store.layer_info(name)
+    if info is not None and info.get("layer_type") != "admin_units":
+        kind = info.get("layer_type")
+        msg = (f"{flag} {name}: 图层类型为 {kind}，不是行政区划 is a {kind} layer, not admin units (polygons); "
+               "请给出以 --type admin_units 导入的图层 give a layer imported with --type admin_units")
+        raise LayerError(msg)
+
+
 def run_boundaries(ws: Workspace, *, units: str) -> BoundaryLines:
     """Derive the boundary lines of an admin-unit layer into layer ``boundary_lines_<units>``."""
+    _check_admin_layer(ws, units, "--units")
     layer = ws.store.read(units)
     res = derive_boundary_lines(layer, ws.metric_crs().to_string())
     name = f"boundary_lines_{units}"
@@ -597,12 +612,15 @@ def run_inspect(ws: Workspace, what: str, *, units: str | None = None, parents: 
                 names_file: str | None = None, today: str | None = None) -> tuple[list[Path], pd.DataFrame]:
     """The place-name staff's inspections: ``boundaries``, ``markers``, ``plan`` or ``addresses``."""
     out = ws.out_dir
-    crs = ws.metric_crs().to_string()
     day = pd.Timestamp(today).date() if today else None
     if what == "boundaries":
         if not units:
             msg = "inspect boundaries needs --units LAYER"
             raise LayerError(msg)
+        _check_admin_layer(ws, units, "--units")
+        if parents:
+            _check_admin_layer(ws, parents, "--parents")
+        crs = ws.metric_crs().to_string()
         parent_layer = ws.store.read(parents) if parents else None
         if parent_layer is None:
             # by default the units of the level above, when the store has them
@@ -623,6 +641,7 @@ def run_inspect(ws: Workspace, what: str, *, units: str | None = None, parents: 
     if what in ("markers", "plan"):
         mk = _layers_of(ws, "boundary_markers", markers)
         ln = _layers_of(ws, "boundary_lines", lines)
+        crs = ws.metric_crs().to_string()
         if what == "markers":
             table = inspect_markers(mk, ln, crs, settings=_marker_settings(ws), today=day)
             files = write_table(table, out / "inspect_markers.csv", xlsx_path=out / "inspect_markers.xlsx",

@@ -172,3 +172,23 @@ def test_a_real_full_disk(ws):
     assert r.returncode == 2, r.stderr
     assert_clear_error(r.stderr, "/dev/full", "disk full")
     assert snapshot(ws) == before
+
+
+@pytest.mark.parametrize(("argv", "named"), [
+    (["boundaries", "{ws}", "--units", "stations"], "admin units"),
+    (["inspect", "{ws}", "boundaries", "--units", "markers"], "admin units"),
+    (["network", "{ws}", "{src}"], "unsupported format"),
+    (["history", "{ws}", "nolayer"], "nolayer"),
+    (["edit", "{ws}", "stations", "add", "F9", "--lonlat", "500,500"], "outside the workspace extent"),
+    (["edit", "{ws}", "stations", "add", "F9", "--lonlat", "39.99,116.32"], "longitude first"),
+    (["edit", "{ws}", "stations", "add", "F9", "--lonlat", "nan,40"], "finite"),
+    (["edit", "{ws}", "stations", "update", "F1", "--wkt", "POINT EMPTY"], "empty"),
+    (["edit", "{ws}", "stations", "update", "F1", "--wkt", "POINT (1e400 40)"], "--wkt"),
+])
+def test_wrong_inputs_to_place_and_network_commands(ws, capsys, argv, named):
+    src = ws.parent / "stations.csv"
+    src.write_text("编号,经度,纬度\nX,116.3,40.0\n", encoding="utf-8")
+    before = snapshot(ws)
+    assert main([a.format(ws=ws, src=src) for a in argv]) == 2
+    assert_clear_error(capsys.readouterr().err, named)
+    assert snapshot(ws) == before
