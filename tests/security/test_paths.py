@@ -238,9 +238,12 @@ def test_map_out_refuses_the_network_source(ws, tmp_path, capsys):
 
 
 def test_export_to_a_folder_is_refused(ws, capsys):
+    (ws / "out" / "x.gpkg").mkdir()
     before = snapshot(ws)
-    assert main(["export", str(ws), "stations", str(ws / "out")]) == 2
-    assert_clear_error(capsys.readouterr().err, "folder")
+    for target in (ws / "out", ws / "out" / "x.gpkg"):
+        assert main(["export", str(ws), "stations", str(target)]) == 2
+        assert_clear_error(capsys.readouterr().err, "是文件夹 is a folder")
+    assert (ws / "out" / "x.gpkg").is_dir()
     assert snapshot(ws) == before
 
 
