@@ -8,62 +8,83 @@ standard name list).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
-from mzgis.layers.addresses import parse_address
+from mzgis.layers.addresses import Gazetteer, parse_address, unit_key
 
 __all__ = ["check_addresses", "check_place_names", "unit_key"]
 
-_SUFFIX = re.compile(r"(街道办事处|地区办事处|街道|地区|镇|乡|苏木|社区居委会|社区|居委会|村委会|嘎查|村)$")
-
-
-def unit_key(name: str) -> str:
-    """A unit name without its level suffix (望京街道 → 望京), to match addresses to units."""
-    return _SUFFIX.sub("", str(name).strip())
+_LEVEL_ZH = {"subdistrict": "街道乡镇", "community": "社区村"}
 
 
 def check_addresses(addresses: gpd.GeoDataFrame, units: Mapping[str, gpd.GeoDataFrame]) -> pd.DataFrame:
-    """Findings for an address layer (``address`` column, points) against the admin units by level."""
-    rows: list[tuple[str, str, str, str]] = []
+    """Findings for an address layer (``address`` column, points) against the admin units by level.
+
+    Addresses are parsed with the units' own names first (:class:`~mzgis.layers.addresses.Gazetteer`),
+    then each point is joined to the units that cover it in one spatial join per level, so the
+    cost grows with the number of addresses, not addresses × units.
+    """
     pts = addresses.reset_index(drop=True)
-    parsed = [parse_address(a) for a in pts["address"].astype(str)]
-    for level, part in (("subdistrict", "subdistrict"), ("community", "community")):
+    gz = Gazetteer({lv: u["name"].astype(str) for lv, u in units.items() if u is not None and "name" in u})
+    parsed = [parse_address(a, gazetteer=gz) for a in pts["address"].astype(str)]
+    fid = pts["feature_id"].astype(str).to_numpy()
+    frames: list[pd.DataFrame] = []
+    for level in ("subdistrict", "community"):
         u = units.get(level)
         if u is None or u.empty:
             continue
-        u = u.to_crs(pts.crs)
-        keys = u["name"].astype(str).map(unit_key)
-        for i, p in enumerate(parsed):
-            named = getattr(p, part)
-            if not named:
-                continue
-            match = u[keys == unit_key(named)]
-            if match.empty:
-                rows.append((str(pts["feature_id"].iloc[i]), p.raw, "unknown_unit",
-                             f"地址中的{'街道乡镇' if level == 'subdistrict' else '社区村'} {named} 不在行政区划图层中 not in the admin layer"))
-                continue
-            if not match.geometry.covers(pts.geometry.iloc[i]).any():
-                inside = u[u.geometry.covers(pts.geometry.iloc[i])]
-                where = "、".join(inside["name"].astype(str)) or "（无 none）"
-                rows.append((str(pts["feature_id"].iloc[i]), p.raw, "outside_named_unit",
-                             f"地址写 {named}，点位在 {where} the point lies in {where}, not in {named}"))
+        u = u.to_crs(pts.crs).reset_index(drop=True)
+        named = pd.Series([getattr(p, level) for p in parsed], dtype=object)
+        has = named.notna().to_numpy()
+        if not has.any():
+            continue
+        key = named[has].map(unit_key)
+        known = key.isin(set(u["name"].astype(str).map(unit_key)))
+        idx = np.flatnonzero(has)
+        unk = idx[~known.to_numpy()]
+        frames.append(pd.DataFrame({
+            "feature_id": fid[unk], "address": [parsed[i].raw for i in unk], "finding": "unknown_unit",
+            "detail": [f"地址中的{_LEVEL_ZH[level]} {named[i]} 不在行政区划图层中 not in the admin layer" for i in unk]}))
+        chk = idx[known.to_numpy()]
+        if chk.size == 0:
+            continue
+        # every unit covering each checked point, in one join
+        j = gpd.sjoin(pts.iloc[chk][["geometry"]], u[["name", "geometry"]], predicate="intersects", how="left")  # = covered_by for points, faster
+        j["key"] = j["name"].astype(str).map(unit_key).where(j["name"].notna())
+        j["named_key"] = named.loc[j.index].map(unit_key).to_numpy()
+        ok = (j["key"] == j["named_key"]).groupby(level=0).any()
+        bad = ok.index[~ok.to_numpy()].to_numpy()
+        jb = j.loc[j.index.isin(bad), "name"].dropna().astype(str)
+        where = jb.groupby(level=0).agg("、".join).reindex(bad).fillna("（无 none）")
+        frames.append(pd.DataFrame({
+            "feature_id": fid[bad], "address": [parsed[i].raw for i in bad], "finding": "outside_named_unit",
+            "detail": [f"地址写 {named[i]}，点位在 {where[i]} the point lies in {where[i]}, not in {named[i]}"
+                       for i in bad]}))
     norm = pd.Series(["|".join(str(getattr(p, k) or "") for k in ("district", "road", "house_number", "compound",
                                                                    "building", "unit", "room", "group", "community"))
                       + "|" + p.rest for p in parsed])
-    for key, grp in norm.groupby(norm):
-        if len(grp) > 1 and key.strip("|"):
-            ids = pts["feature_id"].iloc[grp.index].astype(str).tolist()
-            for i in grp.index:
-                rows.append((str(pts["feature_id"].iloc[i]), parsed[i].raw, "duplicate_address",
-                             f"与 {', '.join(x for x in ids if x != str(pts['feature_id'].iloc[i]))} 地址相同 same address"))
-    for i, p in enumerate(parsed):
-        if p.flags:
-            rows.append((str(pts["feature_id"].iloc[i]), p.raw, "non_standard", "不规范 non-standard: " + ", ".join(p.flags)))
-    return pd.DataFrame(rows, columns=["feature_id", "address", "finding", "detail"])
+    dup = norm.duplicated(keep=False) & (norm.str.strip("|") != "")
+    if dup.any():
+        groups = pd.Series(fid).groupby(norm.to_numpy()).agg(list)
+        rows = [(fid[i], parsed[i].raw, "duplicate_address",
+                 f"与 {', '.join(x for x in groups[norm[i]] if x != fid[i])} 地址相同 same address")
+                for i in np.flatnonzero(dup.to_numpy())]
+        frames.append(pd.DataFrame(rows, columns=COLUMNS))
+    flagged = [i for i, p in enumerate(parsed) if p.flags]
+    frames.append(pd.DataFrame({"feature_id": fid[flagged], "address": [parsed[i].raw for i in flagged],
+                                "finding": "non_standard",
+                                "detail": ["不规范 non-standard: " + ", ".join(parsed[i].flags) for i in flagged]}))
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS)
+    return pd.concat(frames, ignore_index=True)[COLUMNS]
+
+
+COLUMNS = ["feature_id", "address", "finding", "detail"]
 
 
 def check_place_names(names: gpd.GeoDataFrame, standard: Iterable[str]) -> pd.DataFrame:

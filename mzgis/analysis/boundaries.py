@@ -27,6 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import NDArray
 
 __all__ = ["BoundaryLines", "derive_boundary_lines", "inspect_units"]
 
@@ -144,7 +145,8 @@ def inspect_units(units: gpd.GeoDataFrame, metric_crs: str, *, parents: gpd.GeoD
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per finding: ``finding`` (overlap, gap, sliver, not_in_parent, parent_missing),
+        One row per finding: ``finding`` (overlap, gap, sliver, not_in_parent, parent_missing,
+        parent_not_covered — part of a parent unit that lies under none of its children),
         ``units`` (codes involved), ``area_m2``, ``lon``, ``lat`` (a point on the problem),
         ``detail``, and the problem geometry (in the metric CRS).
     """
@@ -189,6 +191,7 @@ def inspect_units(units: gpd.GeoDataFrame, metric_crs: str, *, parents: gpd.GeoD
         pnames = pr["name"].astype(str) if "name" in pr else pcodes
         by_code = dict(zip(pcodes, range(len(pr)), strict=True))
         by_name = dict(zip(pnames, range(len(pr)), strict=True))
+        parent_of = np.full(len(u), -1)
         for i in range(len(u)):
             pc = u.at[i, "parent_code"] if "parent_code" in u else None
             pn = u.at[i, "parent_name"] if "parent_name" in u else None
@@ -200,12 +203,14 @@ def inspect_units(units: gpd.GeoDataFrame, metric_crs: str, *, parents: gpd.GeoD
                     add("parent_missing", [codes[i]], u.geometry.iloc[i].representative_point(),
                         f"{names[i]} 的上级 {pc or pn} 不存在 parent not found in the parent layer")
                 continue
+            parent_of[i] = k
             outside = u.geometry.iloc[i].difference(pr.geometry.iloc[k])
             if outside.area > max(sliver_m2, 1e-3 * u.geometry.iloc[i].area):
                 rows.append({"finding": "not_in_parent", "units": f"{codes[i]},{pcodes.iloc[k]}",
                              "area_m2": round(float(outside.area), 2),
                              "detail": f"{names[i]} 有 {100 * outside.area / u.geometry.iloc[i].area:.2f}% 在上级 "
                                        f"{pnames.iloc[k]} 之外 outside its parent", "geometry": outside})
+        rows += _parents_not_covered(u, pr, parent_of, codes, list(pcodes), list(pnames), sliver_m2)
     out = gpd.GeoDataFrame(rows, columns=["finding", "units", "area_m2", "detail", "geometry"], geometry="geometry",
                            crs=metric_crs)
     if len(out):
@@ -216,3 +221,35 @@ def inspect_units(units: gpd.GeoDataFrame, metric_crs: str, *, parents: gpd.GeoD
         out.insert(3, "lon", pd.Series(dtype=float))
         out.insert(4, "lat", pd.Series(dtype=float))
     return out
+
+
+def _parents_not_covered(u: gpd.GeoDataFrame, pr: gpd.GeoDataFrame, parent_of: NDArray[np.int64],
+                         codes: list[str], pcodes: list[str], pnames: list[str],
+                         sliver_m2: float) -> list[dict[str, object]]:
+    """Parts of each parent that none of its children cover (holes *inside* the children's union
+    are reported as gaps already; this finds the land along the parent's edge that no child
+    reaches). Children are those naming the parent (``parent_code``/``parent_name``), else those
+    whose representative point lies in it; parents with no child in the layer are not checked
+    (the layer may cover only part of the jurisdiction)."""
+    if (parent_of < 0).any():
+        pts = gpd.GeoDataFrame(geometry=u.geometry.representative_point(), crs=u.crs)
+        j = gpd.sjoin(pts, pr[["geometry"]], predicate="within", how="left")
+        j = j[~j.index.duplicated(keep="first")]
+        guess = j["index_right"].reindex(range(len(u))).to_numpy()
+        fill = (parent_of < 0) & ~pd.isna(guess)
+        parent_of = parent_of.copy()
+        parent_of[fill] = guess[fill].astype(np.int64)
+    rows: list[dict[str, object]] = []
+    for k in sorted(set(parent_of[parent_of >= 0].tolist())):
+        kids = np.flatnonzero(parent_of == k)
+        parent = pr.geometry.iloc[k]
+        left = parent.difference(shapely.union_all(u.geometry.iloc[kids].values))
+        area = float(left.area)
+        if area <= sliver_m2:
+            continue
+        rows.append({"finding": "parent_not_covered", "units": pcodes[k], "area_m2": round(area, 2),
+                     "detail": f"上级 {pnames[k]} 有 {area / 1e6:.3f} km²（{100 * area / parent.area:.2f}%）不在任何下级单位内 "
+                               f"lies under none of its {kids.size} units; 最大一块 largest part "
+                               f"{max(g.area for g in getattr(left, 'geoms', [left])) / 1e6:.3f} km²",
+                     "geometry": left})
+    return rows

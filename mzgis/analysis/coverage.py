@@ -24,7 +24,7 @@ COVERAGE_COLUMNS_ZH = {
     "unit_code": "单位编码", "unit_name": "单位名称", "level": "层级", "minutes": "服务圈(分钟)",
     "households": "户数", "households_covered": "覆盖户数", "population": "常住人口",
     "population_covered": "覆盖人口", "elderly": "老年人口", "elderly_covered": "覆盖老年人口",
-    "share_covered": "户数覆盖率",
+    "share_covered": "户数覆盖率", "facility_kind": "计入设施类型", "facility_status": "计入设施状态",
 }
 
 UNASSIGNED = "未归属 unassigned"

@@ -13,11 +13,17 @@ level it concerns, its target and comparator, and whether it is 约束性 (bindi
     target = 60
     unit = "%"
 
+Plan sets are data too: ``mzgis/data/plans/<plan>.toml`` (one ``[plan]`` table and one
+``[[indicators]]`` table per indicator, with its ``source`` in plain Chinese); a bureau's own set is
+a file of the same form (``mzgis init WS --plan FILE.toml``). Every entry is checked when the set
+is loaded and every problem is reported at once (:func:`load_plan`).
+
 Methods
 -------
 ``count``                   facilities of the kinds (status filter, default 建成运营) — M1 totals
 ``sum``                     Σ an attribute (``attribute``, e.g. beds) of the kinds
-``unit_coverage``           % of units of ``level`` (optionally ``unit_filter`` regex on the name)
+``unit_coverage``           % of units of ``level`` (optionally only those whose name ends with one
+                            of ``name_suffix``, or matches the ``unit_filter`` regular expression)
                             with a facility inside or within ``within_m`` — M1/M2
 ``service_circle``          % of ``weight`` (households/population/elderly) within ``minutes`` of
                             walking of a facility — M3
@@ -26,14 +32,21 @@ Methods
 ``per_1000``                Σ ``attribute`` ÷ Σ ``denominator`` (population/elderly) × ``scale`` — M4
 ``co_location``             % of host facilities (kinds) with a ``sub_kinds`` facility within
                             ``distance_m`` or with the ``flag`` attribute set — M9
+
+Each method is a function registered in :data:`METHODS` with :func:`method`; a new method is one
+decorated function, and the loader accepts it at once.
 """
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+import tomllib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -43,18 +56,23 @@ import pandas as pd
 from mzgis.analysis.area_standard import DEFAULT_RULES, AreaRule, area_standard
 from mzgis.errors import ConfigError
 
-__all__ = ["INDICATOR_COLUMNS", "INDICATOR_COLUMNS_ZH", "METHODS", "PLAN_SETS", "Indicator", "IndicatorContext",
-           "evaluate", "indicator_set"]
+__all__ = ["COMPARATORS", "INDICATOR_COLUMNS", "INDICATOR_COLUMNS_ZH", "METHODS", "PLAN_NAMES", "PLAN_SETS",
+           "Indicator", "IndicatorContext", "Plan", "evaluate", "indicator_set", "load_plan", "method"]
 
 log = logging.getLogger(__name__)
 
-METHODS = ("count", "sum", "unit_coverage", "service_circle", "area_per_100_households", "area_standard_pass",
-           "per_1000", "co_location")
+#: Comparators as written in plan files (ASCII or the mathematical signs) → the sign shown to people.
+COMPARATORS = {">=": "≥", "≥": "≥", ">": ">", "<=": "≤", "≤": "≤", "<": "<", "=": "=", "==": "="}
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "≥": lambda a, t: a >= t - 1e-9, ">": lambda a, t: a > t + 1e-9, "≤": lambda a, t: a <= t + 1e-9,
+    "<": lambda a, t: a < t - 1e-9, "=": lambda a, t: abs(a - t) < 1e-9,
+}
 
 INDICATOR_COLUMNS = ["indicator_id", "name_zh", "target", "comparator", "actual", "unit", "passed", "binding"]
 INDICATOR_COLUMNS_ZH = {
     "indicator_id": "指标编号", "name_zh": "指标名称", "target": "目标值", "comparator": "比较", "actual": "现状值",
     "unit": "单位", "passed": "是否达标", "binding": "指标属性", "gap": "差距", "detail": "说明", "plan": "出处",
+    "facility_status": "计入设施状态",
 }
 
 
@@ -75,93 +93,197 @@ class Indicator:
     plan: str = ""
     params: Mapping[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # one spelling inside, whatever the file said (>= or ≥)
+        if self.comparator not in COMPARATORS:
+            msg = (f"指标 indicator {self.id}: 比较符 comparator {self.comparator!r} 无效 is not one of "
+                   f"{' '.join(dict.fromkeys(COMPARATORS.values()))}")
+            raise ConfigError(msg)
+        object.__setattr__(self, "comparator", COMPARATORS[self.comparator])
+
     def passes(self, actual: float) -> bool | None:
-        """Compare an actual value with the target (None when it could not be computed)."""
+        """Compare an actual value with the target (None when it could not be computed).
+
+        Examples
+        --------
+        >>> Indicator("X", "x", "count", 9, comparator=">=").passes(9.0)
+        True
+        >>> Indicator("X", "x", "count", 9, comparator="≥").passes(8.0)
+        False
+        >>> Indicator("X", "x", "count", 9, comparator="<").passes(9.0)
+        False
+        """
         if actual is None or not np.isfinite(actual):
             return None
-        ops: dict[str, Callable[[float, float], bool]] = {
-            ">=": lambda a, t: a >= t - 1e-9, ">": lambda a, t: a > t, "<=": lambda a, t: a <= t + 1e-9,
-            "<": lambda a, t: a < t, "=": lambda a, t: abs(a - t) < 1e-9, "==": lambda a, t: abs(a - t) < 1e-9,
-        }
-        return bool(ops[self.comparator](actual, self.target))
+        return bool(_COMPARE[self.comparator](actual, self.target))
 
 
-def _ind(**kw: Any) -> Indicator:
-    kw["kinds"] = tuple(kw.get("kinds", ()))
-    return Indicator(**kw)
+@dataclass(frozen=True)
+class Plan:
+    """A plan's indicator set: its id, its name in Chinese and English, and its indicators."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    indicators: tuple[Indicator, ...]
 
 
-#: Default indicator sets, with targets and 约束性/预期性 from PLAN_REQUIREMENTS §2.
-PLAN_SETS: dict[str, list[Indicator]] = {
-    "mentougou": [
-        _ind(id="EC-03", name_zh="建成运营街道乡镇养老照料中心数量", name_en="Operating subdistrict care centers",
-             method="count", kinds=["elderly_care_center"], target=9, unit="家", binding=True, plan="MTG 指标4 ※"),
-        _ind(id="EC-04", name_zh="建成运营社区养老服务驿站", name_en="Operating community care stations",
-             method="count", kinds=["elderly_care_station"], target=36, unit="家", binding=True, plan="MTG 指标5 ※"),
-        _ind(id="EC-01", name_zh="街道乡镇养老照料中心全覆盖", name_en="Care center in every subdistrict",
-             method="unit_coverage", kinds=["elderly_care_center"], level="subdistrict", target=100, unit="%",
-             plan="CY/DX 全覆盖"),
-        _ind(id="EC-11", name_zh="每千名常住人口养老床位数", name_en="Elderly-care beds per 1,000 residents",
-             method="per_1000", kinds=["elderly_institution", "elderly_care_center", "elderly_care_station"],
-             target=7, unit="张/千人", plan="MTG 指标3",
-             params={"attribute": "beds", "denominator": "population", "scale": 1000}),
-        _ind(id="CW-02", name_zh="区级儿童福利机构数量", name_en="District child-welfare institutions",
-             method="count", kinds=["child_welfare"], target=1, unit="所", binding=True, plan="MTG 指标11 ※"),
-        _ind(id="SA-01", name_zh="临时救助和长期照料总床位数", name_en="Temporary relief and long-term care beds",
-             method="sum", kinds=["relief_station"], target=50, unit="张", binding=True, plan="MTG 指标2 ※",
-             params={"attribute": "beds"}),
-        _ind(id="FN-02", name_zh="公益性公墓乡镇服务覆盖率", name_en="Township coverage of public cemeteries",
-             method="unit_coverage", kinds=["public_cemetery"], level="subdistrict", target=80, unit="%",
-             binding=True, plan="MTG 指标26 ※", params={"unit_filter": "[乡镇]$", "within_m": 0.0}),
-        _ind(id="SO-09", name_zh="志愿服务站点在社区综合服务设施覆盖率", name_en="Volunteer stations in community facilities",
-             method="co_location", kinds=["community_service"], target=100, unit="%", plan="MTG",
-             params={"sub_kinds": ["volunteer_station"], "distance_m": 50.0, "flag": "hosts_volunteer_station"}),
-        _ind(id="SC-15", name_zh="社区养老服务驿站15分钟步行覆盖率（户）", name_en="Households within 15 min walk of a station",
-             method="service_circle", kinds=["elderly_care_station"], target=100, unit="%",
-             plan="[ASSUMPTION] 一刻钟服务圈, no number in the plans", params={"minutes": 15, "weight": "households"}),
-        _ind(id="CS-02", name_zh="社区综合服务设施面积达标率（每百户）", name_en="Communities meeting the area standard",
-             method="area_standard_pass", kinds=["community_service"], level="community", target=100, unit="%",
-             plan="CF 标准参照"),
-    ],
-    "chifeng": [
-        _ind(id="EC-05", name_zh="每个街道具备综合功能的养老服务中心", name_en="Comprehensive elderly center per subdistrict",
-             method="unit_coverage", kinds=["elderly_care_center"], level="subdistrict", target=100, unit="%",
-             plan="CF 指标13 预期", params={"unit_filter": "街道$"}),
-        _ind(id="EC-06", name_zh="社区日间照料机构覆盖率", name_en="Community day-care coverage",
-             method="unit_coverage", kinds=["elderly_day_care", "elderly_care_station"], level="community",
-             target=90, unit="%", binding=True, plan="CF 指标10 约束性"),
-        _ind(id="CS-01", name_zh="每百户居民拥有的城乡社区综合服务设施建筑面积", name_en="Community facility m² per 100 households",
-             method="area_per_100_households", kinds=["community_service"], level="community", target=35,
-             unit="㎡/百户", binding=True, plan="CF 指标4 约束性"),
-        _ind(id="CS-05", name_zh="城镇社区综合服务设施覆盖率", name_en="Urban communities with a service facility",
-             method="unit_coverage", kinds=["community_service"], level="community", target=100, unit="%",
-             binding=True, plan="CF 指标18 约束性"),
-        _ind(id="CS-02", name_zh="社区综合服务设施面积达标率", name_en="Communities meeting the area standard",
-             method="area_standard_pass", kinds=["community_service"], level="community", target=100, unit="%",
-             plan="CF 30/300, 50/500, 300, 150"),
-        _ind(id="CW-04", name_zh="乡镇(街道)未成年人保护工作站覆盖率", name_en="Minor-protection stations in subdistricts",
-             method="unit_coverage", kinds=["minor_protection_station"], level="subdistrict", target=100, unit="%",
-             plan="CF 指标16 预期"),
-        _ind(id="FN-03", name_zh="旗县级城乡公益性安葬(放)设施覆盖率", name_en="Counties with public burial facilities",
-             method="unit_coverage", kinds=["public_cemetery", "rural_cemetery"], level="district", target=100,
-             unit="%", binding=True, plan="CF 指标5 约束性"),
-        _ind(id="EC-08", name_zh="一刻钟居家养老服务圈覆盖率（户）", name_en="Households within 15 min of elderly care",
-             method="service_circle", kinds=["elderly_care_center", "elderly_care_station", "elderly_day_care"],
-             target=100, unit="%", plan="CF 一刻钟服务圈 [ASSUMPTION: target and 4 km/h walk not in the plan]",
-             params={"minutes": 15, "weight": "households"}),
-    ],
-}
+_LEVELS = ("district", "subdistrict", "community")
+_INDICATOR_KEYS = {"id", "name_zh", "name_en", "method", "kinds", "level", "target", "unit", "comparator",
+                   "binding", "source", "params"}
 
 
-def indicator_set(config: Mapping[str, Any]) -> list[Indicator]:
-    """The indicators of a workspace: the plan's defaults, targets and parameters overridden, plus
-    custom indicators, from ``mzgis.toml [indicators]``."""
-    section = dict(config.get("indicators", {}))
-    plan = str(section.get("plan", "mentougou"))
-    if plan not in PLAN_SETS and plan != "none":
-        msg = f"mzgis.toml [indicators] plan = \"{plan}\": use one of {', '.join(PLAN_SETS)} or \"none\""
+def _did_you_mean(key: str, options: Sequence[str]) -> str:
+    near = difflib.get_close_matches(key, list(options), n=1)
+    return f"（是否应为 did you mean '{near[0]}'?）" if near else ""
+
+
+def _check_entry(k: int, entry: Mapping[str, Any], where: str) -> tuple[Indicator | None, list[str]]:
+    """One ``[[indicators]]`` entry as an :class:`Indicator`, or the problems found in it."""
+    from mzgis.layers.kinds import KINDS, get_kind
+
+    label = f"{where} [[indicators]] 第 {k + 1} 项 entry {k + 1} ({entry.get('id', '?')})"
+    problems = []
+    for key in entry:
+        if key not in _INDICATOR_KEYS:
+            problems.append(f"{label}: 不认识的键 unknown key '{key}'{_did_you_mean(key, sorted(_INDICATOR_KEYS))}")
+    for key in ("id", "name_zh", "method", "target"):
+        if key not in entry:
+            problems.append(f"{label}: 缺少 missing '{key}'")
+    m = entry.get("method")
+    if m is not None and m not in METHODS:
+        problems.append(f"{label}: 方法 method '{m}' 不存在 is not one of {', '.join(METHODS)}"
+                        f"{_did_you_mean(str(m), list(METHODS))}")
+    t = entry.get("target")
+    if t is not None and (isinstance(t, bool) or not isinstance(t, int | float) or not np.isfinite(t)):
+        problems.append(f"{label}: 目标值 target {t!r} 应为数字 must be a number")
+    c = entry.get("comparator", "≥")
+    if c not in COMPARATORS:
+        problems.append(f"{label}: 比较符 comparator {c!r} 无效 must be one of "
+                        f"{' '.join(dict.fromkeys(COMPARATORS.values()))}")
+    lv = entry.get("level")
+    if lv is not None and lv not in _LEVELS:
+        problems.append(f"{label}: 层级 level {lv!r} 应为 must be one of {', '.join(_LEVELS)}")
+    b = entry.get("binding", False)
+    if not isinstance(b, bool):
+        problems.append(f"{label}: binding {b!r} 应为 true/false (约束性 true, 预期性 false)")
+    kinds = entry.get("kinds", [])
+    if not isinstance(kinds, list) or not all(isinstance(x, str) for x in kinds):
+        problems.append(f"{label}: kinds 应为设施类型列表 must be a list of facility kinds")
+        kinds = []
+    ids = []
+    for x in kinds:
+        try:
+            ids.append(get_kind(x).id)
+        except ValueError:
+            problems.append(f"{label}: 设施类型 kind '{x}' 不存在 unknown{_did_you_mean(x, list(KINDS))}")
+    params = entry.get("params", {})
+    if not isinstance(params, Mapping):
+        problems.append(f"{label}: params 应为表 must be a table")
+        params = {}
+    if problems:
+        return None, problems
+    ind = Indicator(id=str(entry["id"]), name_zh=str(entry["name_zh"]), method=str(m), target=float(t or 0.0),
+                    unit=str(entry.get("unit", "%")), comparator=str(c), binding=bool(b), kinds=tuple(ids),
+                    level=lv, name_en=str(entry.get("name_en", "")), plan=str(entry.get("source", "")),
+                    params=dict(params))
+    return ind, []
+
+
+def load_plan(source: str | Path) -> Plan:
+    """Load and check a plan's indicator set: a shipped plan by name (``mentougou``, ``chifeng``)
+    or a TOML file of the same form. Every problem in the file is reported at once.
+
+    Examples
+    --------
+    >>> p = load_plan("mentougou")
+    >>> p.name_zh, len(p.indicators), p.indicators[0].comparator
+    ('门头沟区“十四五”时期民政事业规划', 10, '≥')
+    """
+    name = str(source)
+    if name in PLAN_NAMES:
+        text = resources.files("mzgis.data.plans").joinpath(f"{name}.toml").read_text(encoding="utf-8")
+        where = f"mzgis/data/plans/{name}.toml"
+    else:
+        path = Path(name)
+        if path.suffix.lower() != ".toml" or not path.is_file():
+            msg = (f"指标集 indicator set '{name}' 不存在 not found: use {', '.join(PLAN_NAMES)}, none, "
+                   "or the path of a .toml plan file (see mzgis/data/plans/mentougou.toml for the form)")
+            raise ConfigError(msg)
+        text = path.read_text(encoding="utf-8")
+        where = str(path)
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{where}: TOML 格式错误 syntax error: {exc}"
+        raise ConfigError(msg) from exc
+    head = doc.get("plan", {})
+    problems = [f"{where}: 不认识的表 unknown table '{k}'" for k in doc if k not in ("plan", "indicators")]
+    if not isinstance(head, Mapping) or "id" not in head or "name_zh" not in head:
+        problems.append(f"{where}: 需要 [plan] 表含 id 和 name_zh — needs a [plan] table with id and name_zh")
+        head = {}
+    entries = doc.get("indicators", [])
+    if not isinstance(entries, list) or not entries:
+        problems.append(f"{where}: 没有指标 no [[indicators]] entries")
+        entries = []
+    out = []
+    for k, e in enumerate(entries):
+        ind, probs = _check_entry(k, e, where)
+        problems += probs
+        if ind is not None:
+            out.append(ind)
+    dup = sorted({i.id for i in out if sum(j.id == i.id for j in out) > 1})
+    if dup:
+        problems.append(f"{where}: 指标编号重复 duplicate indicator ids {dup}")
+    if problems:
+        msg = f"指标集有 {len(problems)} 处问题 the indicator set has {len(problems)} problems:\n  - " + \
+            "\n  - ".join(problems)
         raise ConfigError(msg)
-    inds = list(PLAN_SETS.get(plan, []))
+    return Plan(str(head["id"]), str(head["name_zh"]), str(head.get("name_en", "")), tuple(out))
+
+
+#: The plans shipped with mzgis (``mzgis/data/plans/*.toml``).
+PLAN_NAMES = ("mentougou", "chifeng")
+
+
+class _PlanSets(Mapping[str, list[Indicator]]):
+    """``PLAN_SETS[name]``: a shipped plan's indicators, loaded from its data file on first use."""
+
+    def __getitem__(self, name: str) -> list[Indicator]:
+        if name not in PLAN_NAMES:
+            raise KeyError(name)
+        return list(load_plan(name).indicators)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(PLAN_NAMES)
+
+    def __len__(self) -> int:
+        return len(PLAN_NAMES)
+
+
+PLAN_SETS: Mapping[str, list[Indicator]] = _PlanSets()
+
+
+def plan_source(config: Mapping[str, Any], root: Path | None = None) -> str:
+    """The ``[indicators] plan`` setting, a relative file path resolved against the workspace."""
+    plan = str(dict(config.get("indicators", {})).get("plan", "none") or "none")
+    if plan not in (*PLAN_NAMES, "none") and root is not None and not Path(plan).is_absolute():
+        plan = str(root / plan)
+    return plan
+
+
+def plan_title(config: Mapping[str, Any], root: Path | None = None) -> str:
+    """The Chinese name of the workspace's plan ("未指定规划指标集" when none)."""
+    src = plan_source(config, root)
+    return "未指定规划指标集 no indicator set" if src == "none" else load_plan(src).name_zh
+
+
+def indicator_set(config: Mapping[str, Any], root: Path | None = None) -> list[Indicator]:
+    """The indicators of a workspace: the plan's set (``none`` = no plan), targets and parameters
+    overridden, plus custom indicators, from ``mzgis.toml [indicators]``."""
+    section = dict(config.get("indicators", {}))
+    plan = plan_source(config, root)
+    inds = [] if plan == "none" else list(load_plan(plan).indicators)
     targets = dict(section.get("targets", {}))
     params = dict(section.get("params", {}))
     out = []
@@ -173,24 +295,23 @@ def indicator_set(config: Mapping[str, Any]) -> list[Indicator]:
             new = replace(new, params={**new.params, **dict(params.pop(ind.id))})
         out.append(new)
     if targets:
-        msg = f"mzgis.toml [indicators.targets]: no indicator {sorted(targets)} in plan {plan}"
+        msg = f"mzgis.toml [indicators.targets]: 指标集 {plan} 中没有 no indicator {sorted(targets)} in plan {plan}"
         raise ConfigError(msg)
-    for i, c in enumerate(section.get("custom", [])):
+    customs = section.get("custom", [])
+    problems: list[str] = []
+    for k, c in enumerate(customs):
         c = dict(c)
-        try:
-            if c.get("method") not in METHODS:
-                msg = f"method {c.get('method')!r} is not one of {', '.join(METHODS)}"
-                raise ValueError(msg)
-            base = {k: c.pop(k) for k in list(c) if k in Indicator.__dataclass_fields__}
-            base.setdefault("params", {})
-            base["params"] = {**dict(base["params"]), **c}
-            base["kinds"] = tuple(base.get("kinds", ()))
-            base["target"] = float(base["target"])
-            out.append(Indicator(**base))
-        except (KeyError, TypeError, ValueError) as exc:
-            msg = (f"mzgis.toml [[indicators.custom]] #{i + 1}: {exc}. Needs id, name_zh, method, target "
-                   f"(and kinds, level, unit, comparator, binding as needed).")
-            raise ConfigError(msg) from exc
+        std = {key: c.pop(key) for key in list(c) if key in _INDICATOR_KEYS}
+        std["params"] = {**dict(std.get("params", {})), **c}  # other keys of a custom entry are parameters
+        if "plan" in std["params"]:
+            std["source"] = std["params"].pop("plan")
+        custom, probs = _check_entry(k, std, "mzgis.toml [indicators.custom]")
+        problems += probs
+        if custom is not None:
+            out.append(custom)
+    if problems:
+        msg = "自定义指标有问题 custom indicators have problems:\n  - " + "\n  - ".join(problems)
+        raise ConfigError(msg)
     return out
 
 
@@ -211,6 +332,9 @@ class IndicatorContext:
         of the kinds (None when there is no network).
     metric_crs
         CRS for distances.
+    statuses
+        Facility statuses counted where an indicator does not name its own (default 建成运营;
+        ``("建成运营", "在建", "规划")`` for the planned scenario).
     """
 
     facilities: gpd.GeoDataFrame
@@ -219,6 +343,7 @@ class IndicatorContext:
     demand: gpd.GeoDataFrame | None = None
     minutes_to_nearest: Callable[[Sequence[str]], pd.Series] | None = None
     area_rules: Sequence[AreaRule] = DEFAULT_RULES
+    statuses: Sequence[str] = ("建成运营",)
 
 
 def _facilities(ctx: IndicatorContext, kinds: Sequence[str], statuses: Sequence[str] | None) -> gpd.GeoDataFrame:
@@ -231,106 +356,171 @@ def _facilities(ctx: IndicatorContext, kinds: Sequence[str], statuses: Sequence[
     return f[sel]
 
 
-def _units(ctx: IndicatorContext, level: str | None, unit_filter: str | None) -> gpd.GeoDataFrame | None:
+MethodFn = Callable[["Indicator", "IndicatorContext", Sequence[str]], tuple[float, str]]
+
+#: The indicator methods by name: ``f(indicator, context, statuses) -> (value, detail)``.
+METHODS: dict[str, MethodFn] = {}
+
+
+def method(name: str) -> Callable[[MethodFn], MethodFn]:
+    """Register an indicator method under ``name`` (then usable in plan files and mzgis.toml)."""
+
+    def register(fn: MethodFn) -> MethodFn:
+        METHODS[name] = fn
+        return fn
+
+    return register
+
+
+def _units(ctx: IndicatorContext, ind: Indicator) -> gpd.GeoDataFrame | None:
+    level = ind.level
     if level is None or level not in ctx.units:
         return None
     u = ctx.units[level]
+    suffix = ind.params.get("name_suffix")
+    if suffix:
+        u = u[u["name"].astype(str).str.endswith(tuple([suffix] if isinstance(suffix, str) else suffix))]
+    unit_filter = ind.params.get("unit_filter")
     if unit_filter:
         try:
             u = u[u["name"].astype(str).str.contains(unit_filter, regex=True)]
         except re.error as exc:
-            msg = f"indicator unit_filter {unit_filter!r} is not a valid regular expression: {exc}"
+            msg = f"指标 {ind.id} 的 unit_filter {unit_filter!r} 不是有效的正则表达式 is not a valid regular expression: {exc}"
             raise ConfigError(msg) from exc
     return u
 
 
-def _value(ind: Indicator, ctx: IndicatorContext) -> tuple[float, str]:
-    p = ind.params
-    statuses = p.get("status", ["建成运营"])
-    m = ind.method
-    if m == "count":
-        return float(len(_facilities(ctx, ind.kinds, statuses))), ""
-    if m == "sum":
-        f = _facilities(ctx, ind.kinds, statuses)
-        attr = p.get("attribute", "beds")
-        return float(pd.to_numeric(f.get(attr), errors="coerce").fillna(0).sum()) if len(f) else 0.0, ""
-    if m == "unit_coverage":
-        u = _units(ctx, ind.level, p.get("unit_filter"))
-        if u is None:
-            return np.nan, f"没有 {ind.level} 层级的行政区划 no admin units of level {ind.level}"
-        if u.empty:
-            return np.nan, f"没有名称符合 {p.get('unit_filter')!r} 的单位 no {ind.level} units match the filter (不适用 n/a)"
-        f = _facilities(ctx, ind.kinds, statuses)
-        if f.empty:
-            return 0.0, f"0/{len(u)}"
-        within = float(p.get("within_m", 0.0))
-        um = u.to_crs(ctx.metric_crs)
-        fm = f.to_crs(ctx.metric_crs)
-        if within > 0:
-            j = gpd.sjoin_nearest(um[["geometry"]], fm[["geometry"]], max_distance=within, how="inner")
-        else:
-            j = gpd.sjoin(um[["geometry"]], fm[["geometry"]], predicate="intersects", how="inner")
-        served = j.index.unique()
-        missing = [str(n) for n in u.loc[~u.index.isin(served), "name"].tolist()[:10]]
-        detail = f"{len(served)}/{len(u)}" + (f"; 未覆盖 missing: {', '.join(missing)}" if missing else "")
-        return 100.0 * len(served) / len(u), detail
-    if m == "service_circle":
-        if ctx.minutes_to_nearest is None or ctx.demand is None or ctx.demand.empty:
-            return np.nan, "需要路网和需求点 needs a network and demand (mzgis network …)"
-        mins = ctx.minutes_to_nearest(ind.kinds)
-        w = ctx.demand[p.get("weight", "households")].astype(float).to_numpy()
-        cov = np.isfinite(mins.to_numpy()) & (mins.to_numpy() <= float(p.get("minutes", 15)) + 1e-9)
-        tot = w.sum()
-        return (100.0 * w[cov].sum() / tot if tot > 0 else np.nan), f"{w[cov].sum():.0f}/{tot:.0f}"
-    if m in ("area_per_100_households", "area_standard_pass"):
-        com = ctx.units.get("community")
-        if com is None or com.empty:
-            return np.nan, "没有社区层 no community layer"
-        f = _facilities(ctx, ind.kinds, statuses)
-        hh = None
-        if ctx.demand is not None and not ctx.demand.empty:
-            from mzgis.analysis.coverage import assign_units
+def _which_units(ind: Indicator) -> str:
+    suffix = ind.params.get("name_suffix")
+    if suffix:
+        return "名称以" + "、".join([suffix] if isinstance(suffix, str) else suffix) + "结尾的单位"
+    return "符合筛选条件的单位" if ind.params.get("unit_filter") else "单位"
 
-            where = assign_units(ctx.demand, {"community": com})
-            if "community" in where:
-                hh = ctx.demand["households"].groupby(where["community"].to_numpy()).sum()
-        table = area_standard(com, f, households=hh, rules=ctx.area_rules)
-        if m == "area_standard_pass":
-            return 100.0 * float(table["passed"].mean()), f"{int(table['passed'].sum())}/{len(table)}"
-        total_hh = table["households"].sum()
-        return (100.0 * table["floor_area_m2"].sum() / total_hh if total_hh > 0 else np.nan), \
-            f"{table['floor_area_m2'].sum():.0f} ㎡ / {total_hh:.0f} 户"
-    if m == "per_1000":
-        f = _facilities(ctx, ind.kinds, statuses)
-        num = float(pd.to_numeric(f.get(p.get("attribute", "beds")), errors="coerce").fillna(0).sum()) if len(f) else 0.0
-        den_col = p.get("denominator", "population")
-        den = np.nan
-        for level in ("district", "subdistrict", "community"):
-            u = ctx.units.get(level)
-            if u is not None and den_col in u and pd.to_numeric(u[den_col], errors="coerce").notna().any():
-                den = float(pd.to_numeric(u[den_col], errors="coerce").fillna(0).sum())
-                break
-        if not np.isfinite(den) and ctx.demand is not None and den_col in ctx.demand:
-            den = float(ctx.demand[den_col].sum())
-        if not np.isfinite(den) or den <= 0:
-            return np.nan, f"没有 {den_col} 数据 no {den_col} figures"
-        return num / den * float(p.get("scale", 1000)), f"{num:.0f} / {den:.0f}"
-    if m == "co_location":
-        hosts = _facilities(ctx, ind.kinds, statuses)
-        if hosts.empty:
-            return np.nan, "没有主设施 no host facilities"
-        flag = p.get("flag")
-        ok = pd.Series(False, index=hosts.index)
-        if flag and flag in hosts:
-            ok |= hosts[flag].astype(str).str.lower().isin(["1", "true", "是", "yes", "y"])
-        subs = _facilities(ctx, p.get("sub_kinds", []), None)
-        if not subs.empty:
-            j = gpd.sjoin_nearest(hosts.to_crs(ctx.metric_crs)[["geometry"]], subs.to_crs(ctx.metric_crs)[["geometry"]],
-                                  max_distance=float(p.get("distance_m", 50.0)), how="inner")
-            ok |= hosts.index.isin(j.index)
-        return 100.0 * float(ok.mean()), f"{int(ok.sum())}/{len(ok)}"
-    msg = f"indicator {ind.id}: unknown method {m!r}; use one of {', '.join(METHODS)}"
-    raise ConfigError(msg)
+
+@method("count")
+def _count(ind: Indicator, ctx: IndicatorContext, statuses: Sequence[str]) -> tuple[float, str]:
+    return float(len(_facilities(ctx, ind.kinds, statuses))), ""
+
+
+@method("sum")
+def _sum(ind: Indicator, ctx: IndicatorContext, statuses: Sequence[str]) -> tuple[float, str]:
+    f = _facilities(ctx, ind.kinds, statuses)
+    attr = ind.params.get("attribute", "beds")
+    return float(pd.to_numeric(f.get(attr), errors="coerce").fillna(0).sum()) if len(f) else 0.0, ""
+
+
+@method("unit_coverage")
+def _unit_coverage(ind: Indicator, ctx: IndicatorContext, statuses: Sequence[str]) -> tuple[float, str]:
+    p = ind.params
+    u = _units(ctx, ind)
+    if u is None:
+        return np.nan, f"没有 {ind.level} 层级的行政区划 no admin units of level {ind.level}"
+    if u.empty:
+        return np.nan, f"没有{_which_units(ind)} no {ind.level} units of that kind (不适用 n/a)"
+    f = _facilities(ctx, ind.kinds, statuses)
+    if f.empty:
+        return 0.0, f"0/{len(u)}"
+    within = float(p.get("within_m", 0.0))
+    um = u.to_crs(ctx.metric_crs)
+    fm = f.to_crs(ctx.metric_crs)
+    if within > 0:
+        j = gpd.sjoin_nearest(um[["geometry"]], fm[["geometry"]], max_distance=within, how="inner")
+    else:
+        j = gpd.sjoin(um[["geometry"]], fm[["geometry"]], predicate="intersects", how="inner")
+    served = j.index.unique()
+    missing = [str(n) for n in u.loc[~u.index.isin(served), "name"].tolist()[:10]]
+    detail = f"{len(served)}/{len(u)}" + (f"; 未覆盖 missing: {', '.join(missing)}" if missing else "")
+    return 100.0 * len(served) / len(u), detail
+
+
+@method("service_circle")
+def _service_circle(ind: Indicator, ctx: IndicatorContext, statuses: Sequence[str]) -> tuple[float, str]:
+    p = ind.params
+    if ctx.minutes_to_nearest is None or ctx.demand is None or ctx.demand.empty:
+        return np.nan, "需要路网和需求点 needs a network and demand (mzgis network …)"
+    mins = ctx.minutes_to_nearest(ind.kinds)
+    w = ctx.demand[p.get("weight", "households")].astype(float).to_numpy()
+    cov = np.isfinite(mins.to_numpy()) & (mins.to_numpy() <= float(p.get("minutes", 15)) + 1e-9)
+    tot = w.sum()
+    return (100.0 * w[cov].sum() / tot if tot > 0 else np.nan), f"{w[cov].sum():.0f}/{tot:.0f}"
+
+
+def _area_table(ind: Indicator, ctx: IndicatorContext, statuses: Sequence[str]) -> pd.DataFrame | None:
+    com = ctx.units.get("community")
+    if com is None or com.empty:
+        return None
+    f = _facilities(ctx, ind.kinds, statuses)
+    hh = None
+    if ctx.demand is not None and not ctx.demand.empty:
+        from mzgis.analysis.coverage import assign_units
+
+        where = assign_units(ctx.demand, {"community": com})
+        if "community" in where:
+            hh = ctx.demand["households"].groupby(where["community"].to_numpy()).sum()
+    return area_standard(com, f, households=hh, rules=ctx.area_rules)
+
+
+@method("area_standard_pass")
+def _area_standard_pass(ind: Indicator, ctx: IndicatorContext, statuses: Sequence[str]) -> tuple[float, str]:
+    table = _area_table(ind, ctx, statuses)
+    if table is None:
+        return np.nan, "没有社区层 no community layer"
+    return 100.0 * float(table["passed"].mean()), f"{int(table['passed'].sum())}/{len(table)}"
+
+
+@method("area_per_100_households")
+def _area_per_100(ind: Indicator, ctx: IndicatorContext, statuses: Sequence[str]) -> tuple[float, str]:
+    table = _area_table(ind, ctx, statuses)
+    if table is None:
+        return np.nan, "没有社区层 no community layer"
+    total_hh = table["households"].sum()
+    return (100.0 * table["floor_area_m2"].sum() / total_hh if total_hh > 0 else np.nan), \
+        f"{table['floor_area_m2'].sum():.0f} ㎡ / {total_hh:.0f} 户"
+
+
+@method("per_1000")
+def _per_1000(ind: Indicator, ctx: IndicatorContext, statuses: Sequence[str]) -> tuple[float, str]:
+    p = ind.params
+    f = _facilities(ctx, ind.kinds, statuses)
+    num = float(pd.to_numeric(f.get(p.get("attribute", "beds")), errors="coerce").fillna(0).sum()) if len(f) else 0.0
+    den_col = p.get("denominator", "population")
+    den = np.nan
+    for level in ("district", "subdistrict", "community"):
+        u = ctx.units.get(level)
+        if u is not None and den_col in u and pd.to_numeric(u[den_col], errors="coerce").notna().any():
+            den = float(pd.to_numeric(u[den_col], errors="coerce").fillna(0).sum())
+            break
+    if not np.isfinite(den) and ctx.demand is not None and den_col in ctx.demand:
+        den = float(ctx.demand[den_col].sum())
+    if not np.isfinite(den) or den <= 0:
+        return np.nan, f"没有 {den_col} 数据 no {den_col} figures"
+    return num / den * float(p.get("scale", 1000)), f"{num:.0f} / {den:.0f}"
+
+
+@method("co_location")
+def _co_location(ind: Indicator, ctx: IndicatorContext, statuses: Sequence[str]) -> tuple[float, str]:
+    p = ind.params
+    hosts = _facilities(ctx, ind.kinds, statuses)
+    if hosts.empty:
+        return np.nan, "没有主设施 no host facilities"
+    flag = p.get("flag")
+    ok = pd.Series(False, index=hosts.index)
+    if flag and flag in hosts:
+        ok |= hosts[flag].astype(str).str.lower().isin(["1", "true", "是", "yes", "y"])
+    subs = _facilities(ctx, p.get("sub_kinds", []), None)
+    if not subs.empty:
+        j = gpd.sjoin_nearest(hosts.to_crs(ctx.metric_crs)[["geometry"]], subs.to_crs(ctx.metric_crs)[["geometry"]],
+                              max_distance=float(p.get("distance_m", 50.0)), how="inner")
+        ok |= hosts.index.isin(j.index)
+    return 100.0 * float(ok.mean()), f"{int(ok.sum())}/{len(ok)}"
+
+
+def _value(ind: Indicator, ctx: IndicatorContext) -> tuple[float, str]:
+    fn = METHODS.get(ind.method)
+    if fn is None:
+        msg = f"指标 indicator {ind.id}: 方法 unknown method {ind.method!r}; use one of {', '.join(METHODS)}"
+        raise ConfigError(msg)
+    return fn(ind, ctx, ind.params.get("status", list(ctx.statuses)))
 
 
 def evaluate(indicators: Sequence[Indicator], ctx: IndicatorContext) -> pd.DataFrame:
@@ -352,8 +542,9 @@ def evaluate(indicators: Sequence[Indicator], ctx: IndicatorContext) -> pd.DataF
             "passed": ind.passes(actual), "binding": "约束性" if ind.binding else "预期性",
             "gap": actual - ind.target if np.isfinite(actual) else np.nan, "detail": detail, "plan": ind.plan,
             "name_en": ind.name_en,
+            "facility_status": "、".join(ind.params.get("status", list(ctx.statuses))) if ind.kinds else "",
         })
-    out = pd.DataFrame(rows, columns=[*INDICATOR_COLUMNS, "gap", "detail", "plan", "name_en"])
+    out = pd.DataFrame(rows, columns=[*INDICATOR_COLUMNS, "gap", "detail", "plan", "name_en", "facility_status"])
     out["passed"] = pd.Series([r["passed"] for r in rows], index=out.index, dtype=object)
     return out
 

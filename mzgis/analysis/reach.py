@@ -36,7 +36,7 @@ from numpy.typing import NDArray
 from scipy.sparse.csgraph import dijkstra
 from tqdm import tqdm
 
-from mzgis.analysis.snapping import SegmentIndex, Snapped
+from mzgis.analysis.snapping import SegmentIndex, Snapped, SnapTo
 from mzgis.errors import NetworkError
 from mzgis.layers.network import MIN_EDGE_M, RoadGraph
 
@@ -289,12 +289,17 @@ class ReachResult:
     demand
         Index-aligned with the demand layer: ``demand_id``, ``nearest_facility_id``,
         ``distance_m``, ``minutes`` (NaN when no facility is within the largest threshold),
-        ``access_m``, ``snapped``, and ``facilities_within_<t>min`` for each threshold.
+        ``access_m``, ``snapped``, ``moved_from_island`` (an edge off the main network lay
+        nearer; see :mod:`.snapping`), and ``facilities_within_<t>min`` for each threshold.
     pairs
         One row per (facility, demand point) within the largest threshold: ``facility_id``,
         ``demand_id``, ``distance_m``, ``minutes``.
     unsnapped_facilities, unsnapped_demand
         Ids of points farther than the maximum snapping distance from any edge.
+    facility_snap
+        Per facility: ``facility_id, snapped, access_m, moved_from_island``.
+    snap_to
+        ``"main"`` or ``"any"``: which edges points were allowed to snap to.
     """
 
     demand: pd.DataFrame
@@ -304,6 +309,23 @@ class ReachResult:
     unsnapped_facilities: list[str] = field(default_factory=list)
     unsnapped_demand: list[str] = field(default_factory=list)
     facility_snap: pd.DataFrame | None = None
+    snap_to: str = "main"
+
+    def island_summary(self, weights: pd.Series | None = None) -> str:
+        """One line saying how many points were moved off network islands, and how far."""
+        if self.snap_to != "main":
+            return "吸附 snapping: 任意路网片段 to any piece of the network (--snap-to any)"
+        d = self.demand
+        moved = d["moved_from_island"].to_numpy(dtype=bool)
+        f_moved = 0 if self.facility_snap is None else int(self.facility_snap["moved_from_island"].sum())
+        extra = d.loc[moved & d["snapped"].to_numpy(dtype=bool), "moved_extra_m"]
+        w = ""
+        if weights is not None:
+            w = f"（户数 households {float(weights[moved].sum()):,.0f}）"
+        far = f"，多走 farther by 中位 median {extra.median():.0f} m / 最大 max {extra.max():.0f} m" if len(extra) else ""
+        return (f"吸附到主路网 snapped to the main network (largest connected piece): {int(moved.sum())} 个需求点 "
+                f"demand points{w}、{f_moved} 个设施 facilities 离孤立路段更近而改吸附 were nearer an isolated "
+                f"path piece and were moved to the main network{far}. 用 --snap-to any 恢复 to snap to any piece.")
 
 
 def network_reach(
@@ -318,6 +340,7 @@ def network_reach(
     demand_id: str = "feature_id",
     pairs: bool = True,
     index: SegmentIndex | None = None,
+    snap_to: SnapTo = "main",
 ) -> ReachResult:
     """Walking reach between facilities and demand points over the road graph.
 
@@ -335,13 +358,17 @@ def network_reach(
         Points farther than this from every edge are reported, not snapped.
     pairs
         Also compute the per-facility pairs (needed for counts per threshold).
+    index
+        A prebuilt :class:`SegmentIndex` (its ``snap_to`` then applies).
+    snap_to
+        ``"main"`` (default): snap to the main network only; ``"any"``: to any piece.
     """
     if speed_m_per_min <= 0:
         msg = f"speed_m_per_min must be positive, got {speed_m_per_min}"
         raise NetworkError(msg)
     ths = sorted(float(t) for t in thresholds_min)
     limit = ths[-1] * speed_m_per_min
-    idx = index or SegmentIndex(graph)
+    idx = index or SegmentIndex(graph, snap_to=snap_to)
     fx, fy = points_xy(facilities, graph.crs)
     dx, dy = points_xy(demand, graph.crs)
     fs = idx.snap(fx, fy, max_distance_m=max_snap_m)
@@ -370,6 +397,8 @@ def network_reach(
     out["minutes"] = distance / speed_m_per_min
     out["access_m"] = ds.access_m
     out["snapped"] = ds.ok
+    out["moved_from_island"] = ds.moved
+    out["moved_extra_m"] = ds.moved_extra_m
     pair_df = pd.DataFrame(columns=["facility_id", "demand_id", "distance_m", "minutes"])
     if pairs:
         pf, pd_, pdist = facility_pairs(graph, fsub, dsub, limit_m=limit)
@@ -380,7 +409,8 @@ def network_reach(
             counts = np.zeros(len(ds), dtype=np.int64)
             np.add.at(counts, d_ok[pd_[within]], 1)
             out[f"facilities_within_{t:g}min"] = counts
-    fsnap = pd.DataFrame({"facility_id": fid, "snapped": fs.ok, "access_m": fs.access_m}, index=facilities.index)
+    fsnap = pd.DataFrame({"facility_id": fid, "snapped": fs.ok, "access_m": fs.access_m,
+                          "moved_from_island": fs.moved}, index=facilities.index)
     return ReachResult(out, pair_df, ths, speed_m_per_min,
                        unsnapped_facilities=list(fid[~fs.ok]), unsnapped_demand=list(did[~ds.ok]),
-                       facility_snap=fsnap)
+                       facility_snap=fsnap, snap_to=idx.snap_to)

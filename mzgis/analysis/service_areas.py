@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from tqdm import tqdm
 
 from mzgis.analysis.reach import multi_source_node_distances, points_xy
-from mzgis.analysis.snapping import SegmentIndex, Snapped
+from mzgis.analysis.snapping import SegmentIndex, Snapped, SnapTo
 from mzgis.layers.network import RoadGraph
 
 __all__ = ["reached_segments", "service_areas"]
@@ -114,6 +114,7 @@ def service_areas(
     dissolve_by: str | None = None,
     facility_id: str = "feature_id",
     index: SegmentIndex | None = None,
+    snap_to: SnapTo = "main",
 ) -> gpd.GeoDataFrame:
     """Service-area polygons per facility, or dissolved per group, for each threshold.
 
@@ -130,7 +131,7 @@ def service_areas(
     """
     ths = sorted(float(t) for t in thresholds_min)
     limit = ths[-1] * speed_m_per_min
-    idx = index or SegmentIndex(graph)
+    idx = index or SegmentIndex(graph, snap_to=snap_to)
     fx, fy = points_xy(facilities, graph.crs)
     snapped = idx.snap(fx, fy, max_distance_m=max_snap_m)
     ids = (facilities[facility_id].astype(str).to_numpy() if facility_id in facilities

@@ -43,9 +43,21 @@ import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from mzgis.analysis.snapping import Snapped
 from mzgis.errors import MzgisError
+from mzgis.layers.network import RoadGraph
 
-__all__ = ["GREEDY_BOUND", "CoverageProblem", "SitingResult", "exhaustive", "solve", "solve_exact", "solve_greedy"]
+__all__ = [
+    "GREEDY_BOUND",
+    "CoverageProblem",
+    "SitingResult",
+    "distinct_candidates",
+    "exhaustive",
+    "network_candidates",
+    "solve",
+    "solve_exact",
+    "solve_greedy",
+]
 
 log = logging.getLogger(__name__)
 
@@ -261,10 +273,26 @@ def solve_exact(p: CoverageProblem, *, add: int | None = None, target_share: flo
                + (" (target share not reachable with these candidates)" if target_share is not None else ""))
         raise SitingError(msg)
     chosen = [i for i in range(n_c) if (x[i].value() or 0) > 0.5]
+    base_val = float((p.weight * np.minimum(p.base, 1.0)).sum())
+    if not simple:
+        # With capacity or decay the households a site serves come from the model's assignment
+        # (z_ij), not from re-allocating in some order: re-allocating greedily can serve fewer than
+        # the optimum, and the table would then not add up to the objective. A point served by new
+        # site i gains w_j (f_ij - b_j) over what the existing facilities give it.
+        site_gain = dict.fromkeys(chosen, 0.0)
+        for (ci, dj), zij in z.items():
+            zv = float(zij.value() or 0.0)
+            if zv > 1e-9 and ci in site_gain:
+                site_gain[ci] += float(p.weight[dj]) * zv * (float(p.value[ci, dj]) - float(p.base[dj]))
+        ordered_c = sorted(chosen, key=lambda i: -site_gain[i])
+        gains_c = [site_gain[i] for i in ordered_c]
+        total = base_val + sum(gains_c)
+        res = SitingResult(ordered_c, gains_c, total, p.total, "exact (PuLP/CBC)", time.perf_counter() - t0)
+        res.exact_value = base_val + float(pulp.value(gain) or 0.0) if target_share is None else total
+        return res
     # order the chosen sites by marginal gain, for the ranked table
     ordered: list[int] = []
     gains: list[float] = []
-    base_val = float((p.weight * np.minimum(p.base, 1.0)).sum())
     cur_val = base_val
     rest = list(chosen)
     while rest:
@@ -280,9 +308,54 @@ def solve_exact(p: CoverageProblem, *, add: int | None = None, target_share: flo
     return res
 
 
+def distinct_candidates(p: CoverageProblem) -> NDArray[np.int64]:
+    """Candidates with distinct offers: of candidates that offer exactly the same values to the
+    same demand points still in need, only the first is kept (rows of ``p.value`` restricted to
+    the columns with base < 1 and weight > 0).
+
+    Dropping such twins loses nothing without capacity: either twin adds exactly what the other
+    would. With capacity two sites side by side can both be worth building, so nothing is dropped.
+    """
+    if p.capacity is not None or p.n_candidates == 0:
+        return np.arange(p.n_candidates, dtype=np.int64)
+    need = (p.base < 1.0) & (p.weight > 0)
+    m = p.value[:, np.flatnonzero(need)].tocsr()
+    m.sort_indices()
+    seen: dict[bytes, int] = {}
+    keep = []
+    for i in range(m.shape[0]):
+        s, e = m.indptr[i], m.indptr[i + 1]
+        if s == e:
+            continue  # offers nothing to anyone in need
+        key = m.indices[s:e].tobytes() + np.round(m.data[s:e], 12).tobytes()
+        if key not in seen:
+            seen[key] = i
+            keep.append(i)
+    return np.asarray(keep, dtype=np.int64)
+
+
 def solve(p: CoverageProblem, *, add: int | None = None, target_share: float | None = None, method: str = "auto",
           exact_max_pairs: int = 300_000, exact_max_candidates: int = 1500, time_limit_s: float = 120.0) -> SitingResult:
-    """Choose the solver (``auto``, ``exact`` or ``greedy``) and report the choice and the gap."""
+    """Choose the solver (``auto``, ``exact`` or ``greedy``) and report the choice and the gap.
+
+    Candidates that offer exactly what another offers are set aside first
+    (:func:`distinct_candidates`), which keeps "exact" exact over the whole candidate set while
+    the model gets smaller. The result's ``chosen`` indexes the original candidates."""
+    keep = distinct_candidates(p)
+    if keep.size == p.n_candidates:
+        return _solve(p, add=add, target_share=target_share, method=method, exact_max_pairs=exact_max_pairs,
+                      exact_max_candidates=exact_max_candidates, time_limit_s=time_limit_s)
+    sub = CoverageProblem(p.value[keep].tocsr(), p.weight, p.base, p.capacity)
+    res = _solve(sub, add=add, target_share=target_share, method=method, exact_max_pairs=exact_max_pairs,
+                 exact_max_candidates=exact_max_candidates, time_limit_s=time_limit_s)
+    res.chosen = [int(keep[i]) for i in res.chosen]
+    res.notes.insert(0, f"候选 {p.n_candidates} candidates, {keep.size} 个覆盖范围不同 with distinct coverage "
+                        "(同覆盖范围的候选只留一个 twins offering the same coverage set aside: no loss)")
+    return res
+
+
+def _solve(p: CoverageProblem, *, add: int | None, target_share: float | None, method: str,
+           exact_max_pairs: int, exact_max_candidates: int, time_limit_s: float) -> SitingResult:
     if (add is None) == (target_share is None):
         msg = "give exactly one of add (number of new sites) or target_share"
         raise SitingError(msg)
@@ -318,3 +391,38 @@ def exhaustive(p: CoverageProblem, add: int) -> tuple[float, tuple[int, ...]]:
         if val > best + 1e-9:
             best, arg = val, combo
     return best, arg
+
+
+def network_candidates(graph: RoadGraph, demand: Snapped, need: NDArray[np.bool_], *,
+                       limit_m: float) -> NDArray[np.int64]:
+    """Every network node within ``limit_m`` (network distance) of a demand point that needs
+    coverage: the candidate set over which "exact" siting is exact.
+
+    A new site anywhere else could not reach any of that demand, so it could never add coverage;
+    restricting to nodes loses only positions part-way along an edge. One multi-source Dijkstra
+    from the demand points (the walking network is undirected, so the distance from a point to a
+    node is the distance from the node to the point).
+
+    Parameters
+    ----------
+    graph
+        The road graph.
+    demand
+        The demand points snapped to the graph (unsnapped ones are skipped).
+    need
+        True for the demand points not yet covered (aligned with ``demand``).
+    limit_m
+        The service distance.
+
+    Returns
+    -------
+    numpy.ndarray
+        Node indices, ascending.
+    """
+    from mzgis.analysis.reach import multi_source_node_distances
+
+    src = np.flatnonzero(np.asarray(need, dtype=bool) & demand.ok)
+    if src.size == 0:
+        return np.empty(0, dtype=np.int64)
+    d = multi_source_node_distances(graph, demand.take(src), limit_m=limit_m)
+    return np.flatnonzero(np.isfinite(d) & (d <= limit_m)).astype(np.int64)

@@ -39,8 +39,13 @@ def _kv(items: Sequence[str] | None, flag: str) -> dict[str, str]:
 def cmd_init(a: argparse.Namespace) -> int:
     from mzgis.gis.workspace import init_workspace
 
-    ws = init_workspace(a.dir, name=a.name, jurisdiction=a.jurisdiction, metric_crs=a.metric_crs, force=a.force)
+    ws = init_workspace(a.dir, name=a.name, jurisdiction=a.jurisdiction, metric_crs=a.metric_crs, force=a.force,
+                        plan=a.plan)
     print(f"已创建工作区 workspace created: {ws.root}  ({ws.config_path.name}, {ws.store_path.name})")
+    from mzgis.analysis.indicators import plan_title
+
+    print(f"  规划指标集 indicator set: {plan_title(ws.config, ws.root)}"
+          + ("（用 --plan 选择 choose one with --plan mentougou|chifeng|FILE.toml）" if a.plan == "none" else ""))
     return 0
 
 
@@ -76,14 +81,18 @@ def cmd_layers(a: argparse.Namespace) -> int:
 def cmd_export(a: argparse.Namespace) -> int:
     from mzgis.gis.workspace import Workspace
     from mzgis.layers.export import export_frame
+    from mzgis.layers.schemas import SCHEMAS
 
     ws = Workspace.open(a.dir)
     info = ws.store.layer_info(a.layer) or {}
     source = [str(info["source"])] if info.get("source") else []  # the file the layer came from
     out = ws.check_output(a.out, inputs=source, flag="export OUT")
     gdf = ws.store.read(a.layer, include_retired=a.include_retired)
-    p = export_frame(gdf, out, layer=a.layer)
-    print(f"已导出 exported {len(gdf)} features → {p}")
+    schema = SCHEMAS.get(str(info.get("layer_type")))
+    zh = {f.name: f.label_zh for f in schema.fields if f.label_zh} if schema else {}
+    zh.update({"feature_id": "编号", "lon": "经度", "lat": "纬度", "coord_system": "坐标系"})
+    p = export_frame(gdf, out, layer=a.layer, coords=a.coords, headers_zh=zh)
+    print(f"已导出 exported {len(gdf)} features → {p}（坐标 coordinates: {a.coords}）")
     return 0
 
 
@@ -175,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--jurisdiction", help="辖区名称 jurisdiction (default: the name)")
     s.add_argument("--metric-crs", default="auto", help="auto | auto-cgcs2000 | EPSG:n")
     s.add_argument("--force", action="store_true", help="start over if the workspace exists")
+    s.add_argument("--plan", default="none",
+                   help="规划指标集 the plan's indicator set: mentougou | chifeng | none (default) | FILE.toml")
     s.set_defaults(func=cmd_init)
 
     s = sub.add_parser("import", help="导入图层 import a layer")
@@ -200,11 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("dir")
     s.set_defaults(func=cmd_layers)
 
-    s = sub.add_parser("export", help="导出图层 export a layer (.gpkg .geojson .csv .xlsx)")
+    s = sub.add_parser("export", help="导出图层 export a layer (.gpkg .geojson .shp .csv .xlsx)")
     s.add_argument("dir")
     s.add_argument("layer")
     s.add_argument("out")
     s.add_argument("--include-retired", action="store_true")
+    s.add_argument("--coords", default="wgs84", type=coords_name,
+                   help="wgs84 (default) | gcj02 (高德/腾讯) | bd09 (百度) | cgcs2000 | EPSG:n")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("demo", help="运行示例 build the sample workspace and run every analysis")

@@ -6,9 +6,29 @@ import argparse
 import sys
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from mzgis.gis.argtypes import minutes_list, positive_float, positive_int, share
+from mzgis.gis.argtypes import coords_name, minutes_list, positive_float, positive_int, share
+
+
+def add_counting_args(s: argparse.ArgumentParser) -> None:
+    """``--status``, ``--scenario`` and ``--snap-to``: what an analysis counts, said in its output."""
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--status", help="计入的设施状态 facility statuses counted, comma-separated "
+                                    "(建成运营, 在建, 规划; default 建成运营)")
+    g.add_argument("--scenario", choices=["today", "planned"],
+                   help="today = 建成运营 (default); planned = 建成运营 + 在建 + 规划")
+    s.add_argument("--snap-to", choices=["main", "any"],
+                   help="main (default): snap points to the main network (largest connected piece); "
+                        "any: to the nearest piece, islands included")
+
+
+def counting(a: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of the pipelines for :func:`add_counting_args`."""
+    from mzgis.gis.pipelines import counted_statuses
+
+    return {"statuses": counted_statuses(a.status, a.scenario), "snap_to": a.snap_to}
 
 
 def cmd_network(a: argparse.Namespace) -> int:
@@ -31,10 +51,14 @@ def cmd_reach(a: argparse.Namespace) -> int:
     from mzgis.gis.workspace import Workspace
 
     ws = Workspace.open(a.dir)
+    cnt = counting(a)
     out, res = run_reach(ws, facilities=a.facilities, demand=a.demand, profile=a.profile,
-                         minutes=a.minutes, kind=a.kind)
+                         minutes=a.minutes, kind=a.kind, **cnt)
     d = res.demand
     print(f"可达分析 reach: {len(d)} 需求点 demand points, 最近设施距离 nearest-facility distance written to {out}")
+    print(f"  计入设施 facilities counted: 图层 layer {a.facilities}{'、' + a.kind if a.kind else ''}，"
+          f"状态 status {'、'.join(cnt['statuses'])}")
+    print(f"  {res.island_summary()}")
     for t in res.thresholds_min:
         col = f"facilities_within_{t:g}min"
         if col in d:
@@ -63,6 +87,7 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--demand", required=True, help="demand layer")
     s.add_argument("--kind", help="only facilities of this kind")
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    add_counting_args(s)
     s.add_argument("--minutes", type=minutes_list, help="thresholds, e.g. 5,10,15 (default: mzgis.toml)")
     s.set_defaults(func=cmd_reach)
     add_analysis_commands(sub)
@@ -75,9 +100,13 @@ def cmd_coverage(a: argparse.Namespace) -> int:
     from mzgis.gis.workspace import Workspace
 
     ws = Workspace.open(a.dir)
-    run = run_coverage(ws, kind=a.kind, minutes=a.minutes, demand=a.demand, profile=a.profile)
+    run = run_coverage(ws, kind=a.kind, minutes=a.minutes, demand=a.demand, profile=a.profile,
+                       **counting(a))
     t = run.table
-    print(f"服务圈覆盖 coverage of {a.kind} (需求 demand: {run.demand_source}):")
+    kind_zh = str(t["facility_kind"].iloc[0]) if len(t) else a.kind
+    print(f"服务圈覆盖 coverage of {kind_zh}（{'、'.join(run.statuses)}，{run.facilities_counted} 处 facilities）"
+          f" (需求 demand: {run.demand_source}):")
+    print(f"  {run.snapping}")
     for _, r in t[t["level"] == "jurisdiction"].iterrows():
         print(f"  {r['minutes']:g} 分钟 min: 户数 households {r['households_covered']:.0f}/{r['households']:.0f} "
               f"({100 * r['share_covered']:.1f}%), 人口 residents {r['population_covered']:.0f}/{r['population']:.0f}, "
@@ -109,8 +138,20 @@ def cmd_standards(a: argparse.Namespace) -> int:
     from mzgis.gis.workspace import Workspace
 
     ws = Workspace.open(a.dir)
-    run = run_standards(ws, plan=a.plan, profile=a.profile)
-    print("指标评估 indicators:")
+    from mzgis.analysis.indicators import indicator_set, plan_title
+    from mzgis.errors import ConfigError
+
+    cnt = counting(a)
+    if a.plan and a.plan not in ("mentougou", "chifeng", "none") and Path(a.plan).exists():
+        a.plan = str(Path(a.plan).resolve())  # a plan file named relative to where the command runs
+    cfg = {**ws.config, "indicators": {"plan": a.plan}} if a.plan else ws.config
+    if not indicator_set(cfg, ws.root):
+        msg = (f"{ws.config_path}: 未指定规划指标集 no indicator set. 用 --plan mentougou|chifeng|FILE.toml，"
+               "或在 mzgis.toml 中设 set [indicators] plan = \"mentougou\" (or \"chifeng\", or a plan file)")
+        raise ConfigError(msg)
+    run = run_standards(ws, plan=a.plan, profile=a.profile, **cnt)
+    print(f"指标评估 indicators — {plan_title(cfg, ws.root)} (计入设施状态 facilities counted: "
+          f"{'、'.join(cnt['statuses'])}, 除非指标另有规定 unless an indicator names its own):")
     for r in run.indicators.to_dict("records"):
         print(indicator_line(r))
     if len(run.area):
@@ -128,17 +169,18 @@ def add_analysis_commands(sub: Any) -> None:
     s.add_argument("--minutes", type=minutes_list, help="e.g. 5,10,15 (default: mzgis.toml)")
     s.add_argument("--demand", help="demand layer or population GeoTIFF (default: every demand layer)")
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    add_counting_args(s)
     s.set_defaults(func=cmd_coverage)
 
     s = sub.add_parser("standards", help="指标评估 indicators against plan targets → out/indicators.csv/.xlsx")
     s.add_argument("dir")
-    s.add_argument("--plan", choices=["mentougou", "chifeng"], help="default: mzgis.toml [indicators] plan")
+    s.add_argument("--plan", help="mentougou | chifeng | FILE.toml (default: mzgis.toml [indicators] plan)")
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    add_counting_args(s)
     s.set_defaults(func=cmd_standards)
 
 
 def cmd_map(a: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from mzgis.gis.pipelines import run_map
     from mzgis.gis.workspace import Workspace
@@ -147,7 +189,8 @@ def cmd_map(a: argparse.Namespace) -> int:
     if a.out:
         ws.check_output(a.out, flag="map --out")
     kinds = [k for k in (a.kinds or "").split(",") if k.strip()] or None
-    run = run_map(ws, kinds=kinds, basemap=a.basemap, out=Path(a.out) if a.out else None, profile=a.profile)
+    run = run_map(ws, kinds=kinds, basemap=a.basemap, out=Path(a.out) if a.out else None, profile=a.profile,
+                  **counting(a))
     print(f"地图 map → {run.path} ({run.size_bytes / 1e6:.2f} MB; 离线 offline: no network requests"
           f"{'' if a.basemap in ('roads', 'none') else ', except the opt-in online basemap tiles'})")
     return 0
@@ -158,27 +201,49 @@ def cmd_report(a: argparse.Namespace) -> int:
     from mzgis.gis.workspace import Workspace
 
     ws = Workspace.open(a.dir)
-    files = run_report(ws, kinds=[k for k in (a.kinds or "").split(",") if k.strip()] or None, profile=a.profile)
+    files = run_report(ws, kinds=[k for k in (a.kinds or "").split(",") if k.strip()] or None, profile=a.profile,
+                       **counting(a))
     print("报告 report:")
     for p in files:
         print(f"  → {p}")
     return 0
 
 
+def cmd_service_areas(a: argparse.Namespace) -> int:
+    from mzgis.gis.pipelines import run_service_areas
+    from mzgis.gis.workspace import Workspace
+
+    ws = Workspace.open(a.dir)
+    names = run_service_areas(ws, kind=a.kind, minutes=a.minutes, profile=a.profile, **counting(a))
+    print(f"服务范围 service areas → 图层 layers {', '.join(names)} "
+          f"(导出 export with: mzgis export {a.dir} {names[0]} areas.geojson)")
+    return 0
+
+
 def add_map_commands(sub: Any) -> None:
-    """Register ``map`` and ``report``."""
+    """Register ``map``, ``report`` and ``service-areas``."""
+    s = sub.add_parser("service-areas", help="服务范围 5/10/15-minute service areas as store layers")
+    s.add_argument("dir")
+    s.add_argument("--kind", required=True)
+    s.add_argument("--minutes", type=minutes_list, help="e.g. 5,10,15 (default: mzgis.toml)")
+    s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    add_counting_args(s)
+    s.set_defaults(func=cmd_service_areas)
+
     s = sub.add_parser("map", help="交互地图 interactive offline map → out/map.html")
     s.add_argument("dir")
     s.add_argument("--kinds", help="comma-separated kinds (default: every kind in the store)")
     s.add_argument("--basemap", default="roads", choices=["none", "roads", "osm", "tianditu", "amap"])
     s.add_argument("--out", help="output HTML (default: out/map.html)")
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    add_counting_args(s)
     s.set_defaults(func=cmd_map)
 
     s = sub.add_parser("report", help="报告 report page with tables, map and static PNGs → out/report.html")
     s.add_argument("dir")
     s.add_argument("--kinds", help="comma-separated kinds (default: every kind in the store)")
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    add_counting_args(s)
     s.set_defaults(func=cmd_report)
 
 
@@ -192,9 +257,12 @@ def cmd_site(a: argparse.Namespace) -> int:
         return 2
     ws = Workspace.open(a.dir)
     run = run_site(ws, kind=a.kind, add=a.add, target=a.target, minutes=a.minutes, demand=a.demand,
-                   candidates=a.candidates, capacity=a.capacity, decay=a.decay, method=a.method, profile=a.profile)
+                   candidates=a.candidates, capacity=a.capacity, decay=a.decay, method=a.method, profile=a.profile,
+                   coords=a.coords, **counting(a))
     r = run.result
     print(f"选址 siting {a.kind}: 候选 candidates: {run.candidates_source}; 方法 method: {r.method} ({r.seconds:.2f} s)")
+    print(f"  视为已有的设施 held fixed: 状态 status {run.table['fixed_status'].iloc[0] if len(run.table) else '—'}; "
+          f"覆盖 covered {r.covered:,.0f}/{r.total:,.0f} 户 households ({100 * r.covered / max(r.total, 1e-9):.1f}%)")
     for n in r.notes:
         print(f"  {n}")
     for row in run.table.to_dict("records"):
@@ -218,5 +286,8 @@ def add_site_command(sub: Any) -> None:
     s.add_argument("--capacity", type=positive_float, help="households one new facility can serve")
     s.add_argument("--decay", choices=["linear"], help="distance decay of coverage within the threshold")
     s.add_argument("--method", default="auto", choices=["auto", "exact", "greedy"])
+    s.add_argument("--coords", default="wgs84", type=coords_name, help="sites_<kind>.csv coordinates: wgs84 | gcj02 | bd09 | "
+                                                      "cgcs2000 | EPSG:n")
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    add_counting_args(s)
     s.set_defaults(func=cmd_site)

@@ -34,6 +34,7 @@ import shapely
 
 from mzgis.errors import WorkspaceError
 from mzgis.gis.pipelines import (
+    SAMPLE_DATA_KEY,
     build_network,
     import_file,
     run_map,
@@ -43,6 +44,7 @@ from mzgis.gis.pipelines import (
 )
 from mzgis.gis.workspace import CONFIG_NAME, init_workspace
 from mzgis.layers.network import osm_bounds, read_osm_ways
+from mzgis.layers.safe_text import write_csv
 
 __all__ = ["DemoResult", "demo_osm_path", "generate_sample_layers", "run_demo"]
 
@@ -130,7 +132,7 @@ def generate_sample_layers(osm: Path, folder: Path, *, seed: int = SEED) -> dict
                            "老年人口": (hh * 2.6 * 0.2).round().astype(int), "社区": community_of(x, y),
                            "数据来源": SAMPLE})
     files["residential"] = folder / "residential.csv"
-    demand.to_csv(files["residential"], index=False, encoding="gbk", errors="strict")  # bureaus send GBK
+    write_csv(demand, files["residential"], encoding="gbk")  # bureaus send GBK
 
     def facilities(prefix: str, name: str, count: int, area: tuple[int, int] | None, status: list[str]) -> pd.DataFrame:
         fx, fy = near_nodes(count, 15)
@@ -150,7 +152,7 @@ def generate_sample_layers(osm: Path, folder: Path, *, seed: int = SEED) -> dict
     for layer, df in (("elderly_stations", stations), ("elderly_centers", centers),
                       ("community_service", service), ("minor_protection", minors)):
         p = folder / f"{layer}.csv"
-        df.to_csv(p, index=False, encoding="utf-8-sig")
+        write_csv(df, p)
         files[layer] = p
     return files
 
@@ -171,6 +173,13 @@ def is_demo_workspace(root: Path) -> bool:
     """True for a folder that ``mzgis demo`` made (its mark, or an older demo's settings and inputs)."""
     if (root / DEMO_MARK).is_file():
         return True
+    try:  # the store's own mark (see SAMPLE_DATA_KEY)
+        from mzgis.gis.workspace import Workspace
+
+        if Workspace.open(root).store.meta(SAMPLE_DATA_KEY) == "demo":
+            return True
+    except Exception:  # not a workspace, or an unreadable one: not a demo
+        pass
     try:
         cfg = tomllib.loads((root / CONFIG_NAME).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
@@ -224,7 +233,7 @@ def run_demo(root: Path, *, force: bool = False) -> DemoResult:
     moved = _clear_for_demo(root, force=force)
     root.mkdir(parents=True, exist_ok=True)
     (root / DEMO_MARK).write_text("mzgis demo workspace: `mzgis demo` may rebuild this folder\n", encoding="utf-8")
-    ws = init_workspace(root, name=DEMO_NAME, jurisdiction="示例区（赫尔辛基路网）")
+    ws = init_workspace(root, name=DEMO_NAME, jurisdiction="示例区（赫尔辛基路网）", plan="mentougou")
     osm = demo_osm_path()
     b = osm_bounds(osm)
     cfg = ws.config_path.read_text(encoding="utf-8")
@@ -234,6 +243,8 @@ def run_demo(root: Path, *, force: bool = False) -> DemoResult:
     from mzgis.gis.workspace import Workspace
 
     ws = Workspace.open(root)
+    # the explicit marker behind the 示例数据 sample-data banner of the map and the report
+    ws.store.set_meta(SAMPLE_DATA_KEY, "demo")
     inputs = generate_sample_layers(osm, root / "inputs")
     outputs: list[Path] = []
     import_file(ws, inputs["districts"], layer="districts", layer_type="admin_units", level="district")

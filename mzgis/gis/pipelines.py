@@ -43,6 +43,7 @@ from mzgis.analysis.indicators import (
     IndicatorContext,
     evaluate,
     indicator_set,
+    plan_title,
 )
 from mzgis.analysis.markers import MarkerSettings, inspect_markers, inspection_plan
 from mzgis.analysis.reach import (
@@ -53,13 +54,14 @@ from mzgis.analysis.reach import (
     points_xy,
 )
 from mzgis.analysis.service_areas import service_areas
-from mzgis.analysis.siting import CoverageProblem, SitingResult, solve
+from mzgis.analysis.siting import CoverageProblem, SitingResult, network_candidates, solve
 from mzgis.analysis.snapping import SegmentIndex
 from mzgis.errors import LayerError, NetworkError
 from mzgis.gis.workspace import Workspace
 from mzgis.layers.importer import prepare_layer
 from mzgis.layers.kinds import KINDS, get_kind
 from mzgis.layers.network import RoadGraph, is_osm, load_or_build, osm_bounds
+from mzgis.layers.safe_text import write_csv
 from mzgis.layers.sources import read_source
 from mzgis.layers.store import ImportReport
 from mzgis.maps.report import cjk_font, report_html, static_map
@@ -67,9 +69,11 @@ from mzgis.maps.tables import write_table
 from mzgis.maps.webmap import MapData, build_map, save_map
 
 __all__ = [
+    "SAMPLE_DATA_KEY",
     "all_facilities",
     "build_network",
     "import_file",
+    "is_sample_workspace",
     "load_demand",
     "load_network",
     "parse_join_npy",
@@ -88,6 +92,55 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: Which facility statuses each scenario counts. "today" is what operates now; "planned" adds the
+#: stations under construction and in the plan, so "today" and "when the committed stations open"
+#: can be reported side by side.
+SCENARIOS: dict[str, tuple[str, ...]] = {
+    "today": ("建成运营",),
+    "planned": ("建成运营", "在建", "规划"),
+}
+
+
+def counted_statuses(status: str | None = None, scenario: str | None = None) -> tuple[str, ...]:
+    """The facility statuses an analysis counts: ``--status`` (comma-separated, Chinese or English)
+    or ``--scenario today|planned``; default 建成运营 (operating only)."""
+    from mzgis.layers.schemas import FACILITY_STATUSES
+
+    if status and scenario:
+        msg = "--status 与 --scenario 只能给一个 give either --status or --scenario, not both"
+        raise LayerError(msg)
+    if scenario:
+        if scenario not in SCENARIOS:
+            msg = f"不认识的情景 unknown --scenario '{scenario}'; use one of {', '.join(SCENARIOS)}"
+            raise LayerError(msg)
+        return SCENARIOS[scenario]
+    if not status:
+        return SCENARIOS["today"]
+    out = []
+    for part in (x.strip() for x in status.split(",")):
+        if part not in FACILITY_STATUSES:
+            msg = (f"不认识的状态 unknown --status '{part}'; use 建成运营 (operating), 在建 (under_construction) "
+                   "or 规划 (planned), comma-separated")
+            raise LayerError(msg)
+        out.append(FACILITY_STATUSES[part])
+    return tuple(dict.fromkeys(out))
+
+
+def snap_setting(ws: Workspace, override: str | None = None) -> Any:
+    """``main`` or ``any``: ``--snap-to`` if given, else ``[travel] snap_to`` (default ``main``)."""
+    from mzgis.analysis.snapping import SNAP_TO
+
+    value = override or str(ws.config["travel"].get("snap_to", "main"))
+    if value not in SNAP_TO:
+        msg = f"{ws.config_path}: [travel] snap_to = {value!r} 应为 must be one of {', '.join(SNAP_TO)}"
+        raise LayerError(msg)
+    return value
+
+
+def counted_label(kind_zh: str, statuses: tuple[str, ...]) -> str:
+    """What a figure counted, for the console, the tables and the report."""
+    return f"{kind_zh}（{'、'.join(statuses)}）"
 
 
 def parse_join_npy(spec: str) -> tuple[str, np.ndarray]:
@@ -180,30 +233,36 @@ def load_network(ws: Workspace) -> RoadGraph:
 
 
 def run_reach(ws: Workspace, *, facilities: str, demand: str, profile: str = "walk",
-              minutes: list[float] | None = None, kind: str | None = None) -> tuple[Path, ReachResult]:
+              minutes: list[float] | None = None, kind: str | None = None,
+              statuses: tuple[str, ...] = SCENARIOS["today"], snap_to: str | None = None,
+              ) -> tuple[Path, ReachResult]:
     """Reach from a facility layer to a demand layer; writes ``out/reach.csv``.
 
     ``out/reach.csv`` has one row per demand point: ``demand_id, nearest_facility_id, distance_m,
     minutes`` (empty distance when no facility is within the largest threshold), then the snapping
-    leg and the number of facilities within each threshold.
+    leg and the number of facilities within each threshold. Only facilities of ``statuses`` count
+    (default 建成运营); the file says which in its ``facility_status`` column.
     """
     graph = load_network(ws)
     store = ws.store
     fac = store.read(facilities)
     if kind is not None:
-        from mzgis.layers.kinds import get_kind
-
         fac = fac[fac["kind"] == get_kind(kind).id].reset_index(drop=True)
+    if "status" in fac.columns:
+        fac = fac[fac["status"].isin(statuses)].reset_index(drop=True)
     dem = store.read(demand)
     ths = minutes or ws.thresholds_min
     res = network_reach(graph, fac, dem, thresholds_min=ths, speed_m_per_min=ws.walk_speed_m_per_min(profile),
-                        max_snap_m=float(ws.config["travel"]["max_snap_distance_m"]))
+                        max_snap_m=float(ws.config["travel"]["max_snap_distance_m"]),
+                        snap_to=snap_setting(ws, snap_to))
     out = ws.out_dir / "reach.csv"
     table = res.demand.copy()
+    table["facility_status"] = "、".join(statuses)
+    table["snap_to"] = res.snap_to
     table["distance_m"] = table["distance_m"].round(1)
     table["minutes"] = table["minutes"].round(2)
     table["access_m"] = table["access_m"].round(1)
-    table.to_csv(out, index=False, encoding="utf-8-sig")
+    write_csv(table, out)
     return out, res
 
 
@@ -260,17 +319,17 @@ def load_demand(ws: Workspace, demand: str | None = None, graph: RoadGraph | Non
 
 
 def _minutes_fn(ws: Workspace, graph: RoadGraph | None, demand: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
-                profile: str) -> Any:
+                profile: str, statuses: tuple[str, ...] = SCENARIOS["today"], snap_to: str | None = None) -> Any:
     if graph is None:
         return None
-    index = SegmentIndex(graph)
+    index = SegmentIndex(graph, snap_to=snap_setting(ws, snap_to))
     speed = ws.walk_speed_m_per_min(profile)
     ths = ws.thresholds_min
     snap = float(ws.config["travel"]["max_snap_distance_m"])
     dem = demand.rename(columns={"demand_id": "feature_id"})
 
     def minutes(kinds: Any) -> pd.Series:
-        fac = facilities[facilities["kind"].isin(list(kinds)) & (facilities["status"] == "建成运营")]
+        fac = facilities[facilities["kind"].isin(list(kinds)) & facilities["status"].isin(statuses)]
         res = network_reach(graph, fac, dem, thresholds_min=ths, speed_m_per_min=speed, max_snap_m=snap,
                             pairs=False, index=index)
         return res.demand["minutes"]
@@ -289,11 +348,18 @@ class CoverageRun:
     demand_source: str
     unsnapped_demand: int
     unsnapped_facilities: list[str]
+    statuses: tuple[str, ...] = SCENARIOS["today"]
+    facilities_counted: int = 0
+    snapping: str = ""
 
 
 def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None, demand: str | None = None,
-                 profile: str = "walk", statuses: tuple[str, ...] = ("建成运营",)) -> CoverageRun:
-    """15-minute service-circle coverage of a facility kind, per unit; see ``mzgis coverage``."""
+                 profile: str = "walk", statuses: tuple[str, ...] = SCENARIOS["today"],
+                 snap_to: str | None = None) -> CoverageRun:
+    """15-minute service-circle coverage of a facility kind, per unit; see ``mzgis coverage``.
+
+    Only facilities of ``statuses`` count (default 建成运营, operating); every table says which.
+    """
     k = get_kind(kind)
     graph = load_network(ws)
     fac_all = all_facilities(ws)
@@ -302,7 +368,8 @@ def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None
     ths = minutes or ws.thresholds_min
     res = network_reach(graph, fac, dem.rename(columns={"demand_id": "feature_id"}), thresholds_min=ths,
                         speed_m_per_min=ws.walk_speed_m_per_min(profile),
-                        max_snap_m=float(ws.config["travel"]["max_snap_distance_m"]), pairs=False)
+                        max_snap_m=float(ws.config["travel"]["max_snap_distance_m"]), pairs=False,
+                        snap_to=snap_setting(ws, snap_to))
     units = units_by_level(ws)
     unit_of = assign_units(dem, units)
     names = {lv: dict(zip(u["feature_id"].astype(str), u["name"].astype(str), strict=True)) for lv, u in units.items()}
@@ -310,6 +377,10 @@ def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None
     table = coverage_table(dem, res.demand["minutes"], ths, unit_of=unit_of, unit_names=names,
                            jurisdiction=("ALL", jname))
     unc = uncovered_units(table, level="community" if "community" in units else "subdistrict")
+    # say what was counted, in every row a planner may copy out
+    for t in (table, unc):
+        t["facility_kind"] = k.name_zh
+        t["facility_status"] = "、".join(statuses)
     out = ws.out_dir
     stem = _file_stem(k.id)
     files = write_table(table, out / f"coverage_{stem}.csv", xlsx_path=out / f"coverage_{stem}.xlsx",
@@ -324,7 +395,10 @@ def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None
     if len(gaps) or f"gaps_{k.id}" in ws.store.layer_names():
         ws.store.write_layer(f"gaps_{k.id}", gaps, layer_type="gaps", kind=k.id, retire_missing=True,
                              note=f"coverage {k.id} {max(ths):g} min")
-    return CoverageRun(table, unc, files, source, int((~res.demand["snapped"]).sum()), res.unsnapped_facilities)
+    return CoverageRun(table, unc, files, source, int((~res.demand["snapped"]).sum()), res.unsnapped_facilities,
+                       statuses=statuses, facilities_counted=len(fac),
+                       snapping=res.island_summary(dem["households"].reset_index(drop=True)
+                                                   if "households" in dem else None))
 
 
 @dataclass
@@ -336,12 +410,15 @@ class StandardsRun:
     files: list[Path]
 
 
-def run_standards(ws: Workspace, *, plan: str | None = None, profile: str = "walk") -> StandardsRun:
-    """Evaluate the workspace's indicators and the per-100-household area standard."""
+def run_standards(ws: Workspace, *, plan: str | None = None, profile: str = "walk",
+                  statuses: tuple[str, ...] = SCENARIOS["today"], snap_to: str | None = None) -> StandardsRun:
+    """Evaluate the workspace's indicators and the per-100-household area standard.
+
+    Facilities of ``statuses`` count where an indicator does not name its own statuses."""
     cfg = dict(ws.config)
     if plan is not None:
         cfg["indicators"] = {**cfg.get("indicators", {}), "plan": plan, "targets": {}, "params": {}}
-    inds = indicator_set(cfg)
+    inds = indicator_set(cfg, ws.root)
     units = units_by_level(ws)
     fac = all_facilities(ws)
     try:
@@ -354,8 +431,9 @@ def run_standards(ws: Workspace, *, plan: str | None = None, profile: str = "wal
         dem = None
     rules = rules_from_config(ws.config.get("area_rules"))
     ctx = IndicatorContext(fac, units, ws.metric_crs().to_string(), demand=dem,
-                           minutes_to_nearest=_minutes_fn(ws, graph, dem, fac, profile) if dem is not None else None,
-                           area_rules=rules)
+                           minutes_to_nearest=(_minutes_fn(ws, graph, dem, fac, profile, statuses, snap_to)
+                                               if dem is not None else None),
+                           area_rules=rules, statuses=statuses)
     table = evaluate(inds, ctx)
     out = ws.out_dir
     files = write_table(table, out / "indicators.csv", xlsx_path=out / "indicators.xlsx",
@@ -383,6 +461,17 @@ def roads_layer(graph: RoadGraph) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(geometry=parts, crs=graph.crs)
 
 
+#: Store meta key that only the demo sets (:func:`mzgis.gis.demo.run_demo`): the workspace holds
+#: generated sample data, and maps and reports carry the 示例数据 banner. Never inferred from the
+#: data: a bureau's real table may well have a 数据来源 column.
+SAMPLE_DATA_KEY = "sample_data"
+
+
+def is_sample_workspace(ws: Workspace) -> bool:
+    """True only for a workspace the demo built (its store is marked, see :data:`SAMPLE_DATA_KEY`)."""
+    return ws.store.meta(SAMPLE_DATA_KEY) == "demo"
+
+
 @dataclass
 class MapRun:
     """Outputs of :func:`run_map`."""
@@ -395,8 +484,11 @@ class MapRun:
 
 
 def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "roads", out: Path | None = None,
-            profile: str = "walk") -> MapRun:
-    """Compute what the map shows (coverage, service areas, indicators) and write the page."""
+            profile: str = "walk", statuses: tuple[str, ...] = SCENARIOS["today"],
+            snap_to: str | None = None) -> MapRun:
+    """Compute what the map shows (coverage, service areas, indicators) and write the page.
+
+    Coverage, service areas and indicators count facilities of ``statuses`` (default 建成运营)."""
     store = ws.store
     fac = all_facilities(ws)
     kind_ids = [get_kind(k).id for k in kinds] if kinds else list(dict.fromkeys(fac["kind"].astype(str)))
@@ -413,18 +505,19 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
     main_kind = walkable[0] if walkable else None
     if graph is not None and main_kind is not None:
         try:
-            cov = run_coverage(ws, kind=main_kind, profile=profile)
+            cov = run_coverage(ws, kind=main_kind, profile=profile, statuses=statuses, snap_to=snap_to)
         except LayerError as exc:
             log.warning("no coverage on the map: %s", exc)
         speed = ws.walk_speed_m_per_min(profile)
-        op = shown[(shown["status"] == "建成运营") & shown["kind"].isin(walkable)]
+        op = shown[shown["status"].isin(statuses) & shown["kind"].isin(walkable)]
         if len(op):
             sa = service_areas(graph, op, thresholds_min=ws.thresholds_min, speed_m_per_min=speed,
                                buffer_m=float(ws.config["travel"]["service_area_buffer_m"]),
-                               max_snap_m=float(ws.config["travel"]["max_snap_distance_m"]), dissolve_by="kind")
+                               max_snap_m=float(ws.config["travel"]["max_snap_distance_m"]), dissolve_by="kind",
+                               snap_to=snap_setting(ws, snap_to))
         if f"gaps_{main_kind}" in store.layer_names():
             gaps = store.read(f"gaps_{main_kind}")
-    std = run_standards(ws, profile=profile)
+    std = run_standards(ws, profile=profile, statuses=statuses, snap_to=snap_to)
     markers = None
     for name in store.layer_names("boundary_markers"):
         markers = store.read(name)
@@ -437,8 +530,8 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
                 site_areas = service_areas(graph, sites.assign(kind="proposed", feature_id=sites["candidate_id"]),
                                            thresholds_min=ws.thresholds_min, speed_m_per_min=ws.walk_speed_m_per_min(profile),
                                            buffer_m=float(ws.config["travel"]["service_area_buffer_m"]),
-                                           dissolve_by="kind")
-    sample = any("数据来源" in store.read(n).columns for n in store.layer_names("facilities")[:1])
+                                           dissolve_by="kind", snap_to=snap_setting(ws, snap_to))
+    sample = is_sample_workspace(ws)
     data = MapData(
         title=f"{ws.config['project'].get('jurisdiction') or ws.config['project'].get('name')} 民政设施与服务圈",
         facilities=shown, units=units, coverage=cov.table if cov else None,
@@ -451,17 +544,26 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
     return MapRun(path, size, data, cov, std)
 
 
-def run_report(ws: Workspace, *, kinds: list[str] | None = None, profile: str = "walk") -> list[Path]:
+def run_report(ws: Workspace, *, kinds: list[str] | None = None, profile: str = "walk",
+               statuses: tuple[str, ...] = SCENARIOS["today"], snap_to: str | None = None) -> list[Path]:
     """``out/report.html`` with the indicator and coverage tables, the ranked uncovered
     communities, the area standard, static PNG maps and the interactive map."""
-    return write_report(ws, run_map(ws, kinds=kinds, out=ws.out_dir / "map.html", profile=profile))
+    return write_report(ws, run_map(ws, kinds=kinds, out=ws.out_dir / "map.html", profile=profile,
+                                    statuses=statuses, snap_to=snap_to))
 
 
 def write_report(ws: Workspace, mp: MapRun) -> list[Path]:
     """Write the report pages around a map that :func:`run_map` made."""
     out = ws.out_dir
     pngs = []
-    notes = ["路网 street network © OpenStreetMap contributors (ODbL 1.0)."]
+    notes = ["路网 street network © OpenStreetMap contributors (ODbL 1.0).",
+             f"规划指标集 indicator set: {plan_title(ws.config, ws.root)}"]
+    if mp.coverage is not None:
+        t = mp.coverage.table
+        kind_zh = str(t["facility_kind"].iloc[0]) if len(t) else ""
+        notes.insert(0, f"覆盖与指标计入的设施 facilities counted: {counted_label(kind_zh, mp.coverage.statuses)}"
+                        f"，共 {mp.coverage.facilities_counted} 处; 需求 demand: {mp.coverage.demand_source}. "
+                        f"{mp.coverage.snapping}")
     if cjk_font() is None:
         notes.append("未找到中文字体 no CJK font: install fonts-noto-cjk so Chinese labels render in the PNG maps.")
     try:
@@ -489,32 +591,25 @@ class SiteRun:
     candidates_source: str
 
 
-def _generated_candidates(graph: RoadGraph, dem: gpd.GeoDataFrame, uncovered: NDArray[np.bool_],
-                          index: SegmentIndex, *, cell_m: float = 100.0, max_n: int = 2000) -> gpd.GeoDataFrame:
-    """Network nodes next to uncovered demand, thinned to one per ``cell_m`` grid cell."""
-    pts = dem[uncovered].to_crs(graph.crs)
-    if pts.empty:
-        return gpd.GeoDataFrame({"feature_id": []}, geometry=gpd.GeoSeries([], crs=graph.crs), crs=graph.crs)
-    s = index.snap(pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy(), max_distance_m=1e9)
-    node = np.where(s.t < 0.5, graph.u[s.edge], graph.v[s.edge])
-    node = np.unique(node)
-    cells = np.floor(np.column_stack([graph.x[node], graph.y[node]]) / cell_m).astype(np.int64)
-    _, first = np.unique(cells, axis=0, return_index=True)
-    node = node[np.sort(first)]
-    if node.size > max_n:
-        node = node[np.linspace(0, node.size - 1, max_n).astype(int)]
-    return gpd.GeoDataFrame({"feature_id": [f"N{int(graph.node_ids[n])}" for n in node]},
-                            geometry=gpd.points_from_xy(graph.x[node], graph.y[node]), crs=graph.crs)
+def _node_candidates(graph: RoadGraph, nodes: NDArray[np.int64]) -> gpd.GeoDataFrame:
+    """Network nodes as a candidate layer (ids ``N<osm node id>``, the graph's CRS)."""
+    return gpd.GeoDataFrame({"feature_id": [f"N{int(graph.node_ids[n])}" for n in nodes]},
+                            geometry=gpd.points_from_xy(graph.x[nodes], graph.y[nodes]), crs=graph.crs)
 
 
 def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float | None = None,
              minutes: float | None = None, demand: str | None = None, candidates: str | None = None,
              capacity: float | None = None, decay: str | None = None, method: str = "auto",
-             profile: str = "walk") -> SiteRun:
-    """Propose new sites for a kind; writes ``out/sites_<kind>.csv`` and the layer ``sites_<kind>``."""
+             profile: str = "walk", statuses: tuple[str, ...] = SCENARIOS["today"],
+             snap_to: str | None = None, coords: str = "wgs84") -> SiteRun:
+    """Propose new sites for a kind; writes ``out/sites_<kind>.csv`` and the layer ``sites_<kind>``.
+
+    Facilities of ``statuses`` are held fixed (default 建成运营; the planned scenario also holds the
+    在建/规划 stations fixed). Without a candidate layer the candidates are every network node
+    within the service distance of uncovered demand (:func:`network_candidates`)."""
     k = get_kind(kind)
     graph = load_network(ws)
-    index = SegmentIndex(graph)
+    index = SegmentIndex(graph, snap_to=snap_setting(ws, snap_to))
     speed = ws.walk_speed_m_per_min(profile)
     t_min = float(minutes) if minutes is not None else float(k.threshold_min or max(ws.thresholds_min))
     limit = t_min * speed
@@ -522,7 +617,7 @@ def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float 
     dem, _ = load_demand(ws, demand, graph)
     dem = dem.reset_index(drop=True)
     fac = all_facilities(ws)
-    fac = fac[(fac["kind"] == k.id) & (fac["status"] == "建成运营")].reset_index(drop=True)
+    fac = fac[(fac["kind"] == k.id) & fac["status"].isin(statuses)].reset_index(drop=True)
     dx, dy = points_xy(dem, graph.crs)
     ds = index.snap(dx, dy, max_distance_m=snap)
     d_ok = np.flatnonzero(ds.ok)
@@ -538,8 +633,10 @@ def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float 
         cand = ws.store.read(candidates).reset_index(drop=True)
         source = f"layer {candidates}"
     else:
-        cand = _generated_candidates(graph, dem, base < 1.0, index)
-        source = f"{len(cand)} network locations in uncovered areas"
+        nodes = network_candidates(graph, ds, base < 1.0, limit_m=limit)
+        cand = _node_candidates(graph, nodes)
+        source = (f"{len(cand)} 个路网节点 network nodes within {t_min:g} min of uncovered demand "
+                  "(every such node: 'exact' is exact over all of them)")
     if cand.empty:
         msg = "没有候选址 no candidates: every demand point is covered, or the candidate layer is empty"
         raise LayerError(msg)
@@ -555,17 +652,55 @@ def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float 
     lonlat = gpd.GeoSeries(gpd.points_from_xy(cx[c_ok], cy[c_ok]), crs=graph.crs).to_crs("EPSG:4326")
     xy = np.column_stack([lonlat.x.to_numpy(), lonlat.y.to_numpy()])
     table = result.table(list(ids), xy)
+    table["fixed_status"] = "、".join(statuses)
     out = ws.out_dir
+    shown = table.copy()
+    if len(shown):
+        from mzgis.layers.crs import to_output_coords
+
+        ox, oy, label = to_output_coords(shown["x"].to_numpy(), shown["y"].to_numpy(), coords)
+        shown["x"], shown["y"] = np.round(ox, 7), np.round(oy, 7)
+        shown["coord_system"] = label
     stem = _file_stem(k.id)
-    files = write_table(table, out / f"sites_{stem}.csv", xlsx_path=out / f"sites_{stem}.xlsx",
+    files = write_table(shown, out / f"sites_{stem}.csv", xlsx_path=out / f"sites_{stem}.xlsx",
                         headers_zh={"rank": "排序", "candidate_id": "候选址编号", "x": "经度", "y": "纬度",
-                                    "households_gained": "新增覆盖户数", "cumulative_share": "累计户数覆盖率"},
+                                    "households_gained": "新增覆盖户数", "cumulative_share": "累计户数覆盖率",
+                                    "fixed_status": "视为已有的设施状态", "coord_system": "坐标系"},
                         sheet="建议选址")
     layer = gpd.GeoDataFrame(table.rename(columns={"candidate_id": "feature_id"}).assign(kind=k.id, minutes=t_min),
                              geometry=gpd.points_from_xy(table["x"], table["y"]), crs="EPSG:4326")
     ws.store.write_layer(f"sites_{k.id}", layer, layer_type="sites", kind=k.id, retire_missing=True,
                          note=f"site {k.id} {result.method}")
-    return SiteRun(table, result, files, source)
+    return SiteRun(shown, result, files, source)
+
+
+def run_service_areas(ws: Workspace, *, kind: str, minutes: list[float] | None = None, profile: str = "walk",
+                      statuses: tuple[str, ...] = SCENARIOS["today"], snap_to: str | None = None) -> list[str]:
+    """Service areas of a kind as two store layers (exportable like any other): per facility and
+    threshold ``service_areas_<kind>``, and dissolved per threshold ``service_areas_<kind>_all``."""
+    k = get_kind(kind)
+    graph = load_network(ws)
+    fac = all_facilities(ws)
+    fac = fac[(fac["kind"] == k.id) & fac["status"].isin(statuses)].reset_index(drop=True)
+    if fac.empty:
+        msg = f"没有{'、'.join(statuses)}的{k.name_zh} no {k.id} facilities of status {'、'.join(statuses)}"
+        raise LayerError(msg)
+    ths = minutes or ws.thresholds_min
+    kw: dict[str, Any] = {"thresholds_min": ths, "speed_m_per_min": ws.walk_speed_m_per_min(profile),
+                          "buffer_m": float(ws.config["travel"]["service_area_buffer_m"]),
+                          "max_snap_m": float(ws.config["travel"]["max_snap_distance_m"]),
+                          "snap_to": snap_setting(ws, snap_to)}
+    each = service_areas(graph, fac, **kw)
+    each = each.assign(feature_id=[f"{f}-{m:g}min" for f, m in zip(each["facility_id"], each["minutes"], strict=True)],
+                       kind=k.id, facility_status="、".join(statuses))
+    merged = service_areas(graph, fac.assign(kind=k.id), dissolve_by="kind", **kw)
+    merged = merged.assign(feature_id=[f"{k.id}-{m:g}min" for m in merged["minutes"]],
+                           facility_status="、".join(statuses))
+    names = [f"service_areas_{k.id}", f"service_areas_{k.id}_all"]
+    for name, g in zip(names, (each, merged), strict=True):
+        ws.store.write_layer(name, g, layer_type="service_areas", kind=k.id, retire_missing=True,
+                             note=f"service areas {k.id} {'/'.join(f'{t:g}' for t in ths)} min")
+    return names
 
 
 # -- boundaries, markers, addresses (place-name staff) -------------------------------------------
@@ -630,7 +765,9 @@ def run_inspect(ws: Workspace, what: str, *, units: str | None = None, parents: 
         found = inspect_units(ws.store.read(units), crs, parents=parent_layer,
                               sliver_m2=float(ws.config["inspection"]["sliver_m2"]))
         table = pd.DataFrame(found.drop(columns="geometry"))
-        files = write_table(table, out / "inspect_boundaries.csv", xlsx_path=out / "inspect_boundaries.xlsx",
+        # one file per inspected layer, so inspecting communities does not overwrite subdistricts
+        stem = f"inspect_boundaries_{_file_stem(units)}"
+        files = write_table(table, out / f"{stem}.csv", xlsx_path=out / f"{stem}.xlsx",
                             headers_zh={"finding": "问题", "units": "涉及单位", "area_m2": "面积(㎡)", "lon": "经度",
                                         "lat": "纬度", "detail": "说明"}, sheet="界线拓扑检查")
         name = f"inspect_boundaries_{units}"

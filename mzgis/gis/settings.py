@@ -78,13 +78,13 @@ def _extent(v: Any) -> str | None:
 
 
 def _plan(v: Any) -> str | None:
-    from mzgis.analysis.indicators import PLAN_SETS
+    from mzgis.analysis.indicators import PLAN_NAMES
 
-    plans = (*PLAN_SETS, "none")
-    if v not in plans:
+    plans = (*PLAN_NAMES, "none")
+    if v not in plans and not str(v).lower().endswith(".toml"):
         close = difflib.get_close_matches(str(v), plans, n=1)
         hint = f"; 是否应为 did you mean '{close[0]}'?" if close else ""
-        return f"应为 must be one of {', '.join(repr(p) for p in plans)}{hint}"
+        return f"应为 must be one of {', '.join(repr(p) for p in plans)} or a plan file \"….toml\"{hint}"
     return None
 
 
@@ -124,6 +124,7 @@ _PARAMS: dict[str, Rule] = {
     "flag": _STR,
     "sub_kinds": {"type": "list", "items": _STR},
     "distance_m": _num(ge=0),
+    "name_suffix": _STR,
 }
 _PARAMS_TABLE: Rule = {"type": "table", "keys": _PARAMS}
 
@@ -168,9 +169,11 @@ SCHEMA: Rule = {"type": "table", "keys": {
         "custom": {"type": "tables", "items": {"type": "table", "required": ["id", "name_zh", "method", "target"],
                                                "keys": {
             "id": _STR, "name_zh": _STR, "name_en": _STR, "method": {"type": "str", "check": _method},
-            "target": _num(), "unit": _STR, "comparator": {"type": "str", "choices": [">=", ">", "<=", "<", "=", "=="]},
+            "target": _num(), "unit": _STR,
+            "comparator": {"type": "str", "choices": [">=", "≥", ">", "<=", "≤", "<", "=", "=="]},
             "binding": {"type": "bool"}, "kinds": {"type": "list", "items": _STR},
             "level": {"type": "str", "choices": ["district", "subdistrict", "community"]}, "plan": _STR,
+            "source": _STR,
             "params": _PARAMS_TABLE, **_PARAMS,  # parameters may also stand beside the fields
         }}},
     }},

@@ -64,7 +64,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "sliver_m2": 100.0,
     },
     "indicators": {
-        "plan": "mentougou",
+        "plan": "none",
         "targets": {},
         "params": {},
     },
@@ -81,7 +81,8 @@ _HEADER = """# mzgis 工作区配置 workspace settings
 #   stretch of line without a marker, and the joint-inspection cycle (联检周期) in years.
 # inspection.sliver_m2: overlaps, gaps and unit parts smaller than this are reported as slivers.
 # demand: how households/residents/elderly are estimated where a layer lacks them.
-# indicators.plan: the default indicator set, "mentougou" or "chifeng" (PLAN_REQUIREMENTS §2);
+# indicators.plan: the plan's indicator set, "mentougou", "chifeng", "none", or a plan file such as
+#   "plan.toml" (same form as mzgis/data/plans/mentougou.toml; chosen with `mzgis init --plan`);
 #   indicators.targets: override a target by id, e.g. "EC-04" = 40;
 #   indicators.params: override parameters, e.g. [indicators.params.FN-02] within_m = 3000;
 #   [[indicators.custom]]: declare new indicators (see mzgis/analysis/indicators.py).
@@ -291,8 +292,18 @@ class Workspace:
 
 
 def init_workspace(root: str | Path, *, name: str, jurisdiction: str | None = None,
-                   metric_crs: str = "auto", force: bool = False) -> Workspace:
-    """Create a workspace: ``mzgis.toml`` with the defaults and an empty ``project.gpkg``."""
+                   metric_crs: str = "auto", force: bool = False, plan: str = "none") -> Workspace:
+    """Create a workspace: ``mzgis.toml`` with the defaults and an empty ``project.gpkg``.
+
+    ``plan`` names the indicator set the workspace is measured against: ``mentougou``,
+    ``chifeng``, ``none``, or a plan file (checked, then copied into the workspace as
+    ``plan.toml`` so the folder stays self-contained)."""
+    from mzgis.analysis.indicators import PLAN_NAMES, load_plan
+
+    plan_file = None
+    if plan not in (*PLAN_NAMES, "none"):
+        load_plan(plan)  # every problem of the file, before anything is written
+        plan_file = Path(plan)
     r = Path(root)
     if r.exists() and not r.is_dir():
         msg = (f"{r} 是文件不是文件夹 is a file, not a folder; 请给出新文件夹的路径 give the path of a new "
@@ -304,7 +315,10 @@ def init_workspace(root: str | Path, *, name: str, jurisdiction: str | None = No
         msg = f"{cfg_path} 已存在 already exists; 不覆盖 not overwriting (use --force to start over)."
         raise WorkspaceError(msg)
     cfg = _merge(DEFAULT_CONFIG, {"project": {"name": name, "jurisdiction": jurisdiction or name,
-                                              "metric_crs": metric_crs}})
+                                              "metric_crs": metric_crs},
+                                  "indicators": {"plan": "plan.toml" if plan_file else plan}})
+    if plan_file is not None:
+        (r / "plan.toml").write_bytes(plan_file.read_bytes())
     cfg_path.write_text(_HEADER + tomli_w.dumps(cfg), encoding="utf-8")
     ProjectStore.create(r / STORE_NAME, overwrite=force)
     (r / "cache").mkdir(exist_ok=True)

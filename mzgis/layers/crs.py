@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from pyproj import CRS
+from numpy.typing import NDArray
+from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as PyprojCRSError
 
 from mzgis.errors import CrsError
@@ -134,3 +135,36 @@ def resolve_metric_crs(setting: str, bounds: tuple[float, float, float, float] |
         )
         raise CrsError(msg)
     return crs
+
+
+def to_output_coords(lon: NDArray[np.float64], lat: NDArray[np.float64],
+                     coords: str) -> tuple[NDArray[np.float64], NDArray[np.float64], str]:
+    """WGS-84 lon/lat to the coordinates people paste into: ``wgs84``, ``gcj02`` (高德/腾讯),
+    ``bd09`` (百度), ``cgcs2000`` or ``EPSG:n``. Returns ``(x, y, label)``; the label names the
+    system in the file (e.g. ``GCJ-02``).
+
+    Examples
+    --------
+    >>> x, y, label = to_output_coords(np.array([116.4]), np.array([39.9]), "gcj02")
+    >>> label, round(float(x[0]), 4), round(float(y[0]), 4)
+    ('GCJ-02', 116.4062, 39.9014)
+    """
+    from mzgis.layers import coords as cc
+
+    name, crs = parse_source_coords(coords)
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    if name == "wgs84":
+        return lon, lat, "WGS-84"
+    if name == "gcj02":
+        x, y = cc.wgs84_to_gcj02(lon, lat)
+        return np.asarray(x), np.asarray(y), "GCJ-02"
+    if name == "bd09":
+        x, y = cc.wgs84_to_bd09(lon, lat)
+        return np.asarray(x), np.asarray(y), "BD-09"
+    if crs is None:  # parse_source_coords gives a CRS for every other name
+        msg = f"不认识的坐标系 unknown coordinate system '{coords}'"
+        raise CrsError(msg)
+    t = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    x, y = t.transform(lon, lat)
+    return np.asarray(x), np.asarray(y), "CGCS2000" if name == "cgcs2000" else crs.to_string()

@@ -21,7 +21,7 @@ import shapely
 from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 
-from mzgis.errors import CrsError, FieldProblem, LayerError, ValidationFailed
+from mzgis.errors import CrsError, FieldProblem, LayerError, MzgisError, ValidationFailed
 from mzgis.layers import coords as cc
 from mzgis.layers.crs import CHINA_BOUNDS, STORE_CRS, parse_source_coords
 from mzgis.layers.kinds import KINDS, LEVELS, get_kind
@@ -84,12 +84,25 @@ def _norm(name: str) -> str:
     return re.sub(r"[\s_\-()（）]", "", str(name)).lower()
 
 
-def _find_column(columns: Sequence[str], aliases: Sequence[str], taken: set[str]) -> str | None:
-    normed = {_norm(c): c for c in columns if c not in taken}
+def _find_column(columns: Sequence[str], aliases: Sequence[str], taken: set[str],
+                 notes: list[str] | None = None, what: str = "") -> str | None:
+    """The first column matching an alias (ignoring case, spaces, _ - and brackets).
+
+    When several columns match the same alias the first one (in file order) is used and, if
+    ``notes`` is given, the choice is reported so that nothing is decided silently.
+    """
+    normed: dict[str, list[str]] = {}
+    for c in columns:
+        if c not in taken:
+            normed.setdefault(_norm(c), []).append(c)
     for a in aliases:
-        c = normed.get(_norm(a))
-        if c is not None:
-            return c
+        found = normed.get(_norm(a))
+        if found:
+            if len(found) > 1 and notes is not None:
+                others = ", ".join(f"'{o}'" for o in found[1:])
+                notes.append(f"列名含义重复 ambiguous columns for {what or a}: '{found[0]}' 被使用 is used, {others} "
+                             f"保留为其他列 kept as extra columns; 如需另一列 to use another pass --map {what or a}=COLUMN")
+            return found[0]
     return None
 
 
@@ -99,8 +112,13 @@ def _map_columns(
     field_map: Mapping[str, str],
     id_field: str | None,
     need_xy: bool,
+    notes: list[str] | None = None,
 ) -> tuple[dict[str, str], list[str]]:
-    """Return ``{mzgis field: source column}`` and the problems with the mapping itself."""
+    """Return ``{mzgis field: source column}`` and the problems with the mapping itself.
+
+    A table without longitude/latitude columns but with a ``wkt``/``geometry`` column is mapped
+    to that column as ``geometry`` (WKT text).
+    """
     cols = list(raw.table.columns)
     problems: list[str] = []
     mapping: dict[str, str] = {}
@@ -114,6 +132,11 @@ def _map_columns(
             )
             continue
         if col not in cols:
+            # a column renamed on reading (it clashed with another ignoring case) by its name in the file
+            same = [new for new, orig in raw.renamed.items() if orig == col]
+            spaced = [new for new, orig in raw.renamed.items() if orig.strip() == col.strip()]
+            col = same[0] if same else spaced[0] if len(spaced) == 1 else col
+        if col not in cols:
             problems.append(f"--map {fname}={col}: 文件中没有列 no column '{col}' in the file; columns: {cols}")
             continue
         mapping[fname] = col
@@ -125,19 +148,27 @@ def _map_columns(
             mapping["id"] = id_field
             taken.add(id_field)
     if "id" not in mapping:
-        c = _find_column(cols, ID_ALIASES, taken)
+        c = _find_column(cols, ID_ALIASES, taken, notes, "id")
         if c is not None:
             mapping["id"] = c
             taken.add(c)
     if need_xy:
         for fname, aliases in (("lon", LON_ALIASES), ("lat", LAT_ALIASES)):
             if fname not in mapping:
-                c = _find_column(cols, aliases, taken)
+                c = _find_column(cols, aliases, taken, notes, fname)
                 if c is not None:
                     mapping[fname] = c
                     taken.add(c)
         missing = [f for f in ("lon", "lat") if f not in mapping]
-        if missing:
+        wkt = None if len(missing) < 2 else _find_column(
+            [c for c in cols if c.strip().casefold() in _WKT_NAMES and _looks_like_wkt(raw.table[c])],
+            _WKT_NAMES, taken)
+        if wkt is not None:
+            mapping["geometry"] = wkt
+            taken.add(wkt)
+            if notes is not None:
+                notes.append(f"几何取自列 geometry read as WKT from column '{wkt}' (no lon/lat columns)")
+        elif missing:
             problems.append(
                 f"找不到坐标列 no coordinate column for {missing}; columns: {cols}. "
                 "列名用 name them 经度/纬度 (lon/lat, x/y) or pass --map lon=COLUMN --map lat=COLUMN."
@@ -145,33 +176,68 @@ def _map_columns(
     for f in schema.fields:
         if f.name in mapping:
             continue
-        c = _find_column(cols, (f.name, *f.aliases), taken)
+        c = _find_column(cols, (f.name, *f.aliases), taken, notes, f.name)
         if c is not None:
             mapping[f.name] = c
             taken.add(c)
     return mapping, problems
 
 
+def _looks_like_wkt(values: pd.Series) -> bool:
+    """True if the column's first filled cells are WKT geometries (so it is clearly meant as one)."""
+    sample = [str(v).strip() for v in values.head(200) if v is not None and str(v).strip()][:20]
+    if not sample:
+        return False
+    parsed = shapely.from_wkt(np.array(sample, dtype=object), on_invalid="ignore")
+    return bool((~shapely.is_missing(parsed)).sum() * 2 >= len(sample))
+
+
+_EMPTY_TEXT = ("", "nan", "none", "null", "<na>", "nat")
+
+
+def _as_text(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Cells as stripped text and the mask of empty ones (None, NaN, pandas NA, "", "nan", "None").
+
+    Missing values are empty whatever the format gave them as: pandas 3 keeps NaN through
+    ``astype(str)``, GeoJSON ``null`` arrives as NaN or None, CSV/XLSX blanks as "".
+    """
+    missing = values.isna().to_numpy()
+    text = values.astype(object).where(~missing, "").map(str).str.strip()
+    empty = missing | text.str.lower().isin(_EMPTY_TEXT).to_numpy()
+    return text, pd.Series(empty, index=values.index)
+
+
+def _display(v: Any) -> str:
+    """A cell as shown in a message: its text, cut short."""
+    t = repr(v.item() if isinstance(v, np.generic) else v)
+    return t if len(t) <= 80 else t[:77] + "…'"
+
+
 def _parse_numbers(
     values: pd.Series, labels: Sequence[str], column: str, f: Field, problems: list[FieldProblem]
 ) -> pd.Series:
-    text = values.astype(str).str.strip()
+    text, empty = _as_text(values)
     text = text.str.replace(",", "", regex=False).str.replace("，", "", regex=False)
-    empty = text.isin(["", "nan", "None", "<NA>"])
-    num = pd.to_numeric(text.where(~empty), errors="coerce")
+    num = pd.to_numeric(text.where(~empty), errors="coerce").astype("float64")
     bad = num.isna() & ~empty
     for i in _first(bad.to_numpy(), problems):
-        problems.append(FieldProblem(labels[i], column, repr(values.iloc[i]), "不是数字 not a number",
+        problems.append(FieldProblem(labels[i], column, _display(values.iloc[i]), "不是数字 not a number",
                                      f"填写数字 enter a number ({f.label_zh or f.name})"))
+    infinite = np.isinf(num.to_numpy())
+    for i in _first(infinite, problems):
+        problems.append(FieldProblem(labels[i], column, _display(values.iloc[i]),
+                                     "不是有限数 not a finite number (infinity or too large)",
+                                     f"填写实际数值或留空 enter the real value or leave it empty ({f.label_zh or f.name})"))
+    num = num.where(~infinite)
     if f.nonneg:
         neg = num < 0
         for i in _first(neg.fillna(False).to_numpy(), problems):
-            problems.append(FieldProblem(labels[i], column, repr(values.iloc[i]), "不能为负数 must not be negative",
+            problems.append(FieldProblem(labels[i], column, _display(values.iloc[i]), "不能为负数 must not be negative",
                                          f"{f.label_zh or f.name} 应 ≥ 0; correct the value or leave it empty"))
     if f.dtype == "int":
         frac = num.notna() & (num % 1 != 0)
         for i in _first(frac.to_numpy(), problems):
-            problems.append(FieldProblem(labels[i], column, repr(values.iloc[i]), "应为整数 must be a whole number",
+            problems.append(FieldProblem(labels[i], column, _display(values.iloc[i]), "应为整数 must be a whole number",
                                          "填写整数 enter a whole number"))
         return num.astype("Int64") if not frac.any() else num
     return num.astype("float64")
@@ -180,21 +246,38 @@ def _parse_numbers(
 def _parse_dates(
     values: pd.Series, labels: Sequence[str], column: str, problems: list[FieldProblem]
 ) -> pd.Series:
-    text = values.astype(str).str.strip().replace({"nan": "", "None": "", "NaT": ""})
+    text, empty = _as_text(values)
     text = text.str.replace(r"[年月/.]", "-", regex=True).str.replace("日", "", regex=False)
-    empty = text == ""
     parsed = pd.to_datetime(text.where(~empty), errors="coerce", format="mixed")
     bad = parsed.isna() & ~empty
     for i in _first(bad.to_numpy(), problems):
-        problems.append(FieldProblem(labels[i], column, repr(values.iloc[i]), "日期无法识别 not a date",
+        problems.append(FieldProblem(labels[i], column, _display(values.iloc[i]), "日期无法识别 not a date",
                                      "写成 write it as 2024-05-31"))
     return parsed.dt.strftime("%Y-%m-%d").where(parsed.notna(), None)
 
 
-def _text(values: pd.Series) -> pd.Series:
-    out = values.astype(object).where(values.notna(), None)
-    out = out.map(lambda v: None if v is None else (str(v).strip() or None))
-    return out
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _text(values: pd.Series, labels: Sequence[str] | None = None, column: str = "",
+          notes: list[str] | None = None) -> pd.Series:
+    """Cells as stripped text (None when empty) without NUL or other control characters.
+
+    SQLite and GDAL cut text at a NUL, so a NUL (and the other C0 control characters but tab and
+    newline) is removed, and the rows where that happened are reported in ``notes``.
+    """
+    missing = values.isna().to_numpy()
+    cells: list[str | None] = [None if m else str(v) for v, m in zip(values.tolist(), missing, strict=True)]
+    dirty = [i for i, v in enumerate(cells) if v is not None and _CONTROL.search(v) is not None]
+    for i in dirty:
+        cells[i] = _CONTROL.sub("", cells[i] or "")
+    if dirty and notes is not None:
+        rows = [labels[i] if labels is not None else str(i + 1) for i in dirty[:10]]
+        more = f" (+{len(dirty) - 10})" if len(dirty) > 10 else ""
+        notes.append(f"字段 field '{column}': 已删除 NUL/控制字符 NUL and control characters removed in "
+                     f"{'; '.join(rows)}{more}")
+    stripped = [None if v is None else (v.strip() or None) for v in cells]
+    return pd.Series(stripped, index=values.index, dtype=object)
 
 
 def _check_coordinates(
@@ -252,6 +335,12 @@ _BASE = {
     "Polygon": "Polygon", "MultiPolygon": "Polygon",
 }
 
+#: Column names that hold a geometry as text in tables (``wkt`` is what ``mzgis export`` writes).
+_WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "shape")
+#: Names an attribute cannot keep in the store: the geometry column and mzgis's own columns.
+_RESERVED = {"geom", "geometry", "wkt", "the_geom", "shape", "fid", "ogc_fid", "feature_id",
+             "mz_version", "mz_updated_at", "mz_retired_at"}
+
 
 def prepare_layer(
     raw: RawSource,
@@ -294,18 +383,103 @@ def prepare_layer(
     ------
     ValidationFailed
         With every problem found (file, row, field, found, fix).
+    LayerError
+        For problems with the file as a whole; an unexpected failure on hostile input is turned
+        into a :class:`LayerError` naming the file rather than a traceback.
     """
     if layer_type not in SCHEMAS:
         msg = f"不认识的图层类型 unknown layer type '{layer_type}'; use one of {', '.join(SCHEMAS)}"
         raise LayerError(msg)
+    try:
+        return _prepare(raw, layer_type, kind=kind, level=level, coords=coords, field_map=field_map,
+                        id_field=id_field, extent=extent, join_arrays=join_arrays)
+    except MzgisError:
+        raise
+    except Exception as exc:
+        log.debug("unexpected failure importing %s", raw.path, exc_info=True)
+        msg = (f"{raw.path}: 导入失败 import failed on unexpected content ({type(exc).__name__}: {exc}); "
+               "项目库未改动 store unchanged. 修改 fix: check the file for unusual values or geometries "
+               "(run with -v for details) and report it if the file is valid.")
+        raise LayerError(msg) from exc
+
+
+def _prepare(
+    raw: RawSource,
+    layer_type: str,
+    *,
+    kind: str | None,
+    level: str | None,
+    coords: str | None,
+    field_map: Mapping[str, str] | None,
+    id_field: str | None,
+    extent: tuple[float, float, float, float],
+    join_arrays: Mapping[str, np.ndarray] | None,
+) -> PreparedLayer:
     schema = SCHEMAS[layer_type]
     path = str(raw.path)
     labels = raw.row_labels
     n = len(raw.table)
-    notes: list[str] = []
+    notes: list[str] = list(raw.notes)
     problems = Problems()
+    problems.extend(raw.problems)
+    if n == 0:
+        zh, en = ("数据行", "data rows (only a header?)") if raw.is_table else ("要素", "features")
+        msg = f"{path}: 没有{zh} no {en}: nothing to import. 修改 fix: check that the export wrote the data."
+        raise LayerError(msg)
 
-    # -- coordinates: which system is the source in? -------------------------------------------
+    coords_name, src_crs = _source_coords(raw, coords, notes)
+    geographic = bool(src_crs.is_geographic)
+
+    mapping, map_problems = _map_columns(raw, schema, field_map or {}, id_field, raw.is_table, notes)
+    if map_problems:
+        msg = f"{path}: " + "\n".join(map_problems)
+        raise LayerError(msg)
+
+    out = pd.DataFrame(index=pd.RangeIndex(n))
+    out["feature_id"] = _ids(raw, mapping, problems, notes)
+
+    # -- geometry -------------------------------------------------------------------------------
+    repaired: list[str] = []
+    if raw.is_table and "geometry" not in mapping:
+        geometry = _table_points(raw, (mapping["lon"], mapping["lat"]), coords_name, src_crs, extent,
+                                 problems, geographic)
+    else:
+        if raw.is_table:
+            geoms, gfield = _wkt_geometries(raw, mapping["geometry"], problems), mapping["geometry"]
+        else:
+            geoms = raw.geometry if raw.geometry is not None else gpd.GeoSeries([None] * n)
+            gfield = "geometry"
+        geometry, repaired = _vector_geometry(geoms.reset_index(drop=True), schema, labels, gfield, coords_name,
+                                              src_crs, extent, problems, notes, geographic, path)
+
+    # -- attributes -----------------------------------------------------------------------------
+    _attributes(raw, schema, mapping, out, problems, notes)
+    kind_id = _kind_and_level(raw, layer_type, kind, level, mapping, out, problems, notes)
+    _extra_columns(raw, mapping, out, problems, notes)
+
+    for fname, arr in (join_arrays or {}).items():
+        a = np.asarray(arr)
+        if a.shape[0] != n:
+            msg = (f"{path}: 按行合并的数组 the array joined by row order for '{fname}' has {a.shape[0]} rows, "
+                   f"the file has {n}; they must match row for row.")
+            raise LayerError(msg)
+        out[fname] = a
+
+    if problems:
+        raise ValidationFailed(path, list(problems), total=problems.total)
+
+    gdf = gpd.GeoDataFrame(out, geometry=geometry.reset_index(drop=True).values, crs=STORE_CRS)
+    if repaired:
+        notes.append(f"{len(repaired)} 个无效面已用 make_valid 修复 invalid polygons repaired: " + "; ".join(repaired[:20]))
+    if coords_name in ("gcj02", "bd09"):
+        notes.append(f"坐标已从 {coords_name.upper()} 转换为 WGS-84 converted from {coords_name.upper()} to WGS-84")
+    return PreparedLayer(gdf, layer_type, kind=kind_id, level=level, source_coords=coords_name,
+                         notes=notes, repaired=repaired)
+
+
+def _source_coords(raw: RawSource, coords: str | None, notes: list[str]) -> tuple[str, CRS]:
+    """Which coordinate system the source is in: ``--coords``, else the CRS the file declares."""
+    path = str(raw.path)
     if coords is not None:
         coords_name, src_crs = parse_source_coords(coords)
         if raw.crs is not None and coords_name == "crs" and src_crs is not None and not src_crs.equals(raw.crs):
@@ -324,115 +498,215 @@ def prepare_layer(
     if src_crs is None:  # parse_source_coords always returns a CRS; kept for the type checker
         msg = f"{path}: no coordinate system could be determined; pass --coords"
         raise CrsError(msg)
-    geographic = bool(src_crs.is_geographic)
+    return coords_name, src_crs
 
-    mapping, map_problems = _map_columns(raw, schema, field_map or {}, id_field, raw.is_table)
-    if map_problems:
-        msg = f"{path}: " + "\n".join(map_problems)
-        raise LayerError(msg)
 
-    out = pd.DataFrame(index=pd.RangeIndex(n))
-    col: str | None
-
-    # -- ids ------------------------------------------------------------------------------------
-    if "id" in mapping:
-        col = mapping["id"]
-        ids = _text(raw.table[col])
-        for i in _first(ids.isna().to_numpy(), problems):
-            problems.append(FieldProblem(labels[i], col, "空 empty", "编号为空 the id is empty",
-                                         "每行填写唯一编号 give every row a unique id"))
-        dup = ids.duplicated(keep=False) & ids.notna()
-        if dup.any():
-            first: dict[str, str] = {}
-            for i in np.flatnonzero(dup.to_numpy()):
-                v = ids.iloc[i]
-                if v in first:
-                    problems.append(FieldProblem(labels[i], col, repr(v), f"编号重复 duplicate id (also {first[v]})",
-                                                 "每行编号唯一 make ids unique"))
-                else:
-                    first[v] = labels[i]
-        out["feature_id"] = ids
-    else:
-        out["feature_id"] = [str(i + 1) for i in range(n)]
+def _ids(raw: RawSource, mapping: Mapping[str, str], problems: Problems, notes: list[str]) -> list[Any] | pd.Series:
+    """Feature ids from the id column (every one present and unique), else row numbers."""
+    labels = raw.row_labels
+    n = len(raw.table)
+    if "id" not in mapping:
         notes.append("未找到编号列 no id column: 以行号为编号 row numbers are used as feature ids")
+        return [str(i + 1) for i in range(n)]
+    col = mapping["id"]
+    ids = _text(raw.table[col], labels, col, notes)
+    for i in _first(ids.isna().to_numpy(), problems):
+        problems.append(FieldProblem(labels[i], col, "空 empty", "编号为空 the id is empty",
+                                     "每行填写唯一编号 give every row a unique id"))
+    dup = ids.duplicated(keep=False) & ids.notna()
+    if dup.any():
+        first: dict[str, str] = {}
+        for i in np.flatnonzero(dup.to_numpy()):
+            v = ids.iloc[i]
+            if v in first:
+                problems.append(FieldProblem(labels[i], col, repr(v), f"编号重复 duplicate id (also {first[v]})",
+                                             "每行编号唯一 make ids unique"))
+            else:
+                first[v] = labels[i]
+    return ids
 
-    # -- geometry -------------------------------------------------------------------------------
-    if raw.is_table:
-        cols = (mapping["lon"], mapping["lat"])
-        xs = []
-        for c in cols:
-            text = raw.table[c].astype(str).str.strip()
-            empty = text.isin(["", "nan", "None"])
-            num = pd.to_numeric(text.where(~empty), errors="coerce").to_numpy(dtype=float)
-            for i in _first(empty.to_numpy(), problems):
-                problems.append(FieldProblem(labels[i], c, "空 empty", "缺少坐标 missing coordinate",
-                                             "填写坐标 fill in the coordinate, or remove the row"))
-            for i in _first(np.isnan(num) & ~empty.to_numpy(), problems):
-                problems.append(FieldProblem(labels[i], c, repr(raw.table[c].iloc[i]), "坐标不是数字 not a number",
-                                             "使用十进制度 use decimal degrees such as 116.397 (not 116°23'49\")"))
-            xs.append(num)
-        x, y = xs
-        _check_coordinates(x, y, labels, cols, extent, problems, geographic)
-        ok = np.isfinite(x) & np.isfinite(y)
-        wx = np.full(n, np.nan)
-        wy = np.full(n, np.nan)
-        if ok.any():
-            wx[ok], wy[ok] = _to_wgs84(x[ok], y[ok], coords_name, src_crs)
-        if not geographic:
-            _check_coordinates(wx, wy, labels, cols, extent, problems, True)
-        geometry = gpd.GeoSeries(shapely.points(wx, wy), crs=STORE_CRS)
-    else:
-        geoms = raw.geometry if raw.geometry is not None else gpd.GeoSeries([None] * n)
-        missing = geoms.isna() | geoms.is_empty
-        for i in _first(missing.to_numpy(), problems):
-            problems.append(FieldProblem(labels[i], "geometry", "空几何 empty", "缺少几何 missing geometry",
-                                         "补画几何或删除该要素 draw it or remove the feature"))
-        gtypes = geoms.geom_type.fillna("")
-        base = gtypes.map(lambda t: _BASE.get(t, t))
-        wrong = ~base.isin(schema.geometry) & ~missing
-        for i in _first(wrong.to_numpy(), problems):
-            if "Point" in schema.geometry and base.iloc[i] == "Polygon" and schema.type in ("facilities", "boundary_markers", "addresses"):
-                continue  # converted to a point inside the polygon below
-            problems.append(FieldProblem(labels[i], "geometry", gtypes.iloc[i],
-                                         f"几何类型不符 wrong geometry type for {schema.type}",
-                                         f"需要 expected {'/'.join(schema.geometry)}"))
-        # raw bounds for swapped / extent checks (in degrees for geographic sources)
+
+def _table_points(
+    raw: RawSource, cols: tuple[str, str], coords_name: str, src_crs: CRS,
+    extent: tuple[float, float, float, float], problems: Problems, geographic: bool,
+) -> gpd.GeoSeries:
+    """Points from the longitude/latitude (x/y) columns of a table, in WGS-84."""
+    labels = raw.row_labels
+    n = len(raw.table)
+    xs = []
+    for c in cols:
+        text, empty = _as_text(raw.table[c])
+        empty = empty & ~text.str.lower().isin(["nan", "none", "null", "nat"])  # typed words are values
+        num = np.array(pd.to_numeric(text.where(~empty), errors="coerce"), dtype=float)
+        non_finite = (text.str.lower().str.lstrip("+-").isin(["nan", "inf", "infinity"]).to_numpy()
+                      | np.isinf(num)) & ~empty.to_numpy()
+        for i in _first(empty.to_numpy(), problems):
+            problems.append(FieldProblem(labels[i], c, "空 empty", "缺少坐标 missing coordinate",
+                                         "填写坐标 fill in the coordinate, or remove the row"))
+        for i in _first(np.isnan(num) & ~empty.to_numpy() & ~non_finite, problems):
+            problems.append(FieldProblem(labels[i], c, _display(raw.table[c].iloc[i]), "坐标不是数字 not a number",
+                                         "使用十进制度 use decimal degrees such as 116.397 (not 116°23'49\")"))
+        for i in _first(non_finite, problems):
+            problems.append(FieldProblem(labels[i], c, _display(raw.table[c].iloc[i]),
+                                         "坐标不是有限数 not a finite number (infinity, NaN or too large)",
+                                         "填写实际坐标 enter the real coordinate in decimal degrees such as 116.397"))
+        num[non_finite] = np.nan
+        xs.append(num)
+    x, y = xs
+    _check_coordinates(x, y, labels, cols, extent, problems, geographic)
+    ok = np.isfinite(x) & np.isfinite(y)
+    wx = np.full(n, np.nan)
+    wy = np.full(n, np.nan)
+    if ok.any():
+        wx[ok], wy[ok] = _to_wgs84(x[ok], y[ok], coords_name, src_crs)
+    lost = ok & ~(np.isfinite(wx) & np.isfinite(wy))
+    for i in _first(lost, problems):
+        problems.append(FieldProblem(labels[i], f"{cols[0]}/{cols[1]}", f"x={x[i]!r}, y={y[i]!r}",
+                                     "坐标无法转换 the coordinates cannot be converted to WGS-84",
+                                     "检查坐标与 --coords 是否一致 check the values and --coords"))
+    if not geographic:
+        _check_coordinates(wx, wy, labels, cols, extent, problems, True)
+    return gpd.GeoSeries(shapely.points(wx, wy), crs=STORE_CRS)
+
+
+def _wkt_geometries(raw: RawSource, col: str, problems: Problems) -> gpd.GeoSeries:
+    """Geometries written as WKT text in a table column (as ``mzgis export`` writes them to CSV/XLSX)."""
+    text, empty = _as_text(raw.table[col])
+    arr = np.asarray(text.where(~empty, None).to_numpy(), dtype=object)
+    geoms = shapely.from_wkt(arr, on_invalid="ignore")
+    bad = ~empty.to_numpy() & shapely.is_missing(geoms)
+    for i in _first(bad, problems):
+        problems.append(FieldProblem(raw.row_labels[i], col, _display(raw.table[col].iloc[i]),
+                                     "WKT 几何无法解析 not a WKT geometry",
+                                     "写成 write it as WKT, e.g. POLYGON ((116.40 39.90, 116.41 39.90, 116.41 39.91, "
+                                     "116.40 39.90))"))
+    return gpd.GeoSeries(geoms)
+
+
+def _vector_geometry(
+    geoms: gpd.GeoSeries, schema: LayerSchema, labels: Sequence[str], gfield: str, coords_name: str,
+    src_crs: CRS, extent: tuple[float, float, float, float], problems: Problems, notes: list[str],
+    geographic: bool, path: str,
+) -> tuple[gpd.GeoSeries, list[str]]:
+    """Check, repair and convert the geometries of a vector source; returns them and the repairs.
+
+    Refused (as problems): missing and empty geometries, geometry kinds the layer type does not
+    hold, non-finite coordinates, polygons that ``make_valid`` collapses to lines or points (zero
+    area), coordinates outside the extent. Invalid polygons with an area are repaired and reported.
+    """
+    missing = (geoms.isna() | geoms.is_empty).to_numpy()
+    for i in _first(missing, problems):
+        problems.append(FieldProblem(labels[i], gfield, "空几何 empty", "缺少几何 missing geometry",
+                                     "补画几何或删除该要素 draw it or remove the feature"))
+    arr = np.asarray(geoms.values, dtype=object).copy()
+    non_finite = _non_finite(arr, missing)
+    for i in _first(non_finite, problems):
+        problems.append(FieldProblem(labels[i], gfield, _first_bad_coordinate(arr[i]),
+                                     "坐标不是有限数 non-finite coordinate (infinity or NaN)",
+                                     "修正或删除该要素 correct the vertex or remove the feature"))
+    arr[non_finite] = None
+    geoms = gpd.GeoSeries(arr, index=geoms.index)
+    skip = missing | non_finite
+    gtypes = geoms.geom_type.fillna("")
+    base = gtypes.map(lambda t: _BASE.get(t, t))
+    points_ok = "Point" in schema.geometry and schema.type in ("facilities", "boundary_markers", "addresses")
+    # polygons in a point layer of these types become a point inside them (below), after repair
+    wrong = (~base.isin(schema.geometry) & ~skip & ~((base == "Polygon") & points_ok)).to_numpy()
+    for i in _first(wrong, problems):
+        problems.append(FieldProblem(labels[i], gfield, gtypes.iloc[i],
+                                     f"几何类型不符 wrong geometry type for {schema.type}",
+                                     f"需要 expected {'/'.join(schema.geometry)}; 删除或改画该要素 remove or redraw it"))
+    skip = skip | wrong
+    # raw bounds for swapped / extent checks (in degrees for geographic sources)
+    if geographic:
         b = geoms.bounds.to_numpy()
-        if geographic:
-            cx = (b[:, 0] + b[:, 2]) / 2
-            cy = (b[:, 1] + b[:, 3]) / 2
-            _check_coordinates(cx, cy, labels, ("geometry", "geometry"), extent, problems, True)
-        # repair invalid polygons
-        poly = base == "Polygon"
-        invalid = poly & ~missing & ~geoms.is_valid
-        geoms = geoms.copy()
-        if invalid.any():
-            idx = np.flatnonzero(invalid.to_numpy())
-            reasons = shapely.is_valid_reason(np.asarray(geoms.values)[idx])
-            fixed = shapely.make_valid(np.asarray(geoms.values)[idx])
-            fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
-            geoms.iloc[idx] = fixed
-            repaired = [f"{labels[i]} ({r})" for i, r in zip(idx, reasons, strict=True)]
-        else:
-            repaired = []
-        try:
-            geometry = _transform_geoms(geoms, coords_name, src_crs)
-        except Exception as exc:
-            msg = f"{path}: 坐标转换失败 coordinate conversion from {src_crs.to_string()} failed: {exc}"
-            raise CrsError(msg) from exc
-        if not geographic:
-            b2 = geometry.bounds.to_numpy()
-            _check_coordinates((b2[:, 0] + b2[:, 2]) / 2, (b2[:, 1] + b2[:, 3]) / 2, labels,
-                               ("geometry", "geometry"), extent, problems, True)
-        if "Point" in schema.geometry and "Polygon" not in schema.geometry:
-            is_poly = geometry.geom_type.isin(["Polygon", "MultiPolygon"])
-            if is_poly.any():
-                geometry[is_poly] = geometry[is_poly].representative_point()
-                notes.append(f"{int(is_poly.sum())} 个面要素以内部点表示 polygons were replaced by a point inside them")
-    if raw.is_table:
-        repaired = []
+        _check_coordinates((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2, labels, (gfield, gfield), extent,
+                           problems, True)
+    # repair invalid polygons; refuse the ones that collapse (zero area)
+    poly = (base == "Polygon").to_numpy() & ~skip
+    invalid = poly & ~geoms.is_valid.to_numpy()
+    repaired: list[str] = []
+    if invalid.any():
+        idx = np.flatnonzero(invalid)
+        reasons = shapely.is_valid_reason(arr[idx])
+        fixed = shapely.make_valid(arr[idx])
+        for i, r, g in zip(idx.tolist(), reasons, fixed, strict=True):
+            part = _polygonal(g)
+            if part is None:
+                problems.append(FieldProblem(
+                    labels[i], gfield, f"{r}; make_valid → {g.geom_type}",
+                    "退化面 degenerate polygon: zero area, it collapses to a line or point",
+                    "重画该面或删除该要素 redraw the polygon (at least three distinct corners) or remove the feature"))
+                continue
+            arr[i] = part
+            repaired.append(f"{labels[i]} ({r})")
+    flat = poly & ~invalid & _zero_area(arr)
+    for i in _first(flat, problems):
+        problems.append(FieldProblem(labels[i], gfield, f"面积 area {shapely.area(arr[i]):.3g}",
+                                     "退化面 degenerate polygon: zero area (its corners lie on one line)",
+                                     "重画该面或删除该要素 redraw the polygon or remove the feature"))
+    geoms = gpd.GeoSeries(arr, index=geoms.index)
+    try:
+        geometry = _transform_geoms(geoms, coords_name, src_crs)
+    except Exception as exc:
+        msg = f"{path}: 坐标转换失败 coordinate conversion from {src_crs.to_string()} failed: {exc}"
+        raise CrsError(msg) from exc
+    out_arr = np.asarray(geometry.values, dtype=object)
+    lost = _non_finite(out_arr, skip | shapely.is_missing(out_arr)) & ~skip
+    for i in _first(lost, problems):
+        problems.append(FieldProblem(labels[i], gfield, _first_bad_coordinate(arr[i]),
+                                     "坐标无法转换 the coordinates cannot be converted to WGS-84",
+                                     "检查坐标系 check the file's CRS or --coords"))
+    if not geographic:
+        b2 = geometry.bounds.to_numpy()
+        _check_coordinates((b2[:, 0] + b2[:, 2]) / 2, (b2[:, 1] + b2[:, 3]) / 2, labels,
+                           (gfield, gfield), extent, problems, True)
+    if "Point" in schema.geometry and "Polygon" not in schema.geometry:
+        is_poly = geometry.geom_type.isin(["Polygon", "MultiPolygon"])
+        if is_poly.any():
+            geometry[is_poly] = geometry[is_poly].representative_point()
+            notes.append(f"{int(is_poly.sum())} 个面要素以内部点表示 polygons were replaced by a point inside them")
+    return geometry, repaired
 
-    # -- attributes -----------------------------------------------------------------------------
+
+def _non_finite(arr: NDArray[Any], skip: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Geometries with an infinite or NaN coordinate (x, y or z)."""
+    out = np.zeros(len(arr), dtype=bool)
+    todo = np.flatnonzero(~skip)
+    if todo.size == 0:
+        return out
+    xyz, idx = shapely.get_coordinates(arr[todo], include_z=True, return_index=True)
+    z_nan = np.isnan(xyz[:, 2]) & ~shapely.has_z(arr[todo])[idx] if len(idx) else np.zeros(0, dtype=bool)
+    bad = ~np.isfinite(xyz[:, :2]).all(axis=1) | (~np.isfinite(xyz[:, 2]) & ~z_nan)
+    out[todo[np.unique(idx[bad])]] = True
+    return out
+
+
+#: A polygon whose area is below this share of its bounding box's squared diagonal has no area: its
+#: corners lie on one line up to rounding (a 10 km polygon would be narrower than 10 µm).
+FLAT_RATIO = 1e-9
+
+
+def _zero_area(arr: NDArray[Any]) -> NDArray[np.bool_]:
+    """Polygons with no area (up to rounding): they would be stored as polygons but act as lines."""
+    with np.errstate(invalid="ignore"):
+        b = shapely.bounds(arr)
+        diag2 = (b[:, 2] - b[:, 0]) ** 2 + (b[:, 3] - b[:, 1]) ** 2
+        return np.asarray(shapely.area(arr) <= FLAT_RATIO * diag2, dtype=bool) & ~shapely.is_missing(arr)
+
+
+def _first_bad_coordinate(g: Any) -> str:
+    xy = shapely.get_coordinates(g)
+    bad = xy[~np.isfinite(xy).all(axis=1)]
+    return f"({bad[0, 0]!r}, {bad[0, 1]!r})" if len(bad) else "?"
+
+
+def _attributes(raw: RawSource, schema: LayerSchema, mapping: dict[str, str], out: pd.DataFrame,
+                problems: Problems, notes: list[str]) -> None:
+    """The schema's fields, parsed and checked, into ``out``."""
+    labels = raw.row_labels
+    n = len(raw.table)
+    path = str(raw.path)
     for f in schema.fields:
         col = mapping.get(f.name)
         if col is None:
@@ -450,7 +724,7 @@ def prepare_layer(
         elif f.dtype == "date":
             out[f.name] = _parse_dates(values, labels, col, problems)
         else:
-            out[f.name] = _text(values)
+            out[f.name] = _text(values, labels, col, notes)
         if f.choices is not None:
             canon = out[f.name].map(lambda v, ch=f.choices: None if v is None else ch.get(str(v), ch.get(str(v).lower())))
             bad = out[f.name].notna() & canon.isna()
@@ -473,11 +747,23 @@ def prepare_layer(
                 problems.append(FieldProblem(labels[i], col, "空 empty", f"{f.label_zh or f.name}为必填 is required",
                                              "填写该值 fill it in"))
 
-    # facility kind
+
+def _kind_and_level(raw: RawSource, layer_type: str, kind: str | None, level: str | None,
+                    mapping: dict[str, str], out: pd.DataFrame, problems: Problems,
+                    notes: list[str]) -> str | None:
+    """Facility kind and status, admin level and parent names; returns the kind id given by --kind."""
+    labels = raw.row_labels
+    path = str(raw.path)
     kind_id: str | None = None
     if layer_type == "facilities":
         if kind is not None:
             kind_id = get_kind(kind).id
+            if "kind" in mapping:
+                given = {v for v in out["kind"] if v is not None}
+                if any(_kind_id_or_none(v) != kind_id for v in given):
+                    shown = ", ".join(sorted(given)[:5])
+                    notes.append(f"--kind {kind} 覆盖列 overrides column '{mapping['kind']}' (值 values: {shown}); "
+                                 f"若各行类型不同请去掉 --kind drop --kind to use the column")
             out["kind"] = kind_id
         elif "kind" in mapping:
             resolved: list[str | None] = []
@@ -507,6 +793,10 @@ def prepare_layer(
             if level not in LEVELS:
                 msg = f"--level {level}: use one of {', '.join(LEVELS)}"
                 raise LayerError(msg)
+            other = sorted({str(v) for v in out["level"] if v is not None and v != level})
+            if "level" in mapping and other:
+                notes.append(f"--level {level} 覆盖列 overrides column '{mapping['level']}' (值 values: "
+                             f"{', '.join(other[:5])})")
             out["level"] = level
         elif out["level"].isna().any():
             msg = f"{path}: 行政区划需要级别 admin units need a level: pass --level district|subdistrict|community"
@@ -519,45 +809,72 @@ def prepare_layer(
             parent_col = _find_column(list(raw.table.columns), ("县", "区县", "区", "乡", "街道", "上级"),
                                       set(mapping.values()))
             if parent_col is not None and level in ("subdistrict", "community"):
-                out["parent_name"] = _text(raw.table[parent_col])
+                out["parent_name"] = _text(raw.table[parent_col], labels, parent_col, notes)
                 mapping["parent_name"] = parent_col
                 notes.append(f"上级名称取自列 parent names taken from column '{parent_col}'")
+    return kind_id
 
-    # extra columns kept as they are
+
+def _kind_id_or_none(value: str) -> str | None:
+    try:
+        return get_kind(value).id
+    except LayerError:
+        return None
+
+
+def _extra_columns(raw: RawSource, mapping: Mapping[str, str], out: pd.DataFrame, problems: Problems,
+                   notes: list[str]) -> None:
+    """Keep the source's other columns as they are; rename (with a note) the ones the store cannot keep.
+
+    A column named like the geometry (``geom``, ``geometry``, ``wkt``), like mzgis's own columns
+    (``fid``, ``feature_id``, ``mz_version`` …) or like another column of the layer ignoring case
+    (``NAME`` next to ``name``) would be lost or refused in the GeoPackage; it is kept as
+    ``<name>_src`` instead and the import report says so.
+    """
     used = set(mapping.values())
+    taken = {_key(c) for c in out.columns}
     for c in raw.table.columns:
-        if c in used or c in out.columns or c.lower() in ("geom", "geometry", "wkt"):
+        if c in used:
             continue
+        new = c
+        if _key(c) in _RESERVED or _key(c) in taken:
+            new = f"{c}_src"
+            k = 2
+            while _key(new) in taken or _key(new) in _RESERVED or new in raw.table.columns:
+                new = f"{c}_src{k}"
+                k += 1
+            why = ("几何列或 mzgis 保留名 the name of the geometry or an mzgis column"
+                   if _key(c) in _RESERVED else f"与字段 '{c}' 同名（不分大小写）the name of a layer field (ignoring case)")
+            notes.append(f"列 column '{c}' 是{why}: 保留为 kept as '{new}'")
+        taken.add(_key(new))
         vals = raw.table[c]
-        out[c] = _text(vals) if vals.dtype == object or raw.is_table else vals.to_numpy()
+        if vals.dtype == object or raw.is_table or pd.api.types.is_string_dtype(vals.dtype):
+            out[new] = _text(vals, raw.row_labels, c, notes)
+            continue
+        if pd.api.types.is_float_dtype(vals.dtype):
+            infinite = np.isinf(vals.to_numpy(dtype=float, na_value=np.nan))
+            for i in _first(infinite, problems):
+                problems.append(FieldProblem(raw.row_labels[i], c, _display(vals.iloc[i]),
+                                             "不是有限数 not a finite number (infinity)",
+                                             "填写实际数值或留空 enter the real value or leave it empty"))
+        out[new] = vals.to_numpy()
 
-    for fname, arr in (join_arrays or {}).items():
-        a = np.asarray(arr)
-        if a.shape[0] != n:
-            msg = (f"{path}: 按行合并的数组 the array joined by row order for '{fname}' has {a.shape[0]} rows, "
-                   f"the file has {n}; they must match row for row.")
-            raise LayerError(msg)
-        out[fname] = a
 
-    if problems:
-        raise ValidationFailed(path, list(problems), total=problems.total)
-
-    gdf = gpd.GeoDataFrame(out, geometry=geometry.reset_index(drop=True).values, crs=STORE_CRS)
-    if repaired:
-        notes.append(f"{len(repaired)} 个无效面已用 make_valid 修复 invalid polygons repaired: " + "; ".join(repaired[:20]))
-    if coords_name in ("gcj02", "bd09"):
-        notes.append(f"坐标已从 {coords_name.upper()} 转换为 WGS-84 converted from {coords_name.upper()} to WGS-84")
-    return PreparedLayer(gdf, layer_type, kind=kind_id, level=level, source_coords=coords_name,
-                         notes=notes, repaired=repaired)
+def _key(name: str) -> str:
+    return str(name).strip().casefold()
 
 
 def _polygonal(g: Any) -> Any:
-    """Keep the polygonal part of a ``make_valid`` result (it may add stray lines or points)."""
+    """The polygonal part of a ``make_valid`` result (it may add stray lines or points), or None.
+
+    None means nothing polygonal is left: the polygon had no area (a degenerate polygon).
+    """
     if g is None:
         return g
     if g.geom_type in ("Polygon", "MultiPolygon"):
-        return g
-    parts = [p for p in getattr(g, "geoms", [g]) if p.geom_type in ("Polygon", "MultiPolygon")]
+        return None if g.is_empty or _zero_area(np.array([g], dtype=object))[0] else g
+    parts = [p for p in getattr(g, "geoms", [g])
+             if p.geom_type in ("Polygon", "MultiPolygon") and not _zero_area(np.array([p], dtype=object))[0]]
     if not parts:
-        return g
+        return None
     return shapely.union_all(parts)

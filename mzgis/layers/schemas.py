@@ -35,7 +35,7 @@ MARKER_CONDITIONS = {
     "移位": "移位", "moved": "移位",
 }
 
-ID_ALIASES = ("id", "编号", "编码", "code", "代码", "fid_src")
+ID_ALIASES = ("id", "feature_id", "编号", "编码", "code", "代码", "fid_src")
 LON_ALIASES = ("经度", "lon", "lng", "long", "longitude", "x", "x坐标", "东经")
 LAT_ALIASES = ("纬度", "lat", "latitude", "y", "y坐标", "北纬")
 

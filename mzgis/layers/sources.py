@@ -7,17 +7,25 @@ name a row to the user (line numbers for CSV, Excel row numbers, feature numbers
 
 from __future__ import annotations
 
+import codecs
+import csv
+import glob
 import io
+import json
 import logging
-from dataclasses import dataclass
+import re
+import unicodedata
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
 from pyproj import CRS
 
-from mzgis.errors import LayerError
+from mzgis.errors import FieldProblem, LayerError, MzgisError
 
 __all__ = ["TABLE_SUFFIXES", "VECTOR_SUFFIXES", "RawSource", "detect_encoding", "read_source"]
 
@@ -45,6 +53,12 @@ class RawSource:
         How to name each row to the user, aligned with ``table``.
     encoding
         Text encoding detected or used.
+    notes
+        What reading did that the user should know (renamed columns).
+    problems
+        Cell problems only the reader can see (Excel error values, formulas without a value).
+    renamed
+        ``{column as in the table: column as in the file}`` for columns renamed to keep them apart.
     """
 
     path: Path
@@ -53,6 +67,9 @@ class RawSource:
     crs: CRS | None
     row_labels: list[str]
     encoding: str | None = None
+    notes: list[str] = field(default_factory=list)
+    problems: list[FieldProblem] = field(default_factory=list)
+    renamed: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_table(self) -> bool:
@@ -64,22 +81,115 @@ def detect_encoding(data: bytes) -> str:
     """Return ``"utf-8-sig"`` if the bytes decode as UTF-8, else ``"gb18030"`` (a superset of GBK).
 
     Chinese spreadsheets saved by Excel on Windows are GBK; GB18030 decodes every GBK file and
-    more. Bytes that are neither raise :class:`LayerError`.
+    more. A file that is UTF-8 in some lines and not in others (a GBK row pasted into a UTF-8 file)
+    is not guessed: :class:`LayerError` names the lines that are not UTF-8. Bytes that are neither
+    raise :class:`LayerError` too.
     """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"  # Excel's "Unicode text" (.txt) export
     try:
         data.decode("utf-8")
         return "utf-8-sig"
     except UnicodeDecodeError:
         pass
-    try:
-        data.decode("gb18030")
-        return "gb18030"
-    except UnicodeDecodeError as exc:
-        msg = (
-            f"文本编码无法识别 cannot decode the file as UTF-8 or GBK/GB18030 (byte {exc.start}). "
-            "请另存为 UTF-8 CSV. Save it as 'CSV UTF-8' and import again."
-        )
-        raise LayerError(msg) from exc
+    lines = data.split(b"\n")
+    bad = _undecodable_lines(lines, "utf-8")
+    if not data.startswith(codecs.BOM_UTF8) and not _has_utf8_chinese(lines, set(bad)):
+        try:
+            data.decode("gb18030")
+            return "gb18030"
+        except UnicodeDecodeError:
+            bad = _undecodable_lines(lines, "gb18030")
+            msg = (
+                f"文本编码无法识别 cannot decode the file as UTF-8 or GBK/GB18030: 第 line(s) {_line_list(bad)}. "
+                "请另存为 UTF-8 CSV. Save it as 'CSV UTF-8' and import again, or pass --encoding ENCODING."
+            )
+            raise LayerError(msg) from None
+    msg = (
+        f"文件编码混杂 mixed encodings: the file is UTF-8 but line(s) {_line_list(bad)} are not "
+        "(GBK/GB18030 text pasted in?). 不会猜测以免乱码 nothing is guessed, to avoid garbled text. "
+        "修改 fix: retype or re-save those lines as UTF-8 (save the whole file as 'CSV UTF-8'); "
+        "if the whole file is really GBK, pass --encoding gb18030."
+    )
+    raise LayerError(msg)
+
+
+def _undecodable_lines(lines: list[bytes], encoding: str) -> list[int]:
+    """1-based numbers of the lines that do not decode strictly with ``encoding``."""
+    bad = []
+    for i, line in enumerate(lines):
+        try:
+            line.decode(encoding)
+        except UnicodeDecodeError:
+            bad.append(i + 1)
+    return bad
+
+
+def _has_utf8_chinese(lines: list[bytes], bad: set[int]) -> bool:
+    """True if a line that is valid UTF-8 holds CJK text (evidence the file is meant as UTF-8).
+
+    GBK bytes that happen to be valid UTF-8 decode to Latin/Greek/Cyrillic letters, almost never to
+    a whole line of CJK characters, so a UTF-8 line with CJK text tells a UTF-8 file from a GBK one.
+    """
+    for i, line in enumerate(lines):
+        if i + 1 in bad or line.isascii():
+            continue
+        text = line.decode("utf-8")
+        if any("\u2e80" <= ch <= "\u9fff" or "\uf900" <= ch <= "\uffef" for ch in text):
+            return True
+    return False
+
+
+def _line_list(lines: list[int], limit: int = 20) -> str:
+    shown = ", ".join(str(n) for n in lines[:limit])
+    return shown + (f" … (+{len(lines) - limit})" if len(lines) > limit else "")
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200d\u2060\ufeff]")
+
+
+def _column_key(name: str) -> str:
+    """Column names the store cannot tell apart (SQLite and GDAL ignore case) share a key."""
+    return unicodedata.normalize("NFKC", name).strip().casefold()
+
+
+def _clean_columns(raw_names: list[object], path: Path) -> tuple[list[str], list[str], dict[str, str]]:
+    """Column names as text, stripped, without control characters, and unique ignoring case.
+
+    Returns the names, notes on every change and ``{new name: name in the file}`` of renamed ones.
+    Nothing is dropped: a name that clashes with an earlier one is kept with a ``_2``, ``_3`` suffix.
+    """
+    names: list[str] = []
+    notes: list[str] = []
+    renamed: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for j, raw_name in enumerate(raw_names):
+        orig = "" if raw_name is None or (isinstance(raw_name, float) and raw_name != raw_name) else str(raw_name)
+        name = _CONTROL.sub("", orig).strip()
+        if name != orig.strip():
+            notes.append(f"列名 column {j + 1} {orig!r}: 已删除控制字符 control characters removed → '{name}'")
+        if not name:
+            name = f"column_{j + 1}"
+        key = _column_key(name)
+        if key in seen:
+            k = 2
+            while _column_key(f"{name}_{k}") in seen or any(_column_key(f"{name}_{k}") == _column_key(str(r))
+                                                           for r in raw_names):
+                k += 1
+            new = f"{name}_{k}"
+            notes.append(
+                f"列名 column {j + 1} {orig!r} 与 '{seen[key]}' 仅大小写/空格不同 differs from '{seen[key]}' only "
+                f"by case or spaces: 两列都保留 both are kept, this one as '{new}'; 自动匹配用 '{seen[key]}' "
+                f"the automatic mapping uses '{seen[key]}' — to use this one pass --map FIELD={new}"
+            )
+            renamed[new] = orig
+            name = new
+            key = _column_key(name)
+        seen[key] = name
+        names.append(name)
+    if notes:
+        log.info("%s: %s", path, "; ".join(notes))
+    return names, notes, renamed
 
 
 def read_source(
@@ -106,13 +216,24 @@ def read_source(
     if not p.exists():
         msg = f"文件不存在 file not found: {p}"
         raise LayerError(msg)
+    if p.is_dir():
+        msg = f"{p}: 是文件夹 is a folder, not a file; give the .shp/.csv/... file itself"
+        raise LayerError(msg)
     suffix = p.suffix.lower()
-    if suffix in (".csv", ".txt", ".tsv"):
-        return _read_csv(p, encoding=encoding, sep="\t" if suffix == ".tsv" else None)
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-        return _read_xlsx(p, sheet=sheet)
-    if suffix in VECTOR_SUFFIXES:
-        return _read_vector(p, source_layer=source_layer, encoding=encoding)
+    try:
+        if suffix in (".csv", ".txt", ".tsv"):
+            return _read_csv(p, encoding=encoding, sep="\t" if suffix == ".tsv" else None)
+        if suffix in (".xlsx", ".xlsm", ".xls"):
+            return _read_xlsx(p, sheet=sheet)
+        if suffix in VECTOR_SUFFIXES:
+            return _read_vector(p, source_layer=source_layer, encoding=encoding)
+    except MzgisError:
+        raise
+    except Exception as exc:  # a hostile file must give a message, never a traceback
+        msg = (f"{p}: 无法读取 cannot read the file ({type(exc).__name__}: {exc}). "
+               "请检查文件是否完整、格式是否与扩展名一致 check that the file is complete and of the format its "
+               "extension says; re-save it from the program that made it.")
+        raise LayerError(msg) from exc
     msg = (
         f"{p}: 不支持的文件格式 unsupported format '{suffix}'. "
         "支持 supported: CSV, XLSX, GeoJSON, Shapefile (.shp), GeoPackage (.gpkg)."
@@ -122,41 +243,188 @@ def read_source(
 
 def _read_csv(p: Path, *, encoding: str | None, sep: str | None) -> RawSource:
     data = p.read_bytes()
+    if not data.lstrip(b"\xef\xbb\xbf").strip():
+        msg = f"{p}: 文件为空 the file is empty (no header, no rows); 请检查导出 check the export."
+        raise LayerError(msg)
     try:
-        enc = encoding or detect_encoding(data)
-        text = data.decode(enc)
+        if encoding:
+            enc = encoding
+            try:
+                text = data.decode(enc)
+            except UnicodeDecodeError:
+                bad = _undecodable_lines(data.split(b"\n"), enc)
+                msg = (f"{p}: 不能按 {encoding} 解码 cannot decode with encoding {encoding}: 第 line(s) "
+                       f"{_line_list(bad)}. 修改 fix: re-save those lines in {encoding}, or pass another --encoding "
+                       "(utf-8, gb18030).")
+                raise LayerError(msg) from None
+        else:
+            enc = detect_encoding(data)
+            text = data.decode(enc)
     except LayerError as exc:
-        msg = f"{p}: {exc}"
+        msg = str(exc) if str(exc).startswith(str(p)) else f"{p}: {exc}"
         raise LayerError(msg) from exc
-    except (UnicodeDecodeError, LookupError) as exc:
-        msg = f"{p}: 不能按 {encoding} 解码 cannot decode with encoding {encoding}: {exc}"
+    except LookupError as exc:
+        msg = f"{p}: 不认识的编码 unknown encoding {encoding!r}: use utf-8, gbk or gb18030"
         raise LayerError(msg) from exc
+    text = text.lstrip("\ufeff")
     if sep is None:
         first = text.split("\n", 1)[0]
         sep = max([",", "\t", ";", "|"], key=first.count)
     try:
         df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                         skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        msg = f"{p}: CSV 无法解析 cannot parse CSV: {exc}"
+                         skipinitialspace=True, header=None)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        msg = f"{p}: CSV 无法解析 cannot parse CSV: {exc}. 修改 fix: check quotes and separators on that line."
         raise LayerError(msg) from exc
-    df.columns = [str(c).strip() for c in df.columns]
-    labels = [f"第 {i + 2} 行 line {i + 2}" for i in range(len(df))]
-    return RawSource(p, df, None, None, labels, enc)
+    if df.empty:
+        msg = f"{p}: 文件为空 the file is empty (no header, no rows); 请检查导出 check the export."
+        raise LayerError(msg)
+    records = len(df)
+    top, titles = _header_row(df.fillna(""))
+    header = df.iloc[top].tolist()
+    columns, notes, renamed = _clean_columns(header, p)
+    if titles:
+        notes.insert(0, "表头上方的标题行已跳过 title lines above the header skipped: " + "; ".join(titles))
+    df = df.iloc[top + 1:].reset_index(drop=True)
+    df.columns = columns
+    lines = _record_lines(text, sep, records)
+    labels = [f"第 {n} 行 line {n}" for n in lines[top + 1:]]
+    df = _drop_empty_unnamed_columns(df, header)
+    df, labels = _drop_empty_rows(df, labels, notes)
+    return RawSource(p, df, None, None, labels, enc, notes=notes, renamed=renamed)
+
+
+def _drop_empty_rows(df: pd.DataFrame, labels: list[str], notes: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Leave out rows with every cell empty (Excel writes them as ``,,,``); they hold no data."""
+    if df.empty:
+        return df, labels
+    blank = (df.fillna("").astype(str).apply(lambda c: c.str.strip()) == "").all(axis=1).to_numpy()
+    if not blank.any():
+        return df, labels
+    gone = [labels[i] for i in blank.nonzero()[0][:10]]
+    more = f" (+{int(blank.sum()) - 10})" if blank.sum() > 10 else ""
+    notes.append(f"{int(blank.sum())} 个空行已忽略 empty rows left out: {'; '.join(gone)}{more}")
+    keep = ~blank
+    return df[keep].reset_index(drop=True), [lb for lb, k in zip(labels, keep, strict=True) if k]
+
+
+def _record_lines(text: str, sep: str, records: int) -> list[int]:
+    """The line on which each CSV record starts (blank lines and line breaks inside quotes counted).
+
+    Falls back to "record i is on line i + 1" if the csv module and pandas disagree on the records.
+    """
+    starts: list[int] = []
+    try:
+        reader = csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True)
+        before = 0
+        for row in reader:
+            if any(c.strip() for c in row) or len(row) > 1:
+                starts.append(before + 1)
+            before = reader.line_num
+    except csv.Error:
+        starts = []
+    return starts if len(starts) == records else list(range(1, records + 1))
 
 
 def _read_xlsx(p: Path, *, sheet: str | int | None) -> RawSource:
+    which: str | int = sheet if sheet is not None else 0
     try:
-        df = pd.read_excel(p, sheet_name=sheet if sheet is not None else 0, engine="calamine",
-                           dtype=object)
+        df = pd.read_excel(p, sheet_name=which, engine="calamine", dtype=object, header=None)
     except Exception as exc:  # calamine raises its own error types
-        msg = f"{p}: 无法读取 Excel cannot read the workbook (sheet {sheet!r}): {exc}"
+        msg = (f"{p}: 无法读取 Excel cannot read the workbook (sheet {sheet!r}): {exc}. "
+               "修改 fix: open it in Excel/WPS and save it again as .xlsx; choose a sheet with --sheet NAME.")
         raise LayerError(msg) from exc
-    df.columns = [str(c).strip() for c in df.columns]
+    sheet_name = which if isinstance(which, str) else "1" if sheet is None else str(which)
     df = df.map(_cell_text)
-    sheet_name = sheet if isinstance(sheet, str) else "1"
-    labels = [f"第 {i + 2} 行 row {i + 2} (工作表 sheet {sheet_name})" for i in range(len(df))]
-    return RawSource(p, df, None, None, labels, None)
+    filled = (df != "").any(axis=1).to_numpy()
+    if df.empty or not filled.any():
+        msg = f"{p}: 工作表 sheet {sheet_name} 为空 is empty (no header, no rows); choose another with --sheet NAME."
+        raise LayerError(msg)
+    top, titles = _header_row(df)
+    header = df.iloc[top].tolist()
+    columns, notes, renamed = _clean_columns(header, p)
+    if titles:
+        notes.insert(0, "表头上方的标题行已跳过 title rows above the header skipped: " + "; ".join(titles))
+    df = df.iloc[top + 1:].reset_index(drop=True)
+    df.columns = columns
+    labels = [f"第 {top + i + 2} 行 row {top + i + 2} (工作表 sheet {sheet_name})" for i in range(len(df))]
+    problems: list[FieldProblem] = []
+    if p.suffix.lower() in (".xlsx", ".xlsm") and (df == "").to_numpy().any():
+        problems = _formula_problems(p, which, df, labels, first_row=top + 2)
+    df = _drop_empty_unnamed_columns(df, header)
+    df, labels = _drop_empty_rows(df, labels, notes)
+    return RawSource(p, df, None, None, labels, None, notes=notes, problems=problems, renamed=renamed)
+
+
+def _header_row(df: pd.DataFrame) -> tuple[int, list[str]]:
+    """The header row of a sheet: the first non-empty row, after title rows.
+
+    A title row (one filled cell, e.g. a merged "XX区养老驿站一览表" or "制表日期") above rows with
+    several filled cells is skipped, at most three of them; the skipped titles are returned for a note.
+    """
+    counts = (df != "").sum(axis=1).to_numpy()
+    filled = [int(i) for i in (counts > 0).nonzero()[0]]
+    titles: list[str] = []
+    k = 0
+    while k + 1 < len(filled) and counts[filled[k]] == 1 and (counts[filled[k + 1:]] >= 2).any() and len(titles) < 3:
+        row = df.iloc[filled[k]]
+        titles.append(f"{filled[k] + 1}: {str(row[row != ''].iloc[0])[:40]!r}")
+        k += 1
+    return filled[k], titles
+
+
+def _drop_empty_unnamed_columns(df: pd.DataFrame, header: list[object]) -> pd.DataFrame:
+    """Leave out columns with neither a name nor a value (trailing commas, unused Excel columns)."""
+    drop = [c for c, h in zip(df.columns, header, strict=True)
+            if not str(h if h is not None and h == h else "").strip()
+            and not (df[c].fillna("").astype(str).str.strip() != "").any()]
+    return df.drop(columns=drop) if drop else df
+
+
+def _formula_problems(p: Path, which: str | int, df: pd.DataFrame, labels: list[str], *,
+                      first_row: int = 2) -> list[FieldProblem]:
+    """Cells that read as empty but hold an Excel error (#DIV/0!, #N/A …) or a formula with no value.
+
+    calamine reads both as empty cells, which would silently turn a broken formula into a missing
+    value; openpyxl still sees the formula or the error code.
+    """
+    import openpyxl
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # openpyxl's remarks on unsupported extensions are not for the user
+        try:
+            wb = openpyxl.load_workbook(p, read_only=True, data_only=False)
+            return _scan_formulas(wb, which, df, labels, first_row)
+        except Exception:  # openpyxl cannot read every file calamine can; the check is then skipped
+            log.debug("%s: formula check skipped", p, exc_info=True)
+            return []
+
+
+def _scan_formulas(wb: Any, which: str | int, df: pd.DataFrame, labels: list[str],
+                   first_row: int) -> list[FieldProblem]:
+    out: list[FieldProblem] = []
+    try:
+        ws = wb[which] if isinstance(which, str) else wb.worksheets[which]
+        for i, row in enumerate(ws.iter_rows(min_row=first_row, values_only=False)):
+            if i >= len(df):
+                break
+            for j, cell in enumerate(row):
+                if j >= df.shape[1] or df.iat[i, j] != "":
+                    continue
+                kind = getattr(cell, "data_type", None)
+                if kind not in ("f", "e"):
+                    continue
+                found = str(cell.value)
+                problem = ("Excel 错误值 an Excel error value" if kind == "e" or found.startswith("#")
+                           else "公式没有计算结果 a formula with no computed value (or one giving an error)")
+                out.append(FieldProblem(labels[i], str(df.columns[j]), repr(found), problem,
+                                        "在 Excel 中修正公式或粘贴为数值 fix the formula, or paste the values "
+                                        "(选择性粘贴-数值) and save again"))
+                if len(out) >= 200:
+                    return out
+    finally:
+        wb.close()
+    return out
 
 
 def _cell_text(v: object) -> str:
@@ -173,9 +441,13 @@ def _cell_text(v: object) -> str:
 
 
 def _read_vector(p: Path, *, source_layer: str | None, encoding: str | None) -> RawSource:
+    if p.suffix.lower() == ".shp":
+        _check_shapefile_parts(p)
     try:
         layers = pyogrio.list_layers(p)
     except Exception as exc:
+        if p.suffix.lower() in (".geojson", ".json"):
+            _check_json(p)
         msg = f"{p}: 无法读取 cannot read as a GIS file: {exc}"
         raise LayerError(msg) from exc
     names = [str(x[0]) for x in layers]
@@ -193,18 +465,86 @@ def _read_vector(p: Path, *, source_layer: str | None, encoding: str | None) -> 
     kwargs: dict[str, object] = {}
     if encoding:
         kwargs["encoding"] = encoding
+    caught: list[warnings.WarningMessage] = []
     try:
-        gdf = pyogrio.read_dataframe(p, layer=source_layer, use_arrow=True, **kwargs)
+        with warnings.catch_warnings(record=True) as recorded:
+            warnings.simplefilter("always")
+            # NaN/inf coordinates: the importer reports them per feature, with the feature number
+            warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
+            try:
+                gdf = pyogrio.read_dataframe(p, layer=source_layer, use_arrow=True, **kwargs)
+            finally:
+                caught = list(recorded)
     except Exception as exc:
-        msg = f"{p}: 无法读取 cannot read layer {source_layer!r}: {exc}"
+        if p.suffix.lower() in (".geojson", ".json"):
+            _check_json(p)
+        gdal_warnings = _gdal_warnings(caught)
+        said = f" (GDAL: {'; '.join(gdal_warnings)})" if gdal_warnings else ""
+        msg = f"{p}: 无法读取 cannot read layer {source_layer!r}: {exc}{said}"
         raise LayerError(msg) from exc
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
         msg = f"{p}: 没有几何 has no geometry column; a table belongs in CSV/XLSX with 经度/纬度 columns."
         raise LayerError(msg)
+    gdal_warnings = _gdal_warnings(caught)
     crs = CRS.from_user_input(gdf.crs) if gdf.crs is not None else None
     geom = gdf.geometry
     table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    table.columns = [str(c).strip() for c in table.columns]
+    columns, notes, renamed = _clean_columns(list(table.columns), p)
+    notes += [f"GDAL 读取时提示 said while reading: {w}" for w in gdal_warnings]
+    table.columns = columns
     labels = [f"要素 feature #{i + 1}" for i in range(len(gdf))]
     return RawSource(p, table.reset_index(drop=True), geom.reset_index(drop=True), crs, labels,
-                     encoding)
+                     encoding, notes=notes, renamed=renamed)
+
+
+def _gdal_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
+    """GDAL's run-time warnings while reading, as text for the user (not Python warnings on stderr).
+
+    Other warnings (deprecations of the libraries) are issued again unchanged.
+    """
+    said: list[str] = []
+    for w in caught:
+        if issubclass(w.category, RuntimeWarning):
+            text = str(w.message).strip()
+            if text and text not in said:
+                said.append(text[:300])
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return said[:10]
+
+
+def _check_shapefile_parts(p: Path) -> None:
+    """A Shapefile is three files at least: refuse clearly when .shx or .dbf is missing."""
+    present = {q.suffix.lower() for q in p.parent.glob(f"{glob.escape(p.stem)}.*") if q.stem == p.stem}
+    missing = [s for s in (".shx", ".dbf") if s not in present]
+    if missing:
+        what = {".shx": "索引 index", ".dbf": "属性表 attribute table"}
+        parts = ", ".join(f"{p.stem}{s} ({what[s]})" for s in missing)
+        msg = (f"{p}: Shapefile 缺少配套文件 is missing {parts}. 修改 fix: copy every file of the shapefile "
+               f"({p.stem}.shp, .shx, .dbf, .prj, .cpg) into the same folder, or send it as one .zip / .gpkg.")
+        raise LayerError(msg)
+
+
+def _check_json(p: Path) -> None:
+    """GeoJSON must be JSON: say where it is broken (GDAL only says it does not recognise it)."""
+    try:
+        with p.open("rb") as fh:
+            obj = json.load(fh)
+    except UnicodeDecodeError as exc:
+        msg = f"{p}: GeoJSON 必须是 UTF-8 must be UTF-8 text (byte {exc.start}); re-save it as UTF-8."
+        raise LayerError(msg) from exc
+    except json.JSONDecodeError as exc:
+        msg = (f"{p}: 不是有效的 JSON not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}. "
+               "修改 fix: the file is cut off or edited by hand; export it again.")
+        raise LayerError(msg) from exc
+    except RecursionError as exc:
+        msg = f"{p}: JSON 嵌套过深 nested too deeply to read; export it again."
+        raise LayerError(msg) from exc
+    kinds = {"FeatureCollection", "Feature", "Point", "MultiPoint", "LineString", "MultiLineString",
+             "Polygon", "MultiPolygon", "GeometryCollection"}
+    kind = obj.get("type") if isinstance(obj, dict) else None
+    if kind not in kinds:
+        found = type(obj).__name__ if not isinstance(obj, dict) else f"type={kind!r}"
+        msg = (f"{p}: 不是 GeoJSON not GeoJSON (found {found}); 需要 expected a FeatureCollection, a Feature "
+               "or a geometry object with a \"type\" member.")
+        raise LayerError(msg)

@@ -1,16 +1,21 @@
 """Reports for leaders: one HTML page (indicators, coverage, uncovered communities, the map) and
-static PNG maps for documents, drawn with a CJK font so Chinese labels render."""
+static PNG maps for documents, drawn with a CJK font so Chinese labels render.
+
+The page is built without a template engine; every piece of user text (names, indicator names,
+the title from mzgis.toml, file names in attributes) goes through
+:func:`~mzgis.maps.safe_html.esc`, and the PNG draws names as plain text (no mathtext)."""
 
 from __future__ import annotations
 
-import html
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 
+from mzgis.maps.safe_html import esc
 from mzgis.maps.webmap import LEVEL_ZH, SHARE_BINS, SHARE_COLOURS, MapData, _kind_name
 
 __all__ = ["cjk_font", "report_html", "static_map"]
@@ -69,7 +74,9 @@ def static_map(data: MapData, path: Path, *, dpi: int = 150) -> Path:
         c.plot(ax=ax, color=colours, alpha=0.45, edgecolor="#555555", linewidth=0.6, zorder=2)
         for r in c.to_dict("records"):
             p = r["geometry"].representative_point()
-            ax.annotate(str(r.get("name", "")), (p.x, p.y), fontsize=7, ha="center", zorder=6, color="#222222")
+            # parse_math=False: a name with $…$ is text, not mathtext (which fails on bad TeX)
+            ax.annotate(str(r.get("name", "")), (p.x, p.y), fontsize=7, ha="center", zorder=6, color="#222222",
+                        parse_math=False)
     for level, lw in (("subdistrict", 1.6), ("district", 2.4)):
         u = data.units.get(level) if data.units else None
         if u is not None and len(u):
@@ -95,7 +102,7 @@ def static_map(data: MapData, path: Path, *, dpi: int = 150) -> Path:
         handles += ax.get_legend_handles_labels()[0]
     ax.legend(handles=handles, loc="lower left", fontsize=8, title="户数覆盖率 / 设施", title_fontsize=8)
     title = data.title + ("（示例数据）" if data.sample else "")
-    ax.set_title(title, fontsize=13)
+    ax.set_title(title, fontsize=13, parse_math=False)
     ax.set_axis_off()
     ax.annotate("路网 © OpenStreetMap contributors", (0.99, 0.01), xycoords="axes fraction", ha="right", fontsize=7,
                 color="#666666")
@@ -107,7 +114,7 @@ def static_map(data: MapData, path: Path, *, dpi: int = 150) -> Path:
 
 def _table(df: pd.DataFrame, columns: dict[str, str], *, fmt: dict[str, str] | None = None) -> str:
     fmt = fmt or {}
-    head = "".join(f"<th>{html.escape(v)}</th>" for v in columns.values())
+    head = "".join(f"<th>{esc(v)}</th>" for v in columns.values())
     body = []
     for r in df.to_dict("records"):
         cells = []
@@ -122,7 +129,7 @@ def _table(df: pd.DataFrame, columns: dict[str, str], *, fmt: dict[str, str] | N
             cls = ""
             if c == "passed":
                 s, cls = ("达标", "ok") if v is True else (("未达标", "bad") if v is False else ("不适用", "na"))
-            cells.append(f"<td class='{cls}'>{html.escape(s)}</td>")
+            cells.append(f"<td class='{cls}'>{esc(s)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -131,7 +138,7 @@ def report_html(*, title: str, indicators: pd.DataFrame | None, coverage: pd.Dat
                 uncovered: pd.DataFrame | None, area: pd.DataFrame | None, map_file: str | None,
                 pngs: list[str], sample: bool, notes: list[str]) -> str:
     """The report page (self-contained but for the map page and the PNGs beside it)."""
-    parts = [f"<h1>{html.escape(title)}</h1>"]
+    parts = [f"<h1>{esc(title)}</h1>"]
     if sample:
         parts.append("<p class='sample'>示例数据 sample data：设施、小区与人口为随机生成，仅作演示；路网为 OpenStreetMap 真实数据。</p>")
     if indicators is not None and len(indicators):
@@ -145,7 +152,7 @@ def report_html(*, title: str, indicators: pd.DataFrame | None, coverage: pd.Dat
                                   "gap_txt": "差距", "passed": "是否达标", "binding": "属性", "detail": "说明",
                                   "plan": "出处"}))
     if coverage is not None and len(coverage):
-        parts.append(f"<h2>二、服务圈覆盖 coverage：{html.escape(_kind_name(coverage_kind or ''))}</h2>")
+        parts.append(f"<h2>二、服务圈覆盖 coverage：{esc(_kind_name(coverage_kind or ''))}</h2>")
         cv = coverage[coverage["level"].isin(["jurisdiction", "district", "subdistrict"])].copy()
         cv["level_zh"] = cv["level"].map({**LEVEL_ZH, "jurisdiction": "辖区"})
         cv["share_txt"] = cv["share_covered"].map(lambda v: "—" if v != v else f"{100 * v:.1f}%")
@@ -171,15 +178,15 @@ def report_html(*, title: str, indicators: pd.DataFrame | None, coverage: pd.Dat
                                  "required_m2": ",.0f", "deficit_m2": ",.0f"}))
     if pngs:
         parts.append("<h2>五、专题图 static maps</h2>")
-        parts += [f"<p><img src='{html.escape(p)}' alt='static map' style='max-width:100%'></p>" for p in pngs]
+        parts += [f"<p><img src='{esc(quote(p))}' alt='static map' style='max-width:100%'></p>" for p in pngs]
     if map_file:
-        parts.append(f"<h2>六、交互地图 interactive map</h2><iframe src='{html.escape(map_file)}' "
+        parts.append(f"<h2>六、交互地图 interactive map</h2><iframe src='{esc(quote(map_file))}' "
                      "style='width:100%;height:720px;border:1px solid #ccc'></iframe>"
-                     f"<p><a href='{html.escape(map_file)}'>在新窗口打开 open the map</a></p>")
-    parts += [f"<p class='note'>{html.escape(n)}</p>" for n in notes]
+                     f"<p><a href='{esc(quote(map_file))}'>在新窗口打开 open the map</a></p>")
+    parts += [f"<p class='note'>{esc(n)}</p>" for n in notes]
     style = ("body{font:14px/1.5 'Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin:24px;color:#222}"
              "table{border-collapse:collapse;margin:8px 0 20px;font-size:13px}th,td{border:1px solid #ccc;"
              "padding:3px 6px;text-align:left}th{background:#f0f0f0}.ok{color:#1a7f37;font-weight:bold}"
              ".bad{color:#c62828;font-weight:bold}.na{color:#777}.sample{color:#b35806}.note{color:#666;font-size:12px}")
-    return (f"<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+    return (f"<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'><title>{esc(title)}</title>"
             f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")

@@ -15,17 +15,21 @@ Layers (each in the layer control, Chinese names first):
 * 界桩 boundary markers coloured by condition;
 * a scale bar, search by name, and a summary panel of the key indicators against their targets.
 
-Every attribute shown in a popup or tooltip is HTML-escaped here, because folium inserts them as
-HTML: a facility called ``<script>alert(1)</script>`` shows as that text and runs nothing.
+User text is data, never markup or template (:mod:`mzgis.maps.safe_html`): every attribute shown
+in a popup, tooltip or the search index is escaped with :func:`~mzgis.maps.safe_html.esc` (folium
+inserts them as HTML), and the title, indicator panel and legend are added as
+:class:`~mzgis.maps.safe_html.RawHtml` — not as ``folium.Element``, whose text branca would render
+as a Jinja template. A facility called ``<script>alert(1)</script>`` or ``{{7*191}}`` shows as that
+text and runs nothing.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import folium
 import geopandas as gpd
@@ -38,6 +42,7 @@ from mzgis.errors import ConfigError
 from mzgis.layers import coords as cc
 from mzgis.layers.kinds import KINDS
 from mzgis.maps.assets import inline_assets
+from mzgis.maps.safe_html import RawHtml, esc
 
 __all__ = ["BASEMAPS", "MapData", "build_map", "save_map"]
 
@@ -83,8 +88,8 @@ def _esc(v: Any) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return ""
     if isinstance(v, float):
-        return html.escape(f"{v:,.1f}" if abs(v) >= 100 else f"{v:g}")
-    return html.escape(str(v))
+        return esc(f"{v:,.1f}" if abs(v) >= 100 else f"{v:g}")
+    return esc(v)
 
 
 def _prep(gdf: gpd.GeoDataFrame, *, gcj: bool, tolerance_deg: float = 0.0) -> gpd.GeoDataFrame:
@@ -124,13 +129,18 @@ def _popup_frame(gdf: pd.DataFrame, fields: dict[str, str]) -> tuple[pd.DataFram
             continue
         out[f"_p{i}"] = gdf[col].map(_esc)
         names.append(f"_p{i}")
-        labels.append(html.escape(label))
+        labels.append(esc(label))
     return out, names, labels
 
 
 def _kind_name(kind: str) -> str:
     k = KINDS.get(kind)
     return k.name_zh if k else kind
+
+
+def _layer_name(text: str) -> str:
+    """A layer-control label: Leaflet inserts it as HTML, so it is escaped."""
+    return esc(text)
 
 
 def _bounds(gdfs: list[gpd.GeoDataFrame | None]) -> list[list[float]] | None:
@@ -156,7 +166,7 @@ def _basemap(m: folium.Map, basemap: str, key: str) -> None:
             folium.TileLayer(
                 tiles=(f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
                        f"&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}"
-                       f"&TILECOL={{x}}&tk={key}"),
+                       f"&TILECOL={{x}}&tk={quote(key, safe='')}"),
                 attr="© 天地图 Tianditu", name=name, subdomains="01234567", overlay=layer == "cva").add_to(m)
 
 
@@ -206,7 +216,7 @@ def build_map(data: MapData, *, basemap: str = "roads") -> folium.Map:
                 colour = "#cccccc" if s is None else SHARE_COLOURS[int(np.searchsorted(SHARE_BINS, s, side="right") - 1)]
                 return {"fillColor": colour, "fillOpacity": 0.45, "color": "#555555", "weight": 0.6}
 
-            folium.GeoJson(_geojson(gj, ["share", *fields]), name=f"覆盖率：{LEVEL_ZH[level]}（{_kind_name(data.coverage_kind or '')} {t:g}分钟）",
+            folium.GeoJson(_geojson(gj, ["share", *fields]), name=_layer_name(f"覆盖率：{LEVEL_ZH[level]}（{_kind_name(data.coverage_kind or '')} {t:g}分钟）"),
                            style_function=style, show=level == "community",
                            popup=folium.GeoJsonPopup(fields=fields, aliases=labels, localize=False),
                            tooltip=folium.GeoJsonTooltip(fields=fields[:2], aliases=labels[:2], localize=False)).add_to(m)
@@ -230,7 +240,7 @@ def build_map(data: MapData, *, basemap: str = "roads") -> folium.Map:
         sa = _prep(data.service_areas, gcj=gcj, tolerance_deg=2e-5)
         for kind, grp in sa.groupby("kind"):
             main = data.coverage_kind is None or str(kind) == data.coverage_kind
-            fg = folium.FeatureGroup(name=f"服务圈：{_kind_name(str(kind))} 5/10/15分钟", show=main)
+            fg = folium.FeatureGroup(name=_layer_name(f"服务圈：{_kind_name(str(kind))} 5/10/15分钟"), show=main)
             for r in grp.sort_values("minutes", ascending=False).to_dict("records"):
                 colour = RING_COLOURS.get(float(r["minutes"]), "#fdae61")
                 folium.GeoJson(shapely.geometry.mapping(r["geometry"]), interactive=False,
@@ -268,7 +278,7 @@ def build_map(data: MapData, *, basemap: str = "roads") -> folium.Map:
             dash = status.map(lambda s: STATUS_STYLE.get(s, (0.9, None))[1])
             gj = gpd.GeoDataFrame(pd.concat([sub[["geometry"]], pop], axis=1).assign(fo=fill.to_numpy(),
                                   da=dash.to_numpy()), geometry="geometry", crs=sub.crs)
-            folium.GeoJson(_geojson(gj, ["fo", "da", *fields]), name=f"设施：{_kind_name(kind)}（{len(sub)}）",
+            folium.GeoJson(_geojson(gj, ["fo", "da", *fields]), name=_layer_name(f"设施：{_kind_name(kind)}（{len(sub)}）"),
                            marker=folium.CircleMarker(radius=7, fill=True),
                            style_function=lambda f, c=colour: {"color": c, "fillColor": c, "weight": 2.5,
                                                                "fillOpacity": f["properties"]["fo"],
@@ -322,10 +332,12 @@ def build_map(data: MapData, *, basemap: str = "roads") -> folium.Map:
 
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     root: Any = m.get_root()
-    root.html.add_child(folium.Element(_panel(data)))
-    root.html.add_child(folium.Element(_legend(data)))
-    root.header.add_child(folium.Element(
-        f"<title>{html.escape(data.title)}</title><meta charset='utf-8'>"
+    # RawHtml, not folium.Element: an Element's text is a Jinja template, and the title and the
+    # indicator names come from mzgis.toml
+    root.html.add_child(RawHtml(_panel(data)))
+    root.html.add_child(RawHtml(_legend(data)))
+    root.header.add_child(RawHtml(
+        f"<title>{esc(data.title)}</title><meta charset='utf-8'>"
         "<style>.mz-panel{position:fixed;z-index:1000;background:rgba(255,255,255,.93);padding:8px 10px;"
         "border-radius:6px;box-shadow:0 1px 5px rgba(0,0,0,.4);font:12px/1.4 'Noto Sans CJK SC','Microsoft YaHei',"
         "sans-serif;max-width:360px}.mz-panel table{border-collapse:collapse}.mz-panel td{padding:1px 4px}"

@@ -58,9 +58,17 @@ def test_real_data_has_no_gaps_or_overlaps_and_chaoyang_parent_check(beijing):
     spill = found[found.finding == "not_in_parent"]
     assert 0 < len(spill) < len(chaoyang)
     assert (spill["area_m2"] > 0).all()
+    # the other way round: land of the outline that no subdistrict covers (oracle: shapely difference)
+    under_none = found[found.finding == "parent_not_covered"]
+    assert under_none["units"].tolist() == ["110105"]
+    expect = parents.to_crs(UTM50).geometry.iloc[0].difference(
+        shapely.union_all(chaoyang.to_crs(UTM50).geometry.values)).area
+    assert expect > 1e6  # over a square kilometre of Chaoyang lies under no subdistrict of this data
+    assert under_none["area_m2"].iloc[0] == pytest.approx(expect, abs=0.01)
     others = beijing[beijing["县"] == "海淀区"].head(3).copy()
     missing = inspect_units(others, UTM50, parents=parents)
     assert (missing["finding"] == "parent_missing").sum() == 3
+    assert not (missing["finding"] == "parent_not_covered").any()  # no child of Chaoyang in the layer
 
 
 def test_hand_made_overlap_gap_and_sliver():

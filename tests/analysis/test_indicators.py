@@ -146,7 +146,7 @@ def test_plan_sets_ship_binding_flags_and_overrides():
     inds = {i.id: i for i in indicator_set(cfg)}
     assert inds["EC-04"].target == 40
     assert inds["FN-02"].params["within_m"] == 3000
-    assert inds["FN-02"].params["unit_filter"] == "[乡镇]$"
+    assert inds["FN-02"].params["name_suffix"] == ["乡", "镇"]
     assert inds["X-01"].method == "unit_coverage"
     assert inds["X-01"].target == 60
     r = evaluate([inds["X-01"]], ctx()).iloc[0]
@@ -157,7 +157,99 @@ def test_plan_sets_ship_binding_flags_and_overrides():
     ({"indicators": {"plan": "nowhere"}}, "plan"),
     ({"indicators": {"plan": "chifeng", "targets": {"EC-04": 3}}}, "EC-04"),
     ({"indicators": {"plan": "none", "custom": [{"id": "X", "name_zh": "x", "method": "magic", "target": 1}]}}, "magic"),
+    ({"indicators": {"plan": "none", "custom": [{"id": "X", "name_zh": "x", "method": "count", "target": 1,
+                                                 "comparator": "=>"}]}}, "comparator"),
 ])
 def test_config_errors(cfg, match):
     with pytest.raises(ConfigError, match=match):
         indicator_set(cfg)
+
+
+def test_plan_set_by_data_alone_every_problem_at_once(tmp_path):
+    """A bureau's own plan file: loaded and evaluated with no code; a bad file lists every problem."""
+    from mzgis.analysis.indicators import load_plan
+
+    good = tmp_path / "plan.toml"
+    good.write_text("""
+[plan]
+id = "xicheng"
+name_zh = "西城区民政规划（测试）"
+
+[[indicators]]
+id = "T-01"
+name_zh = "街道养老照料中心覆盖率"
+method = "unit_coverage"
+kinds = ["养老照料中心"]
+level = "subdistrict"
+target = 60
+comparator = "≥"
+source = "测试规划第1项"
+
+[[indicators]]
+id = "T-02"
+name_zh = "养老照料中心不超过"
+method = "count"
+kinds = ["elderly_care_center"]
+target = 1
+unit = "家"
+comparator = "<="
+""", encoding="utf-8")
+    plan = load_plan(good)
+    assert [i.id for i in plan.indicators] == ["T-01", "T-02"]
+    assert plan.indicators[0].kinds == ("elderly_care_center",)  # Chinese kind names accepted
+    t = evaluate(list(plan.indicators), ctx()).set_index("indicator_id")
+    assert t.loc["T-01", "comparator"] == "≥"
+    assert t.loc["T-02", "comparator"] == "≤"
+    bad = tmp_path / "bad.toml"
+    bad.write_text("""
+[plan]
+id = "x"
+name_zh = "x"
+
+[[indicators]]
+id = "B-01"
+name_zh = "a"
+method = "unit_coverag"
+target = 1
+
+[[indicators]]
+id = "B-02"
+name_zh = "b"
+method = "count"
+target = "many"
+comparator = "=>"
+kinds = ["养老院子"]
+
+[[indicators]]
+id = "B-03"
+name_zh = "c"
+method = "count"
+target = 1
+levle = "community"
+""", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_plan(bad)
+    msg = str(err.value)
+    for part in ("unit_coverag", "did you mean 'unit_coverage'", "many", "=>", "养老院子", "levle",
+                 "did you mean 'level'"):
+        assert part in msg, part
+    assert "5 处问题" in msg
+
+
+@pytest.mark.parametrize(("comparator", "at", "below", "above"), [
+    ("≥", True, False, True), (">", False, False, True), ("≤", True, True, False), ("<", False, True, False),
+    ("=", True, False, False),
+])
+def test_comparators_at_the_boundary(comparator, at, below, above):
+    ind = Indicator("X", "x", "count", 10, comparator=comparator)
+    assert ind.passes(10.0) is at
+    assert ind.passes(9.999) is below
+    assert ind.passes(10.001) is above
+
+
+def test_shipped_plans_name_their_sources_in_plain_chinese():
+    for name in PLAN_SETS:
+        for ind in PLAN_SETS[name]:
+            assert ind.plan, ind.id
+            for jargon in ("[ASSUMPTION", "MTG", "CY/DX", "※", ">=", "$", "CF "):
+                assert jargon not in ind.plan, (ind.id, ind.plan)

@@ -28,8 +28,8 @@ def test_nearest_matches_networkx_oracle(name):
     g = real_graph(name)
     rng = np.random.default_rng(42)
     fac_nodes = rng.choice(g.n_nodes, 12, replace=False)
-    fs = snap_points(g, g.x[fac_nodes], g.y[fac_nodes], max_distance_m=0.01)
-    ds = snap_points(g, g.x, g.y, max_distance_m=0.01)
+    fs = snap_points(g, g.x[fac_nodes], g.y[fac_nodes], max_distance_m=0.01, snap_to="any")
+    ds = snap_points(g, g.x, g.y, max_distance_m=0.01, snap_to="any")
     assert fs.ok.all()
     assert ds.ok.all()
     limit = 1000.0
@@ -53,8 +53,8 @@ def test_facility_pairs_match_networkx_oracle(name):
     nxg = g.to_networkx()
     rng = np.random.default_rng(3)
     fac_nodes = rng.choice(g.n_nodes, 5, replace=False)
-    fs = snap_points(g, g.x[fac_nodes], g.y[fac_nodes], max_distance_m=0.01)
-    ds = snap_points(g, g.x, g.y, max_distance_m=0.01)
+    fs = snap_points(g, g.x[fac_nodes], g.y[fac_nodes], max_distance_m=0.01, snap_to="any")
+    ds = snap_points(g, g.x, g.y, max_distance_m=0.01, snap_to="any")
     f, d, dist = facility_pairs(g, fs, ds, limit_m=800.0)
     for k, node in enumerate(fac_nodes):
         ref = nx.single_source_dijkstra_path_length(nxg, int(node), cutoff=800.0, weight="length")

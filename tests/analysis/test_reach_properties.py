@@ -36,8 +36,8 @@ SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[Healt
 def test_network_distance_at_least_straight_line(graph, seed):
     fx, fy = random_points(graph, seed, 4)
     dx, dy = random_points(graph, seed + 1, 60)
-    fs = snap_points(graph, fx, fy, max_distance_m=500)
-    ds = snap_points(graph, dx, dy, max_distance_m=500)
+    fs = snap_points(graph, fx, fy, max_distance_m=500, snap_to="any")
+    ds = snap_points(graph, dx, dy, max_distance_m=500, snap_to="any")
     okf, okd = np.flatnonzero(fs.ok), np.flatnonzero(ds.ok)
     f, d, dist = facility_pairs(graph, fs.take(okf), ds.take(okd), limit_m=3000)
     straight = np.hypot(fx[okf][f] - dx[okd][d], fy[okf][f] - dy[okd][d])
@@ -52,8 +52,8 @@ def test_network_distance_at_least_straight_line(graph, seed):
 def test_reach_sets_grow_with_threshold(graph, seed, t1, t2):
     lo, hi = sorted((t1, t2))
     fx, fy = random_points(graph, seed, 3)
-    fs = snap_points(graph, fx, fy, max_distance_m=1000)
-    ds = snap_points(graph, graph.x, graph.y, max_distance_m=1)
+    fs = snap_points(graph, fx, fy, max_distance_m=1000, snap_to="any")
+    ds = snap_points(graph, graph.x, graph.y, max_distance_m=1, snap_to="any")
     fs = fs.take(np.flatnonzero(fs.ok))
     d_lo, _ = nearest_facility(graph, fs, ds, limit_m=lo)
     d_hi, _ = nearest_facility(graph, fs, ds, limit_m=hi)
@@ -67,9 +67,9 @@ def test_reach_sets_grow_with_threshold(graph, seed, t1, t2):
 @given(seed=st.integers(0, 10_000), perm_seed=st.integers(0, 1000))
 def test_results_do_not_depend_on_facility_order(graph, seed, perm_seed):
     fx, fy = random_points(graph, seed, 6)
-    fs = snap_points(graph, fx, fy, max_distance_m=1000)
+    fs = snap_points(graph, fx, fy, max_distance_m=1000, snap_to="any")
     fs = fs.take(np.flatnonzero(fs.ok))
-    ds = snap_points(graph, graph.x, graph.y, max_distance_m=1)
+    ds = snap_points(graph, graph.x, graph.y, max_distance_m=1, snap_to="any")
     perm = np.random.default_rng(perm_seed).permutation(len(fs))
     d1, w1 = nearest_facility(graph, fs, ds, limit_m=1500)
     d2, w2 = nearest_facility(graph, fs.take(perm), ds, limit_m=1500)

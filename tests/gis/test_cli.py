@@ -19,11 +19,41 @@ def test_init_writes_config_and_store(tmp_path):
     assert cfg["travel"]["walk_speed_km_per_h"] == 4.0
     assert cfg["travel"]["elderly_walk_speed_km_per_h"] == 3.0
     assert cfg["travel"]["thresholds_min"] == [5, 10, 15]
-    assert cfg["indicators"]["plan"] == "mentougou"
+    assert cfg["indicators"]["plan"] == "none"  # no plan's targets applied silently
     assert cfg["demand"]["persons_per_household"] == 2.6
     assert (tmp_path / "w" / "project.gpkg").exists()
     # refuses to overwrite
     assert main(["init", str(tmp_path / "w"), "--name", "x"]) == 2
+
+
+def test_init_names_the_plan(tmp_path, capsys):
+    assert main(["init", str(tmp_path / "a"), "--name", "赤峰市民政局", "--plan", "chifeng"]) == 0
+    assert "赤峰市“十四五”民政事业发展规划" in capsys.readouterr().out
+    cfg = tomllib.loads((tmp_path / "a" / "mzgis.toml").read_text(encoding="utf-8"))
+    assert cfg["indicators"]["plan"] == "chifeng"
+    # standards without a plan: a clear error, not Mentougou's targets
+    assert main(["init", str(tmp_path / "b"), "--name", "某区"]) == 0
+    assert main(["standards", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "未指定规划指标集" in err
+    assert "--plan" in err
+    # a bureau's own plan file is checked, then copied into the workspace
+    own = tmp_path / "own.toml"
+    own.write_text('[plan]\nid = "own"\nname_zh = "本区规划"\n\n[[indicators]]\nid = "O-1"\nname_zh = "驿站数"\n'
+                   'method = "count"\nkinds = ["社区养老服务驿站"]\ntarget = 3\nunit = "家"\n', encoding="utf-8")
+    assert main(["init", str(tmp_path / "c"), "--name", "某区", "--plan", str(own), "--metric-crs", "EPSG:32650"]) == 0
+    assert (tmp_path / "c" / "plan.toml").read_bytes() == own.read_bytes()
+    assert "本区规划" in capsys.readouterr().out
+    assert main(["standards", str(tmp_path / "c")]) == 0
+    out = capsys.readouterr().out
+    assert "本区规划" in out
+    assert "O-1" in out
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[plan]\nid = "x"\nname_zh = "x"\n\n[[indicators]]\nid = "B"\nname_zh = "b"\n'
+                   'method = "cnt"\ntarget = 1\n', encoding="utf-8")
+    assert main(["init", str(tmp_path / "d"), "--name", "x", "--plan", str(bad)]) == 2
+    assert "cnt" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()  # nothing written
 
 
 def test_commands_need_a_workspace(tmp_path, capsys):

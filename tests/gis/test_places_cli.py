@@ -40,7 +40,7 @@ def test_boundaries_and_topology(ws, capsys):
     assert set(lines["left_code"]) | set(lines["right_code"][lines["right_code"] != ""]) >= {f"CY{i:02d}" for i in range(43)}
     assert main(["export", str(ws), "boundary_lines_chaoyang", str(ws / "lines.geojson")]) == 0
     assert main(["inspect", str(ws), "boundaries", "--units", "chaoyang"]) == 0
-    t = pd.read_csv(ws / "out" / "inspect_boundaries.csv", encoding="utf-8-sig")
+    t = pd.read_csv(ws / "out" / "inspect_boundaries_chaoyang.csv", encoding="utf-8-sig")
     assert len(t) == 0  # the real subdistricts have no gaps or overlaps
 
 

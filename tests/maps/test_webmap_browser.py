@@ -21,7 +21,7 @@ def real_ws(tmp_path_factory):
     from mzgis.gis.workspace import init_workspace
 
     root = tmp_path_factory.mktemp("maps")
-    ws = init_workspace(root / "ws", name="朝阳区望京", jurisdiction="朝阳区（望京路网）")
+    ws = init_workspace(root / "ws", name="朝阳区望京", jurisdiction="朝阳区（望京路网）", plan="mentougou")
     shp = shared("boundaries/beijing_subdistricts/beijing.shp")
     pop = np.load(shared("boundaries/beijing_subdistricts/worldpop.npy"))[:, 0]
     import_file(ws, shp, layer="subdistricts", layer_type="admin_units", level="subdistrict",

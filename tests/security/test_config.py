@@ -29,7 +29,9 @@ BAD = [
     ("walk_speed_km_per_h = 4.0", "walk_sped_km_per_h = 4.0", "walk_sped_km_per_h", "did you mean 'walk_speed_km_per_h'"),
     ("[inspection]", "[inspecton]", "inspecton", "did you mean 'inspection'"),
     ('name = "安全测试区"', "name = 5", "name", "string"),
-    ('plan = "mentougou"', 'plan = "mentougu"', "plan", "did you mean 'mentougou'"),
+    ('plan = "none"', 'plan = "mentougu"', "plan", "did you mean 'mentougou'"),
+    ('plan = "none"', 'plan = "plan.txt"', "plan", ".toml"),
+    ('plan = "none"', "plan = 1", "plan", "string"),
     ('metric_crs = "auto"', 'metric_crs = "EPSG:4326"', "metric_crs", "projected"),
     ('default_coords = ""', 'default_coords = "mars2"', "default_coords", "unknown coordinates"),
 ]
@@ -121,11 +123,18 @@ VALID = [
 @pytest.mark.parametrize("extra", VALID)
 def test_valid_settings_keep_working(ws, capsys, extra):
     p = ws / "mzgis.toml"
-    text = p.read_text(encoding="utf-8").replace("[indicators.targets]", '[indicators.targets]\n"EC-04" = 40')
+    text = p.read_text(encoding="utf-8").replace('plan = "none"', 'plan = "mentougou"')
+    text = text.replace("[indicators.targets]", '[indicators.targets]\n"EC-04" = 40')
     text = text.replace("[indicators.params]", "[indicators.params]\n\n[indicators.params.FN-02]\nwithin_m = 3000")
     _append(ws, extra, text)
     assert main(["layers", str(ws)]) == 0
     assert "stations" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("plan", ["none", "mentougou", "chifeng", "plans/本区规划.toml"])
+def test_every_kind_of_plan_setting_is_accepted(ws, capsys, plan):
+    _set_config(ws, 'plan = "none"', f'plan = "{plan}"')
+    assert main(["layers", str(ws)]) == 0
 
 
 def test_every_default_key_is_in_the_schema():
