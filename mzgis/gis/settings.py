@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -205,8 +206,18 @@ _ASSIGN = re.compile(rf"^({_KEY})\s*=")
 
 
 def _split_key(key: str) -> tuple[str, ...]:
-    parts = re.findall(rf"{_BARE}|{_QUOTED}", key)
-    return tuple(p[1:-1] if p[:1] in "\"'" else p for p in parts)
+    """The parts of a TOML key expression (``a."b.c"`` → ``("a", "b.c")``), escapes decoded."""
+    try:
+        d: Any = tomllib.loads(f"{key} = 0")
+    except tomllib.TOMLDecodeError:
+        parts = re.findall(rf"{_BARE}|{_QUOTED}", key)
+        return tuple(p[1:-1] if p[:1] in "\"'" else p for p in parts)
+    path = []
+    while isinstance(d, dict) and d:
+        k = next(iter(d))
+        path.append(k)
+        d = d[k]
+    return tuple(path)
 
 
 def key_lines(text: str) -> dict[tuple[Any, ...], int]:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tomllib
 
 import pytest
+import tomli_w
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mzgis.gis.cli import main
 from mzgis.gis.settings import key_lines
@@ -182,3 +186,33 @@ def test_indicator_params_are_checked(ws, capsys, params, key, words):
     assert_clear_error(err, key, words)
     assert f"{p}:{_line_of(p.read_text(encoding='utf-8'), params)}:" in err
     assert snapshot(ws) == before
+
+
+_KEY = st.text(alphabet="abcxyz_-019界桩 .\x27\"", min_size=1, max_size=12)
+_LEAF = st.one_of(st.integers(-5, 5), st.floats(allow_nan=False, allow_infinity=False, width=32), st.text(max_size=8),
+                  st.booleans(), st.lists(st.integers(0, 9), max_size=4))
+_DOC = st.dictionaries(_KEY, st.one_of(_LEAF, st.dictionaries(_KEY, st.one_of(
+    _LEAF, st.dictionaries(_KEY, _LEAF, min_size=1, max_size=3)), min_size=1, max_size=4)), min_size=1, max_size=5)
+
+
+def _leaves(d, path=()):
+    for k, v in d.items():
+        if isinstance(v, dict):
+            yield from _leaves(v, (*path, k))
+        else:
+            yield (*path, k)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_DOC)
+def test_key_lines_points_at_the_line_of_every_key(doc):
+    """Oracle: tomli_w writes the file; the line found for each key must be that key's assignment."""
+    text = tomli_w.dumps(doc)
+    lines = key_lines(text)
+    rows = text.splitlines()
+    for path in _leaves(doc):
+        assert path in lines, (path, text)
+        row = rows[lines[path] - 1].strip()
+        key = re.match(r"""^((?:"(?:[^"\\]|\\.)*"|'[^']*'|[^="'])+)=""", row)
+        assert key, (path, row)
+        assert list(tomllib.loads(key.group(1) + "= 0")) == [path[-1]], (path, row)
