@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import shutil
@@ -796,7 +797,7 @@ def run_inspect(ws: Workspace, what: str, *, units: str | None = None, parents: 
         ad = _layers_of(ws, "addresses", addresses)
         table = check_addresses(ad, units_by_level(ws))
         if names_file:
-            std = pd.read_csv(names_file, header=None, dtype=str, encoding="utf-8-sig")[0].tolist()
+            std = _read_names(names_file)
             pn = ws.store.layer_names("place_names")
             if pn:
                 table = pd.concat([table, check_place_names(_layers_of(ws, "place_names", None), std)],
@@ -807,6 +808,24 @@ def run_inspect(ws: Workspace, what: str, *, units: str | None = None, parents: 
         return files, table
     msg = f"inspect {what}: use boundaries, markers, plan or addresses"
     raise LayerError(msg)
+
+
+def _read_names(path: str) -> list[str]:
+    """``--names``: a standard place-name list, one name per line (UTF-8 or GBK/GB18030)."""
+    raw = Path(path).read_bytes()
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        msg = f"--names {path}: 无法识别编码 neither UTF-8 nor GBK/GB18030 text; 请另存为 UTF-8 save it as UTF-8"
+        raise LayerError(msg)
+    if not text.strip():
+        return []
+    col = pd.read_csv(io.StringIO(text), header=None, dtype=str, skip_blank_lines=True)[0]
+    return [str(n).strip() for n in col.dropna() if str(n).strip()]
 
 
 def _file_stem(name: str) -> str:

@@ -309,7 +309,6 @@ def init_workspace(root: str | Path, *, name: str, jurisdiction: str | None = No
         msg = (f"{r} 是文件不是文件夹 is a file, not a folder; 请给出新文件夹的路径 give the path of a new "
                f"folder for the workspace, e.g. {r.with_suffix('')}_workspace")
         raise WorkspaceError(msg)
-    r.mkdir(parents=True, exist_ok=True)
     cfg_path = r / CONFIG_NAME
     if cfg_path.exists() and not force:
         msg = f"{cfg_path} 已存在 already exists; 不覆盖 not overwriting (use --force to start over)."
@@ -317,9 +316,12 @@ def init_workspace(root: str | Path, *, name: str, jurisdiction: str | None = No
     cfg = _merge(DEFAULT_CONFIG, {"project": {"name": name, "jurisdiction": jurisdiction or name,
                                               "metric_crs": metric_crs},
                                   "indicators": {"plan": "plan.toml" if plan_file else plan}})
+    text = _HEADER + tomli_w.dumps(cfg)
+    validate_config(cfg, text, cfg_path)  # e.g. --metric-crs: refused before anything is written
+    r.mkdir(parents=True, exist_ok=True)
     if plan_file is not None:
         (r / "plan.toml").write_bytes(plan_file.read_bytes())
-    cfg_path.write_text(_HEADER + tomli_w.dumps(cfg), encoding="utf-8")
+    cfg_path.write_text(text, encoding="utf-8")
     ProjectStore.create(r / STORE_NAME, overwrite=force)
     (r / "cache").mkdir(exist_ok=True)
     (r / "out").mkdir(exist_ok=True)

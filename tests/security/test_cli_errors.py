@@ -195,3 +195,32 @@ def test_wrong_inputs_to_place_and_network_commands(ws, capsys, argv, named):
     assert main([a.format(ws=ws, src=src) for a in argv]) == 2
     assert_clear_error(capsys.readouterr().err, named)
     assert snapshot(ws) == before
+
+
+@pytest.mark.parametrize(("argv", "named"), [
+    (["--metric-crs", "EPSG:4326"], "metric_crs"),
+    (["--metric-crs", "not-a-crs"], "metric_crs"),
+    (["--plan", "mentougu"], "mentougu"),
+])
+def test_init_with_bad_settings_writes_nothing(tmp_path, capsys, argv, named):
+    ws = tmp_path / "new"
+    assert main(["init", str(ws), "--name", "x", *argv]) == 2
+    assert_clear_error(capsys.readouterr().err, named)
+    assert not ws.exists()
+
+
+def test_names_list_in_gbk_is_read_and_garbage_is_refused(ws, tmp_path, capsys):
+    addr = tmp_path / "addr.csv"
+    addr.write_text("编号,地址,经度,纬度\nA1,北京市海淀区燕园街道颐和园路5号,116.31,39.99\n", encoding="utf-8")
+    assert main(["import", str(ws), str(addr), "--layer", "doorplates", "--type", "addresses", "--coords",
+                 "wgs84"]) == 0
+    gbk = tmp_path / "names.csv"
+    gbk.write_bytes("燕园街道\n颐和园路\n".encode("gbk"))
+    assert main(["inspect", str(ws), "addresses", "--names", str(gbk)]) == 0
+    capsys.readouterr()
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\xff\xfe\x00\xd8\x81")
+    before = snapshot(ws)
+    assert main(["inspect", str(ws), "addresses", "--names", str(bad)]) == 2
+    assert_clear_error(capsys.readouterr().err, "--names", "bad.csv", "UTF-8")
+    assert snapshot(ws) == before
