@@ -28,6 +28,10 @@ class StoreError(RuntimeError, MzgisError):
     """The project store could not be read or written."""
 
 
+class StaleEditError(StoreError):
+    """An edit was made from an out-of-date copy of a feature (its version moved on)."""
+
+
 class NetworkError(ValueError, MzgisError):
     """A road network that cannot be built or used (empty, unreadable, mismatched CRS)."""
 

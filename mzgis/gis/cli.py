@@ -40,12 +40,48 @@ def cmd_init(a: argparse.Namespace) -> int:
     from mzgis.gis.workspace import init_workspace
 
     ws = init_workspace(a.dir, name=a.name, jurisdiction=a.jurisdiction, metric_crs=a.metric_crs, force=a.force,
-                        plan=a.plan)
-    print(f"已创建工作区 workspace created: {ws.root}  ({ws.config_path.name}, {ws.store_path.name})")
+                        plan=a.plan, store=a.store)
+    print(f"已创建工作区 workspace created: {ws.root}  ({ws.config_path.name}, {ws.store.location})")
     from mzgis.analysis.indicators import plan_title
 
     print(f"  规划指标集 indicator set: {plan_title(ws.config, ws.root)}"
           + ("（用 --plan 选择 choose one with --plan mentougou|chifeng|FILE.toml）" if a.plan == "none" else ""))
+    return 0
+
+
+def cmd_store_copy(a: argparse.Namespace) -> int:
+    import re
+
+    import tomli_w
+
+    from mzgis.gis.workspace import Workspace
+    from mzgis.layers.store import is_url
+    from mzgis.layers.store.copy import copy_store
+
+    ws = Workspace.open(a.dir)
+    src = ws.store
+    rep = copy_store(src, a.destination, overwrite=a.force)
+    total = sum(rep.layers.values())
+    print(f"已复制 copied {src.location} → {rep.destination}: {len(rep.layers)} 个图层 layers, {total} 个要素 features, "
+          f"{rep.history} 条历史 history rows" + "".join(f", {t} {n}" for t, n in rep.records.items())
+          + "; 数量已核对 counts checked")
+    for name, n in rep.layers.items():
+        print(f"  {name}: {n}")
+    if a.use:
+        url = a.destination if is_url(a.destination) else ("" if Path(a.destination).resolve() == ws.store_path.resolve()
+                                                            else None)
+        if url is None:
+            msg = (f"--use: {a.destination} 不是本工作区的 project.gpkg is neither a postgresql:// URL nor this workspace's "
+                   f"{ws.store_path}; copy to one of those to switch the workspace to it")
+            raise MzgisError(msg)
+        text = ws.config_path.read_text(encoding="utf-8")
+        line = tomli_w.dumps({"url": url}).strip()
+        if re.search(r"(?m)^\[store\]\s*$", text):
+            text = re.sub(r"(?ms)^(\[store\]\s*\n(?:(?!\[).*\n)*?)url\s*=.*$", lambda m: m.group(1) + line, text, count=1)
+        else:
+            text = text.rstrip("\n") + f"\n\n[store]\n{line}\n"
+        ws.config_path.write_text(text, encoding="utf-8")
+        print(f"工作区现在使用 the workspace now uses {Workspace.open(a.dir).store.location}")
     return 0
 
 
@@ -56,8 +92,11 @@ def cmd_import(a: argparse.Namespace) -> int:
     ws = Workspace.open(a.dir)
     joins = dict(parse_join_npy(s) for s in (a.join_npy or []))
     layer = a.layer or Path(a.source).stem
+    fmap = _kv(a.map, "--map")
+    if a.name_field:
+        fmap["name"] = a.name_field
     report = import_file(ws, a.source, layer=layer, layer_type=a.type, kind=a.kind, level=a.level,
-                         coords=a.coords, field_map=_kv(a.map, "--map"), id_field=a.id_field, sheet=a.sheet,
+                         coords=a.coords, field_map=fmap, id_field=a.id_field, sheet=a.sheet,
                          source_layer=a.source_layer, encoding=a.encoding, join_arrays=joins,
                          retire_missing=a.retire_missing)
     print(report.summary())
@@ -186,7 +225,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="start over if the workspace exists")
     s.add_argument("--plan", default="none",
                    help="规划指标集 the plan's indicator set: mentougou | chifeng | none (default) | FILE.toml")
+    s.add_argument("--store", metavar="URL", help="postgresql://… for a shared PostGIS store (default: project.gpkg)")
     s.set_defaults(func=cmd_init)
+
+    s = sub.add_parser("store", help="项目库 store operations")
+    store_sub = s.add_subparsers(dest="store_command", required=True)
+    c = store_sub.add_parser("copy", help="复制项目库 copy the store with its history to PostGIS or a GeoPackage")
+    c.add_argument("dir")
+    c.add_argument("destination", help="postgresql://user@host:port/db, or a .gpkg path")
+    c.add_argument("--force", action="store_true", help="replace a store already at the destination")
+    c.add_argument("--use", action="store_true", help="then switch the workspace to the copy ([store] url)")
+    c.set_defaults(func=cmd_store_copy)
 
     s = sub.add_parser("import", help="导入图层 import a layer")
     s.add_argument("dir")
@@ -198,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--coords", type=coords_name, help="wgs84 | cgcs2000 | gcj02 | bd09 | EPSG:n")
     s.add_argument("--map", action="append", metavar="FIELD=COLUMN", help="map a source column to a field")
     s.add_argument("--id-field", help="column holding the feature id")
+    s.add_argument("--name-field", help="column holding the name (same as --map name=COLUMN), e.g. 乡")
     s.add_argument("--sheet", help="XLSX sheet")
     s.add_argument("--source-layer", help="layer inside a GeoPackage")
     s.add_argument("--encoding", help="force a text encoding (gbk, utf-8)")

@@ -110,9 +110,7 @@ def cmd_edit(a: argparse.Namespace) -> int:
     ws = Workspace.open(a.dir)
     store = ws.store
     if a.action == "retire":
-        if a.expect_version is not None:
-            store._check_version(a.layer, a.id, a.expect_version)
-        rep = store.retire(a.layer, [a.id], note=a.note)
+        rep = store.retire(a.layer, [a.id], note=a.note, expect_version=a.expect_version)
     else:
         rep = store.edit_feature(a.layer, a.id, changes=_changes(a.set), geometry=_geometry(a, ws.extent),
                                  expect_version=a.expect_version, note=a.note, add=a.action == "add")

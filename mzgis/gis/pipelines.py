@@ -875,15 +875,19 @@ def _marker_row(ws: Workspace, marker_code: str, layer: str | None) -> tuple[str
         msg = f"--layer {layer}: 没有图层 no such layer; layers: {store.layer_names('boundary_markers')}"
         raise LayerError(msg)
     for n in names:
-        g = store.read(n, internal=True)
-        hit = g[g["feature_id"].astype(str) == str(marker_code)]
-        if len(hit):
-            missing = {"condition", "last_inspection_date"} - set(g.columns)
-            if missing:
-                msg = (f"图层 layer '{n}' 没有字段 has no fields {sorted(missing)}: 它不是界桩图层 it is not a "
-                       "boundary-marker layer (import markers with --type boundary_markers)")
-                raise LayerError(msg)
-            return n, int(hit["mz_version"].iloc[0])
+        try:
+            row = store.feature(n, str(marker_code))
+        except LayerError:
+            continue
+        missing = {"condition", "last_inspection_date"} - set(row.index)
+        if missing:
+            msg = (f"图层 layer '{n}' 没有字段 has no fields {sorted(missing)}: 它不是界桩图层 it is not a "
+                   "boundary-marker layer (import markers with --type boundary_markers)")
+            raise LayerError(msg)
+        if not pd.isna(row.get("mz_retired_at")):
+            msg = f"界桩 marker '{marker_code}' 已退役 is retired in '{n}'; 用 use `mzgis revert` to bring it back"
+            raise LayerError(msg)
+        return n, int(row["mz_version"])
     msg = f"没有界桩 no boundary marker '{marker_code}' in {names}; 请检查编号 check the code"
     raise LayerError(msg)
 
@@ -935,18 +939,14 @@ def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, in
                 msg = f"{final}: 照片路径不在工作区内 the photo path lies outside the workspace"
                 raise LayerError(msg)
             shutil.copyfile(photo, part)
-        store.edit_feature(where, marker_code, changes={"condition": cond, "last_inspection_date": day},
-                           user=inspector, expect_version=version,
-                           note=f"inspection {day}" + (f": {note}" if note else ""))
         rec = {"ts": pd.Timestamp.now().isoformat(timespec="seconds"), "layer": where,
                "marker_code": str(marker_code), "date": day, "condition": cond, "inspector": inspector,
                "photo": None if final is None else final.relative_to(ws.root).as_posix(), "note": note}
-        try:
-            store.append_records("mzgis_inspections", [rec])
-        except BaseException:
-            # undo the marker update: no marker change without its inspection record
-            store.revert(where, marker_code, version, user=inspector)
-            raise
+        # the marker's new condition and the inspection record: one transaction
+        store.edit_feature(where, marker_code, changes={"condition": cond, "last_inspection_date": day},
+                           user=inspector, expect_version=version,
+                           note=f"inspection {day}" + (f": {note}" if note else ""),
+                           records={"mzgis_inspections": [rec]})
         if part is not None and final is not None:
             os.replace(part, final)
             part = None

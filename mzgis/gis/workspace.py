@@ -20,7 +20,7 @@ from pyproj import CRS
 from mzgis.errors import ConfigError, WorkspaceError
 from mzgis.gis.settings import validate_config
 from mzgis.layers.crs import CHINA_BOUNDS, resolve_metric_crs
-from mzgis.layers.store import ProjectStore
+from mzgis.layers.store import ProjectStore, create_store, open_store
 
 __all__ = ["DEFAULT_CONFIG", "Workspace", "init_workspace"]
 
@@ -68,6 +68,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "targets": {},
         "params": {},
     },
+    "store": {
+        "url": "",
+    },
 }
 
 _HEADER = """# mzgis 工作区配置 workspace settings
@@ -92,6 +95,8 @@ _HEADER = """# mzgis 工作区配置 workspace settings
 #   community_types = ["*"]
 #   m2_per_100_households = 35
 #   min_total_m2 = 300
+# store.url: "" = project.gpkg in this folder; "postgresql://user@host:port/db" = a shared
+#   PostgreSQL + PostGIS database (see scripts/postgis.sh).
 """
 
 
@@ -180,9 +185,14 @@ class Workspace:
         return self.root / STORE_NAME
 
     @property
+    def store_url(self) -> str:
+        """``[store] url``: a ``postgresql://`` URL, or "" for ``project.gpkg``."""
+        return str((self.config.get("store") or {}).get("url") or "")
+
+    @property
     def store(self) -> ProjectStore:
-        """The project store."""
-        return ProjectStore(self.store_path)
+        """The project store: ``[store] url`` if set, else ``project.gpkg``."""
+        return open_store(self.store_url or self.store_path)
 
     def _folder(self, name: str) -> Path:
         d = self.root / name
@@ -292,8 +302,10 @@ class Workspace:
 
 
 def init_workspace(root: str | Path, *, name: str, jurisdiction: str | None = None,
-                   metric_crs: str = "auto", force: bool = False, plan: str = "none") -> Workspace:
-    """Create a workspace: ``mzgis.toml`` with the defaults and an empty ``project.gpkg``.
+                   metric_crs: str = "auto", force: bool = False, plan: str = "none",
+                   store: str | None = None) -> Workspace:
+    """Create a workspace: ``mzgis.toml`` with the defaults and an empty store (``project.gpkg``,
+    or the PostGIS database ``store`` names).
 
     ``plan`` names the indicator set the workspace is measured against: ``mentougou``,
     ``chifeng``, ``none``, or a plan file (checked, then copied into the workspace as
@@ -314,15 +326,15 @@ def init_workspace(root: str | Path, *, name: str, jurisdiction: str | None = No
         msg = f"{cfg_path} 已存在 already exists; 不覆盖 not overwriting (use --force to start over)."
         raise WorkspaceError(msg)
     cfg = _merge(DEFAULT_CONFIG, {"project": {"name": name, "jurisdiction": jurisdiction or name,
-                                              "metric_crs": metric_crs},
+                                              "metric_crs": metric_crs}, "store": {"url": store or ""},
                                   "indicators": {"plan": "plan.toml" if plan_file else plan}})
     text = _HEADER + tomli_w.dumps(cfg)
     validate_config(cfg, text, cfg_path)  # e.g. --metric-crs: refused before anything is written
     r.mkdir(parents=True, exist_ok=True)
     if plan_file is not None:
         (r / "plan.toml").write_bytes(plan_file.read_bytes())
+    create_store(store or r / STORE_NAME, overwrite=force)
     cfg_path.write_text(text, encoding="utf-8")
-    ProjectStore.create(r / STORE_NAME, overwrite=force)
     (r / "cache").mkdir(exist_ok=True)
     (r / "out").mkdir(exist_ok=True)
     return Workspace.open(r)

@@ -31,9 +31,34 @@ __all__ = [
 STORE_CRS = "EPSG:4326"
 
 #: Longitude/latitude bounds of China (mainland, Hainan, Taiwan, the islands near the coast) used
-#: to catch coordinates that cannot be right. South China Sea islands south of 18 N are not
-#: included; a project there sets ``[import] extent`` in ``mzgis.toml``.
+#: to catch coordinates that cannot be right; with :data:`CHINA_SOUTH_SEA` it is the default
+#: import extent.
 CHINA_BOUNDS = (73.4, 18.0, 135.1, 53.6)
+
+#: The South China Sea islands south of 18° N (三沙市: 西沙、中沙、南沙 down to 曾母暗沙 at 3.9° N),
+#: part of the default extent whenever ``[import] extent`` is :data:`CHINA_BOUNDS`.
+CHINA_SOUTH_SEA = (108.0, 3.4, 118.5, 18.0)
+
+
+def in_extent(lon: NDArray[np.float64], lat: NDArray[np.float64],
+              extent: tuple[float, float, float, float]) -> NDArray[np.bool_]:
+    """True where a point lies in the import extent (China's default covers the South China Sea
+    islands too).
+
+    Examples
+    --------
+    >>> in_extent(np.array([112.33, 116.4, 2.35]), np.array([16.83, 39.9, 48.86]), CHINA_BOUNDS).tolist()
+    [True, True, False]
+    """
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    boxes = [tuple(extent)]
+    if tuple(float(v) for v in extent) == CHINA_BOUNDS:
+        boxes.append(CHINA_SOUTH_SEA)
+    inside = np.zeros(lon.shape, dtype=bool)
+    for minx, miny, maxx, maxy in boxes:
+        inside |= (lon >= minx) & (lon <= maxx) & (lat >= miny) & (lat <= maxy)
+    return inside
 
 #: Names accepted by ``--coords``.
 SOURCE_COORDS = ("wgs84", "cgcs2000", "gcj02", "bd09")

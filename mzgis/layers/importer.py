@@ -23,7 +23,7 @@ from pyproj import CRS, Transformer
 
 from mzgis.errors import CrsError, FieldProblem, LayerError, MzgisError, ValidationFailed
 from mzgis.layers import coords as cc
-from mzgis.layers.crs import CHINA_BOUNDS, STORE_CRS, parse_source_coords
+from mzgis.layers.crs import CHINA_BOUNDS, STORE_CRS, in_extent, parse_source_coords
 from mzgis.layers.kinds import KINDS, LEVELS, get_kind
 from mzgis.layers.schemas import ID_ALIASES, LAT_ALIASES, LON_ALIASES, SCHEMAS, Field, LayerSchema
 from mzgis.layers.sources import RawSource
@@ -84,6 +84,10 @@ def _norm(name: str) -> str:
     return re.sub(r"[\s_\-()（）]", "", str(name)).lower()
 
 
+#: A unit written after a number in a cell (removed before the number is read).
+_UNIT_SUFFIX = r"\s*(?:㎡|m²|m2|平方米|平米|张床?|床位?|户|人|个|家|所|处|名)\s*$"
+
+
 def _find_column(columns: Sequence[str], aliases: Sequence[str], taken: set[str],
                  notes: list[str] | None = None, what: str = "") -> str | None:
     """The first column matching an alias (ignoring case, spaces, _ - and brackets).
@@ -103,6 +107,18 @@ def _find_column(columns: Sequence[str], aliases: Sequence[str], taken: set[str]
                 notes.append(f"列名含义重复 ambiguous columns for {what or a}: '{found[0]}' 被使用 is used, {others} "
                              f"保留为其他列 kept as extra columns; 如需另一列 to use another pass --map {what or a}=COLUMN")
             return found[0]
+    # headers such as 驿站名称 or 设施地址: a Chinese alias of two or more characters at the end of
+    # exactly one column name
+    for a in aliases:
+        na = _norm(a)
+        if len(na) < 2 or na.isascii():
+            continue
+        hits = [c for key, cs in normed.items() if key.endswith(na) and key != na for c in cs]
+        if len(hits) == 1:
+            if notes is not None:
+                notes.append(f"列 column '{hits[0]}' 按后缀读作 read as {what or a} (ends with {a}); "
+                             f"如不对 if wrong, pass --map {what or a}=COLUMN")
+            return hits[0]
     return None
 
 
@@ -218,6 +234,8 @@ def _parse_numbers(
 ) -> pd.Series:
     text, empty = _as_text(values)
     text = text.str.replace(",", "", regex=False).str.replace("，", "", regex=False)
+    # amounts as bureaus write them: 320㎡, 1,200 平方米, 50张, 300户
+    text = text.str.replace(_UNIT_SUFFIX, "", regex=True)
     num = pd.to_numeric(text.where(~empty), errors="coerce").astype("float64")
     bad = num.isna() & ~empty
     for i in _first(bad.to_numpy(), problems):
@@ -288,8 +306,8 @@ def _check_coordinates(
     if not geographic:
         return
     minx, miny, maxx, maxy = extent
-    inside = (lon >= minx) & (lon <= maxx) & (lat >= miny) & (lat <= maxy)
-    swapped = ~inside & (lat >= minx) & (lat <= maxx) & (lon >= miny) & (lon <= maxy)
+    inside = in_extent(lon, lat, extent)
+    swapped = ~inside & in_extent(lat, lon, extent)
     valid = np.isfinite(lon) & np.isfinite(lat)
     for i in _first(swapped & valid, problems):
         problems.append(FieldProblem(
@@ -299,9 +317,10 @@ def _check_coordinates(
     for i in _first(~inside & ~swapped & valid, problems):
         problems.append(FieldProblem(
             labels[i], f"{cols[0]}/{cols[1]}", f"lon={lon[i]:.6f}, lat={lat[i]:.6f}",
-            f"坐标不在中国境内 outside China (lon {minx}–{maxx}, lat {miny}–{maxy})",
+            f"坐标超出导入范围 outside the import extent (lon {minx}–{maxx}, lat {miny}–{maxy}"
+            + (", 及南海诸岛 and the South China Sea islands)" if tuple(extent) == CHINA_BOUNDS else ")"),
             "检查坐标是否为经纬度（度）、是否投影坐标（需 --coords EPSG:n）; check the values, "
-            "or set [import] extent in mzgis.toml for work outside China"))
+            "or set [import] extent in mzgis.toml for work abroad"))
 
 
 def _to_wgs84(x: np.ndarray, y: np.ndarray, coords: str, crs: CRS) -> tuple[np.ndarray, np.ndarray]:
@@ -427,6 +446,7 @@ def _prepare(
         msg = f"{path}: 没有{zh} no {en}: nothing to import. 修改 fix: check that the export wrote the data."
         raise LayerError(msg)
 
+    coords = _declared_coords(raw, coords, notes)
     coords_name, src_crs = _source_coords(raw, coords, notes)
     geographic = bool(src_crs.is_geographic)
 
@@ -475,6 +495,27 @@ def _prepare(
         notes.append(f"坐标已从 {coords_name.upper()} 转换为 WGS-84 converted from {coords_name.upper()} to WGS-84")
     return PreparedLayer(gdf, layer_type, kind=kind_id, level=level, source_coords=coords_name,
                          notes=notes, repaired=repaired)
+
+
+_COORD_LABELS = {"WGS-84": "wgs84", "GCJ-02": "gcj02", "BD-09": "bd09", "CGCS2000": "cgcs2000"}
+
+
+def _declared_coords(raw: RawSource, coords: str | None, notes: list[str]) -> str | None:
+    """A ``coord_system`` column, as mzgis's own exports write it, says what the coordinates are:
+    it is used when ``--coords`` is not given and is not stored as an attribute."""
+    col = next((c for c in raw.table.columns if str(c).strip().lower() in ("coord_system", "坐标系")), None)
+    if col is None:
+        return coords
+    values = {str(v).strip() for v in raw.table[col].dropna()} - {""}
+    raw.table = raw.table.drop(columns=[col])
+    if len(values) != 1:
+        return coords
+    label = values.pop()
+    said = _COORD_LABELS.get(label.upper(), label)
+    if coords is None:
+        notes.append(f"坐标系按 coord_system 列读作 coordinates read as {label} (the file's coord_system column)")
+        return said
+    return coords
 
 
 def _source_coords(raw: RawSource, coords: str | None, notes: list[str]) -> tuple[str, CRS]:
@@ -738,7 +779,10 @@ def _attributes(raw: RawSource, schema: LayerSchema, mapping: dict[str, str], ou
             if col is None:
                 if f.name == "name":
                     out["name"] = out["feature_id"]
-                    notes.append("未找到名称列 no name column: 以编号为名称 ids are used as names")
+                    text_cols = [str(c) for c in raw.table.columns
+                                 if raw.table[c].dtype == object or pd.api.types.is_string_dtype(raw.table[c])]
+                    notes.append("未找到名称列 no name column: 以编号为名称 ids are used as names; 如有名称列 if a "
+                                 f"column holds the names, pass --name-field COLUMN (text columns: {text_cols[:8]})")
                     continue
                 msg = (f"{path}: 缺少必填列 required column for '{f.name}' ({f.label_zh}) not found; "
                        f"columns: {list(raw.table.columns)}. 用 pass --map {f.name}=COLUMN.")

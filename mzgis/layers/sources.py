@@ -294,11 +294,24 @@ def _read_csv(p: Path, *, encoding: str | None, sep: str | None) -> RawSource:
     return RawSource(p, df, None, None, labels, enc, notes=notes, renamed=renamed)
 
 
+_TOTAL_WORDS = {"合计", "总计", "小计", "合 计", "总 计", "共计", "total", "sum"}
+
+
 def _drop_empty_rows(df: pd.DataFrame, labels: list[str], notes: list[str]) -> tuple[pd.DataFrame, list[str]]:
-    """Leave out rows with every cell empty (Excel writes them as ``,,,``); they hold no data."""
+    """Leave out rows with every cell empty (Excel writes them as ``,,,``), and the 合计/总计/小计
+    rows bureau ledgers end with (a total is not a feature: counted, it would double the sums)."""
     if df.empty:
         return df, labels
-    blank = (df.fillna("").astype(str).apply(lambda c: c.str.strip()) == "").all(axis=1).to_numpy()
+    cells = df.fillna("").astype(str).apply(lambda c: c.str.strip())
+    total = cells.iloc[:, : min(3, cells.shape[1])].apply(lambda c: c.str.lower().isin(_TOTAL_WORDS)).any(axis=1)
+    total_rows = total.to_numpy()
+    if total_rows.any():
+        gone_t = [labels[i] for i in total_rows.nonzero()[0][:10]]
+        notes.append(f"{int(total_rows.sum())} 个合计行已忽略 total rows (合计/总计/小计) left out: {'; '.join(gone_t)}")
+        df = df[~total_rows].reset_index(drop=True)
+        cells = cells[~total_rows].reset_index(drop=True)
+        labels = [lb for lb, t in zip(labels, total_rows, strict=True) if not t]
+    blank = (cells == "").all(axis=1).to_numpy()
     if not blank.any():
         return df, labels
     gone = [labels[i] for i in blank.nonzero()[0][:10]]
@@ -463,6 +476,13 @@ def _read_vector(p: Path, *, source_layer: str | None, encoding: str | None) -> 
         msg = f"{p}: 没有图层 no layer '{source_layer}'; 可选 layers: {names}"
         raise LayerError(msg)
     kwargs: dict[str, object] = {}
+    notes_enc: list[str] = []
+    if not encoding and p.suffix.lower() == ".shp" and not p.with_suffix(".cpg").exists() \
+            and not p.with_suffix(".CPG").exists():
+        encoding = _dbf_encoding(p.with_suffix(".dbf"))
+        if encoding:
+            notes_enc.append(f"没有 .cpg 文件 no .cpg file: 属性按 {encoding} 读取 attributes read as {encoding} "
+                             "(the only encoding the whole .dbf decodes in); 如不对 if wrong, pass --encoding")
     if encoding:
         kwargs["encoding"] = encoding
     caught: list[warnings.WarningMessage] = []
@@ -490,11 +510,36 @@ def _read_vector(p: Path, *, source_layer: str | None, encoding: str | None) -> 
     geom = gdf.geometry
     table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     columns, notes, renamed = _clean_columns(list(table.columns), p)
-    notes += [f"GDAL 读取时提示 said while reading: {w}" for w in gdal_warnings]
+    notes += [f"GDAL 读取时提示 said while reading: {w}" for w in gdal_warnings] + notes_enc
     table.columns = columns
     labels = [f"要素 feature #{i + 1}" for i in range(len(gdf))]
     return RawSource(p, table.reset_index(drop=True), geom.reset_index(drop=True), crs, labels,
                      encoding, notes=notes, renamed=renamed)
+
+
+def _dbf_encoding(dbf: Path) -> str | None:
+    """The text encoding of a Shapefile's ``.dbf`` that came without a ``.cpg``: UTF-8 if every
+    byte of its header and records decodes as UTF-8, else GB18030 if they all decode as that (bureau
+    Shapefiles from Chinese desktop GIS are GBK), else None (GDAL's own default)."""
+    try:
+        raw = dbf.read_bytes()
+    except OSError:
+        return None
+    if len(raw) < 32:
+        return None
+    header_len = int.from_bytes(raw[8:10], "little")
+    # field names (32-byte descriptors from byte 32) and the records; numbers are ASCII
+    names = b"".join(raw[k:k + 11].rstrip(b"\x00") for k in range(32, max(32, header_len - 1), 32))
+    text = names + raw[header_len:].rstrip(b"\x1a")
+    if text.isascii():
+        return None
+    for enc in ("utf-8", "gb18030"):
+        try:
+            text.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        return enc
+    return None
 
 
 def _gdal_warnings(caught: list[warnings.WarningMessage]) -> list[str]:

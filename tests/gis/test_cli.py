@@ -117,9 +117,9 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     assert len(reach) == 400
     assert reach["snapped"].all()
     assert reach["distance_m"].notna().mean() > 0.5
-    from mzgis.layers.store import ProjectStore
+    from mzgis.layers.store import open_store
 
-    store = ProjectStore(tmp_path / "demo" / "project.gpkg")
+    store = open_store(tmp_path / "demo" / "project.gpkg")
     names = store.layer_names()
     assert {"communities", "subdistricts", "residential", "elderly_stations"} <= set(names)
     res = store.read("residential")

@@ -53,9 +53,9 @@ def test_coverage_files_and_conservation(demo_ws, capsys):
     assert "单位名称" in x.columns
     unc = pd.read_csv(demo_ws / "out" / "uncovered_elderly_care_station.csv", encoding="utf-8-sig")
     assert unc["population_uncovered"].is_monotonic_decreasing
-    from mzgis.layers.store import ProjectStore
+    from mzgis.layers.store import open_store
 
-    gaps = ProjectStore(demo_ws / "project.gpkg").read("gaps_elderly_care_station")
+    gaps = open_store(demo_ws / "project.gpkg").read("gaps_elderly_care_station")
     jur15 = t[(t.level == "jurisdiction") & (t.minutes == 15)].iloc[0]
     assert gaps["households"].sum() == pytest.approx(jur15["households"] - jur15["households_covered"])
 
@@ -122,7 +122,8 @@ def test_site_command_and_map_layer(demo_ws, capsys):
     assert "exact" in out or "greedy" in out
     t = pd.read_csv(demo_ws / "out" / "sites_elderly_care_station.csv", encoding="utf-8-sig")
     assert list(t.columns) == ["rank", "candidate_id", "x", "y", "households_gained", "cumulative_share",
-                               "fixed_status"]
+                               "fixed_status", "coord_system"]
+    assert set(t["coord_system"]) == {"WGS-84"}
     assert t["rank"].tolist() == [1, 2]
     assert t["cumulative_share"].is_monotonic_increasing
     assert (t["households_gained"] > 0).all()
@@ -181,3 +182,32 @@ def test_reach_counts_operating_only_by_default(demo_ws, capsys):
     t = pd.read_csv(demo_ws / "out" / "reach.csv", encoding="utf-8-sig")
     assert set(t["facility_status"]) == {"建成运营"}
     assert set(t["nearest_facility_id"].dropna()) <= {"YZ01", "YZ02", "YZ04", "YZ05"}
+
+
+def test_analyses_give_the_same_results_on_postgis(demo_ws, tmp_path, pg_url):
+    """The demo workspace moved into PostGIS (`mzgis store copy … --use`): coverage, standards and
+    siting write the same tables as on the GeoPackage, and their derived layers land in PostGIS."""
+    import shutil
+
+    from mzgis.gis.workspace import Workspace
+
+    pg_ws = tmp_path / "pg"
+    shutil.copytree(demo_ws, pg_ws)
+    assert main(["store", "copy", str(pg_ws), pg_url, "--use"]) == 0
+    (pg_ws / "project.gpkg").unlink()  # nothing can fall back to the file
+    assert Workspace.open(pg_ws).store_url == pg_url
+    for ws in (demo_ws, pg_ws):
+        assert main(["coverage", str(ws), "--kind", "社区养老服务驿站"]) == 0
+        assert main(["standards", str(ws)]) == 0
+        assert main(["site", str(ws), "--kind", "社区养老服务驿站", "--add", "2"]) == 0
+    for name in ("coverage_elderly_care_station.csv", "uncovered_elderly_care_station.csv", "indicators.csv",
+                 "sites_elderly_care_station.csv"):
+        a = pd.read_csv(demo_ws / "out" / name, encoding="utf-8-sig", dtype=str)
+        b = pd.read_csv(pg_ws / "out" / name, encoding="utf-8-sig", dtype=str)
+        pd.testing.assert_frame_equal(a, b, obj=name)
+    st = Workspace.open(pg_ws).store
+    assert {"gaps_elderly_care_station", "sites_elderly_care_station"} <= set(st.layer_names())
+    assert main(["reach", str(pg_ws), "--facilities", "elderly_stations", "--demand", "residential"]) == 0
+    assert main(["map", str(pg_ws)]) == 0
+    assert main(["report", str(pg_ws)]) == 0
+    assert (pg_ws / "out" / "report.html").stat().st_size > 0

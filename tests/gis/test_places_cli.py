@@ -9,11 +9,13 @@ import pytest
 
 from mzgis.errors import StoreError
 from mzgis.gis.cli import main
-from tests.conftest import shared
+from tests.conftest import new_pg_database, shared
 
 
-@pytest.fixture(scope="module")
-def ws(tmp_path_factory):
+@pytest.fixture(scope="module", params=["gpkg", "postgis"])
+def ws(tmp_path_factory, request):
+    """The workflow on each store back end."""
+    store = [] if request.param == "gpkg" else ["--store", new_pg_database(request.getfixturevalue("pg_server"))]
     root = tmp_path_factory.mktemp("places")
     shp = shared("boundaries/beijing_subdistricts/beijing.shp")
     g = gpd.read_file(shp)
@@ -22,7 +24,7 @@ def ws(tmp_path_factory):
     src = root / "chaoyang.gpkg"
     chaoyang.drop(columns=["geom"]).to_file(src, engine="pyogrio")
     w = root / "ws"
-    assert main(["init", str(w), "--name", "朝阳区地名办"]) == 0
+    assert main(["init", str(w), "--name", "朝阳区地名办", *store]) == 0
     assert main(["import", str(w), str(src), "--layer", "chaoyang", "--type", "admin_units", "--level",
                  "subdistrict", "--map", "name=乡"]) == 0
     return w
@@ -32,9 +34,9 @@ def test_boundaries_and_topology(ws, capsys):
     assert main(["boundaries", str(ws), "--units", "chaoyang"]) == 0
     out = capsys.readouterr().out
     assert "boundary_lines_chaoyang" in out
-    from mzgis.layers.store import ProjectStore
+    from mzgis.gis.workspace import Workspace
 
-    lines = ProjectStore(ws / "project.gpkg").read("boundary_lines_chaoyang")
+    lines = Workspace.open(ws).store.read("boundary_lines_chaoyang")
     assert {"left_code", "right_code", "length_m"} <= set(lines.columns)
     assert (lines["right_code"] == "").any()  # outer lines
     assert set(lines["left_code"]) | set(lines["right_code"][lines["right_code"] != ""]) >= {f"CY{i:02d}" for i in range(43)}
@@ -45,9 +47,9 @@ def test_boundaries_and_topology(ws, capsys):
 
 
 def markers_csv(ws, path):
-    from mzgis.layers.store import ProjectStore
+    from mzgis.gis.workspace import Workspace
 
-    lines = ProjectStore(ws / "project.gpkg").read("boundary_lines_chaoyang")
+    lines = Workspace.open(ws).store.read("boundary_lines_chaoyang")
     lines = lines[lines["right_code"] != ""].head(3).to_crs(32650)
     rows = []
     for r in lines.to_dict("records"):
@@ -77,9 +79,9 @@ def test_markers_plan_record_edit_history_revert(ws, tmp_path, capsys):
     photo.write_bytes(b"\xff\xd8\xff fake jpeg")
     assert main(["record", str(ws), code, "--condition", "损坏", "--date", "2026-11-20", "--inspector", "张三",
                  "--photo", str(photo), "--note", "桩体倾斜"]) == 0
-    from mzgis.layers.store import ProjectStore
+    from mzgis.gis.workspace import Workspace
 
-    store = ProjectStore(ws / "project.gpkg")
+    store = Workspace.open(ws).store
     m = store.read("markers").set_index("feature_id")
     assert m.loc[code, "condition"] == "损坏"
     assert m.loc[code, "last_inspection_date"] == "2026-11-20"
@@ -94,11 +96,11 @@ def test_markers_plan_record_edit_history_revert(ws, tmp_path, capsys):
     assert f.loc[f.marker_code == code, "finding"].tolist() == ["condition"]
     assert len(f[f.line_id.isin(marked) & (f.finding != "condition")]) == 0
     # an edit from a stale copy (still at version 1) is refused and writes nothing
-    before = (ws / "project.gpkg").read_bytes()
+    before = store.dump()
     with pytest.raises(StoreError, match="stale"):
         store.edit_feature("markers", code, changes={"condition": "完好"}, expect_version=1)
     assert main(["edit", str(ws), "markers", "update", code, "--set", "condition=完好", "--expect-version", "1"]) == 2
-    assert (ws / "project.gpkg").read_bytes() == before
+    assert store.dump() == before
     # the current version edits fine; history shows the versions; revert brings back version 1
     assert main(["edit", str(ws), "markers", "update", code, "--set", "condition=移位", "--expect-version", "2"]) == 0
     capsys.readouterr()
@@ -108,7 +110,7 @@ def test_markers_plan_record_edit_history_revert(ws, tmp_path, capsys):
     assert "v2" in out
     assert "v3" in out
     assert main(["revert", str(ws), "markers", code, "--version", "1"]) == 0
-    m = ProjectStore(ws / "project.gpkg").read("markers", internal=True).set_index("feature_id")
+    m = Workspace.open(ws).store.read("markers", internal=True).set_index("feature_id")
     assert m.loc[code, "condition"] == "完好"
     assert m.loc[code, "last_inspection_date"] == "2023-04-01"
     assert m.loc[code, "mz_version"] == 4
@@ -116,15 +118,15 @@ def test_markers_plan_record_edit_history_revert(ws, tmp_path, capsys):
     assert main(["edit", str(ws), "markers", "add", "JZ-NEW", "--lonlat", "116.47,39.99", "--set",
                  f"line_id={rows[0][1]}"]) == 0
     assert main(["edit", str(ws), "markers", "retire", "JZ-NEW"]) == 0
-    allm = ProjectStore(ws / "project.gpkg").read("markers", include_retired=True, internal=True)
+    allm = Workspace.open(ws).store.read("markers", include_retired=True, internal=True)
     assert allm.loc[allm.feature_id == "JZ-NEW", "mz_retired_at"].notna().all()
     assert main(["edit", str(ws), "markers", "add", "JZ-NEW", "--lonlat", "116.47,39.99"]) == 2  # ids never reused
 
 
 def test_address_inspection(ws, tmp_path):
-    from mzgis.layers.store import ProjectStore
+    from mzgis.gis.workspace import Workspace
 
-    units = ProjectStore(ws / "project.gpkg").read("chaoyang").set_index("name")
+    units = Workspace.open(ws).store.read("chaoyang").set_index("name")
     wj = units.loc["望京街道"].geometry.representative_point()
     sj = units.loc["双井街道"].geometry.representative_point()
     rows = [

@@ -1,5 +1,5 @@
 """Every bad-input case: a message naming file, row, field, what was found and the fix — and the
-store byte-for-byte unchanged."""
+store unchanged (feature tables, history and metadata read back identical)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import shapely
 
 from mzgis.errors import CrsError, LayerError, ValidationFailed
 from mzgis.gis.pipelines import import_file
-from tests.conftest import sha256
 
 HEADER = "编号,名称,经度,纬度,建筑面积,户数\n"
 
@@ -24,7 +23,7 @@ def write_csv(path: Path, body: str, *, encoding: str = "utf-8") -> Path:
 
 def import_fails(ws, src: Path, exc_type, *patterns: str, **kw):
     """Import must raise; the message must contain every pattern; the store must be unchanged."""
-    before = sha256(ws.store_path)
+    before = ws.store.dump()
     kw.setdefault("layer", "x")
     kw.setdefault("layer_type", "facilities")
     kw.setdefault("kind", "社区养老服务驿站")
@@ -34,7 +33,7 @@ def import_fails(ws, src: Path, exc_type, *patterns: str, **kw):
     msg = str(info.value)
     for p in patterns:
         assert p in msg, f"{p!r} not in message:\n{msg}"
-    assert sha256(ws.store_path) == before
+    assert ws.store.dump() == before
     assert ws.store.layer_names() == [] or "x" not in ws.store.layer_names()
     return msg
 
@@ -51,7 +50,7 @@ def test_non_numeric_coordinate(workspace, tmp_path):
 
 def test_outside_china(workspace, tmp_path):
     src = write_csv(tmp_path / "a.csv", "A1,甲,2.35,48.85,100,\n")
-    import_fails(workspace, src, ValidationFailed, "第 2 行", "outside China", "lon=2.350000")
+    import_fails(workspace, src, ValidationFailed, "第 2 行", "outside the import extent", "lon=2.350000")
 
 
 def test_lat_lon_swapped(workspace, tmp_path):
@@ -158,7 +157,7 @@ def test_cli_reports_error_and_exit_code(workspace, tmp_path, capsys):
     from mzgis.gis.cli import main
 
     src = write_csv(tmp_path / "a.csv", "A1,甲,116.40,39.90,-1,\n")
-    before = sha256(workspace.store_path)
+    before = workspace.store.dump()
     code = main(["import", str(workspace.root), str(src), "--type", "facilities", "--kind", "elderly_care_station",
                  "--coords", "wgs84"])
     err = capsys.readouterr().err
@@ -166,27 +165,32 @@ def test_cli_reports_error_and_exit_code(workspace, tmp_path, capsys):
     assert "a.csv" in err
     assert "第 2 行" in err
     assert "store unchanged" in err
-    assert sha256(workspace.store_path) == before
+    assert workspace.store.dump() == before
 
 
 def test_failure_inside_the_store_write_leaves_store_unchanged(workspace, tmp_path, monkeypatch):
-    """A crash after validation, in the middle of writing, must not corrupt the store."""
-    import pyogrio
+    """A crash after validation, in the middle of writing (rows already inserted), changes nothing."""
+    from mzgis.layers.store.gpkg import GpkgStore
 
     src = write_csv(tmp_path / "a.csv", "A1,甲,116.40,39.90,100,\n")
     import_file(workspace, src, layer="ok", layer_type="facilities", kind="驿站", coords="wgs84")
-    before = sha256(workspace.store_path)
+    before = workspace.store.dump()
+    mode = workspace.store_path.stat().st_mode
 
     def boom(*a, **k):
         msg = "disk full (simulated)"
         raise OSError(msg)
 
-    monkeypatch.setattr(pyogrio, "write_dataframe", boom)
+    monkeypatch.setattr(GpkgStore, "_after_write", boom)
     with pytest.raises(OSError, match="disk full"):
         import_file(workspace, src, layer="second", layer_type="facilities", kind="驿站", coords="wgs84")
-    assert sha256(workspace.store_path) == before
-    assert not list(workspace.root.glob(".project*.tmp.gpkg"))
-    assert not (workspace.root / "project.gpkg.lock").exists()
+    with pytest.raises(OSError, match="disk full"):
+        import_file(workspace, write_csv(tmp_path / "b.csv", "A1,甲,116.40,39.90,200,\n"), layer="ok",
+                    layer_type="facilities", kind="驿站", coords="wgs84")
+    monkeypatch.undo()
+    assert workspace.store.dump() == before
+    assert workspace.store_path.stat().st_mode == mode
+    assert sorted(p.name for p in workspace.root.iterdir()) == ["cache", "mzgis.toml", "out", "project.gpkg"]
 
 
 def test_problem_total_counts_rows_beyond_the_listing_limit(workspace, tmp_path):

@@ -150,24 +150,26 @@ def test_record_of_an_unknown_marker_copies_no_photo(ws, tmp_path, capsys):
     assert not (ws / "photos").exists()
 
 
-def test_record_failing_in_the_store_leaves_no_photo_and_no_half_record(ws, tmp_path, capsys, monkeypatch):
-    from mzgis.gis.workspace import Workspace
-
+def test_record_failing_in_the_store_leaves_no_photo_and_no_half_record(ws, tmp_path, capsys):
+    """The inspection record cannot be written (a trigger aborts it, as a full disk would): the
+    marker's update in the same transaction is rolled back, the photo removed, the store unchanged."""
     photo = tmp_path / "p.jpg"
     photo.write_bytes(JPEG)
-
-    def full(self, table, rows):
-        raise OSError(errno.ENOSPC, "No space left on device", str(ws / "project.gpkg"))
-
-    monkeypatch.setattr(type(Workspace.open(ws).store), "append_records", full)
-    cfg = (ws / "mzgis.toml").read_bytes()
+    con = sqlite3.connect(ws / "project.gpkg")
+    con.executescript(
+        "CREATE TABLE IF NOT EXISTS mzgis_inspections (id INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT, layer TEXT, "
+        "marker_code TEXT, date TEXT, condition TEXT, inspector TEXT, photo TEXT, note TEXT);"
+        "CREATE TRIGGER refuse BEFORE INSERT ON mzgis_inspections "
+        "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;")
+    con.close()
+    before = snapshot(ws)
     assert main(["record", str(ws), "JZ-01", "--condition", "丢失", "--date", DAY, "--inspector", "张三",
                  "--photo", str(photo)]) == 2
-    assert_clear_error(capsys.readouterr().err, "project.gpkg", "disk full")
-    assert _marker(ws, "JZ-01") == ("完好", "2023-04-01")  # the marker update was undone
+    assert_clear_error(capsys.readouterr().err, "full")
+    assert snapshot(ws) == before
+    assert _marker(ws, "JZ-01") == ("完好", "2023-04-01")
     assert _inspections(ws) == []
-    assert _files(ws / "photos") == set() if (ws / "photos").exists() else True
-    assert (ws / "mzgis.toml").read_bytes() == cfg
+    assert not (ws / "photos").exists() or _files(ws / "photos") == set()
 
 
 # -- output paths ---------------------------------------------------------------------------------------
