@@ -59,6 +59,17 @@ def cmd_store_copy(a: argparse.Namespace) -> int:
     from mzgis.layers.store.copy import copy_store
 
     ws = Workspace.open(a.dir)
+    if is_url(a.destination):
+        if ws.store_url and a.destination.strip() == ws.store_url.strip():
+            msg = (f"store copy: 目标就是本工作区的项目库 the destination is this workspace's own store "
+                   f"({ws.store.location}); 不会覆盖 refusing to copy a store onto itself")
+            raise MzgisError(msg)
+    else:
+        # a PostGIS store may be copied back into this workspace's project.gpkg; nothing else of the
+        # workspace (and never the store onto itself) may be overwritten
+        back_home = bool(ws.store_url) and Path(a.destination).resolve() == ws.store_path.resolve()
+        if not back_home:
+            ws.check_output(a.destination, flag="store copy DESTINATION")
     src = ws.store
     rep = copy_store(src, a.destination, overwrite=a.force)
     total = sum(rep.layers.values())

@@ -360,3 +360,18 @@ def test_export_refuses_the_file_the_layer_was_imported_from(ws, capsys):
     assert_clear_error(capsys.readouterr().err, "stations.csv", "input")
     assert Path(src).read_bytes() == original
     assert snapshot(ws) == before
+
+
+@pytest.mark.parametrize("rel", ["project.gpkg", "./PROJECT.gpkg", "mzgis.toml", "cache/copy.gpkg"])
+def test_store_copy_never_overwrites_the_store_or_the_settings(ws, capsys, rel):
+    before = snapshot(ws)
+    assert main(["store", "copy", str(ws), f"{ws}/{rel}", "--force"]) == 2
+    assert_clear_error(capsys.readouterr().err, "refusing")
+    assert snapshot(ws) == before
+
+
+def test_store_copy_to_an_ordinary_file_works(ws, tmp_path):
+    dst = tmp_path / "copy.gpkg"
+    assert main(["store", "copy", str(ws), str(dst)]) == 0
+    names = {t for t, _ in dump_store(dst)}
+    assert {"stations", "markers"} <= names
