@@ -203,6 +203,8 @@ def _os_message(exc: OSError, fallback: str | None = None) -> str:
     if exc.errno == errno.ENOSPC or "No space left" in str(exc):
         return (f"磁盘已满 disk full while writing{what}. 请释放磁盘空间后重试 free some disk space and run "
                 f"the command again. {unchanged}")
+    if exc.errno == errno.ENAMETOOLONG:
+        return (f"文件名过长 file name too long:{what}. 请用更短的名字 use a shorter name or path. {unchanged}")
     if exc.errno == errno.EROFS:
         return (f"只读文件系统 read-only file system:{what}. 请把工作区复制到可写的位置 copy the workspace to a "
                 f"writable disk and run the command there. {unchanged}")
@@ -301,6 +303,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     (unless ``-v`` asks for the details of an internal error).
     """
     parser = build_parser()
+    for arg in sys.argv[1:] if argv is None else argv:
+        if "\x00" in str(arg):  # no shell can pass one; no path or code may hold one
+            print(f"错误 error: 参数含空字符 an argument contains a NUL character: {str(arg)!r}; "
+                  "请删去 remove it", file=sys.stderr)
+            return 2
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help/--version (0) or a bad argument (2)

@@ -706,9 +706,12 @@ def run_service_areas(ws: Workspace, *, kind: str, minutes: list[float] | None =
 
 # -- boundaries, markers, addresses (place-name staff) -------------------------------------------
 def _check_admin_layer(ws: Workspace, name: str, flag: str) -> None:
-    """Refuse a layer that is not admin units (polygons) where one is needed."""
+    """Refuse a missing layer, or one that is not admin units (polygons), where one is needed."""
     info = ws.store.layer_info(name)
-    if info is not None and info.get("layer_type") != "admin_units":
+    if info is None:
+        msg = f"{flag} {name}: 没有图层 no such layer; 图层 layers: {ws.store.layer_names('admin_units')}"
+        raise LayerError(msg)
+    if info.get("layer_type") != "admin_units":
         kind = info.get("layer_type")
         msg = (f"{flag} {name}: 图层类型为 {kind}，不是行政区划 is a {kind} layer, not admin units (polygons); "
                "请给出以 --type admin_units 导入的图层 give a layer imported with --type admin_units")

@@ -142,10 +142,11 @@ def test_record_of_an_unknown_marker_copies_no_photo(ws, tmp_path, capsys):
     photo = tmp_path / "p.jpg"
     photo.write_bytes(JPEG)
     before = snapshot(ws)
-    for code in ("NOPE", "../../../x/../y", "a\x00b"):
+    for code, named in (("NOPE", "no boundary marker"), ("../../../x/../y", "no boundary marker"),
+                        ("a\x00b", "NUL")):
         assert main(["record", str(ws), code, "--condition", "损坏", "--date", DAY, "--inspector", "张三",
                      "--photo", str(photo)]) == 2
-        assert_clear_error(capsys.readouterr().err, "no boundary marker")
+        assert_clear_error(capsys.readouterr().err, named)
     assert snapshot(ws) == before
     assert not (ws / "photos").exists()
 
@@ -375,3 +376,35 @@ def test_store_copy_to_an_ordinary_file_works(ws, tmp_path):
     assert main(["store", "copy", str(ws), str(dst)]) == 0
     names = {t for t, _ in dump_store(dst)}
     assert {"stations", "markers"} <= names
+
+
+@pytest.mark.parametrize("argv", [
+    ["export", "{ws}", "stations", "{ws}/out/a\x00b.csv"],
+    ["map", "{ws}", "--out", "{ws}/out/m\x00.html"],
+    ["record", "{ws}", "JZ-01", "--condition", "损坏", "--date", DAY, "--inspector", "x", "--photo", "p\x00.jpg"],
+    ["store", "copy", "{ws}", "{ws}/out/c\x00.gpkg"],
+])
+def test_nul_in_a_path_argument(ws, capsys, argv):
+    before = snapshot(ws)
+    assert main([a.format(ws=ws) for a in argv]) == 2
+    assert_clear_error(capsys.readouterr().err, "NUL")
+    assert snapshot(ws) == before
+
+
+@pytest.mark.parametrize("out", ["x" * 300 + ".csv", "长" * 100 + ".csv"])
+def test_overlong_output_name(ws, capsys, out):
+    before = snapshot(ws)
+    assert main(["export", str(ws), "stations", str(ws / "out" / out)]) == 2
+    assert_clear_error(capsys.readouterr().err, "file name too long")
+    assert snapshot(ws) == before
+
+
+@pytest.mark.parametrize("units", ["../../evil", "/tmp/mzgis_evil_units", "a b", "C" * 300])
+def test_layer_names_in_output_file_names(ws, tmp_path, capsys, units):
+    files = _files(tmp_path)
+    before = snapshot(ws)
+    assert main(["inspect", str(ws), "boundaries", "--units", units]) == 2
+    assert_clear_error(capsys.readouterr().err)
+    assert snapshot(ws) == before
+    assert _files(tmp_path) == files
+    assert not list(Path("/tmp").glob("mzgis_evil_units*"))
