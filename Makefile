@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_map.py
 	$(BIN)/python benchmarks/bench_siting.py
 	$(BIN)/python benchmarks/bench_store.py
+	$(BIN)/python benchmarks/bench_access.py
 
 clean:
 	rm -rf $(VENV) demo-workspace build *.egg-info

@@ -293,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_network.add_commands(sub)
     cli_places.add_commands(sub)
+    from mzgis.gis import cli_access  # accessibility and scenarios
+
+    cli_access.add_commands(sub)
     return p
 
 
