@@ -10,7 +10,6 @@ import pytest
 import tomli_w
 
 from mzgis.gis.cli import main
-from tests.conftest import sha256
 
 KIND = "elderly_care_station"
 
@@ -46,9 +45,9 @@ def test_access_files_units_and_equity(demo_ws, capsys):
     assert jur["access"] == pytest.approx((w * a).sum() / w.sum(), rel=1e-6)
     assert jur["share_below_target"] == pytest.approx(w[a < 30].sum() / w.sum(), rel=1e-6)
     # 2SFCA-family methods hand out exactly the supply of the facilities within reach
-    from mzgis.layers.store import ProjectStore
+    from mzgis.layers.store import open_store
 
-    st = ProjectStore(demo_ws / "project.gpkg")
+    st = open_store(demo_ws / "project.gpkg")
     fac = st.read("elderly_stations")
     op = fac[fac["status"] == "建成运营"]
     assert (w * a).sum() / 100 == pytest.approx(op["floor_area_m2"].sum(), rel=1e-6)
@@ -65,14 +64,15 @@ def test_access_files_units_and_equity(demo_ws, capsys):
 
 
 def test_missing_beds_is_a_clear_error_and_writes_nothing(demo_ws, capsys):
-    gpkg = demo_ws / "project.gpkg"
-    before = sha256(gpkg)
+    from mzgis.layers.store import open_store
+
+    before = open_store(demo_ws / "project.gpkg").dump()
     assert main(["access", str(demo_ws), "--kind", KIND]) == 2
     err = capsys.readouterr().err
     assert "床位数" in err
     assert "--supply count" in err
     assert "Traceback" not in err
-    assert sha256(gpkg) == before
+    assert open_store(demo_ws / "project.gpkg").dump() == before
     assert main(["access", str(demo_ws), "--kind", KIND, "--supply", "count", "--decay", "cubic"]) == 2
     assert "cubic" in capsys.readouterr().err
 
@@ -89,9 +89,9 @@ def test_compare_scenarios_conserve_per_unit(demo_ws, capsys):
     jur = t[t["level"] == "jurisdiction"].iloc[0]
     assert jur["facilities_planned"] > jur["facilities_today"]
     assert jur["households_covered_change_proposed"] > 0
-    from mzgis.layers.store import ProjectStore
+    from mzgis.layers.store import open_store
 
-    new = ProjectStore(demo_ws / "project.gpkg").read(f"newly_covered_{KIND}_proposed")
+    new = open_store(demo_ws / "project.gpkg").read(f"newly_covered_{KIND}_proposed")
     assert new["households"].sum() == pytest.approx(jur["households_covered_change_proposed"])
     assert (demo_ws / "out" / f"compare_{KIND}.xlsx").exists()
     assert (demo_ws / "out" / f"compare_{KIND}_lorenz.png").exists()
