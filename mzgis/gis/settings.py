@@ -143,6 +143,9 @@ SCHEMA: Rule = {"type": "table", "keys": {
         "max_snap_distance_m": _num(gt=0, le=100_000),
         "service_area_buffer_m": _num(gt=0, le=10_000),
         "snap_to": {"type": "str", "choices": ["main", "any"]},  # snap to the main network or any piece
+        "threshold_mode": {"type": "str", "choices": ["minutes", "distance"]},  # access: life circles by
+        "circle_distances_m": {"type": "list", "min_len": 1, "max_len": 20,    # time or walking distance
+                               "items": _num(gt=0, le=100_000)},
     }},
     "import": {"type": "table", "keys": {
         "default_coords": {"type": "str", "check": _coords},

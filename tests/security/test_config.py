@@ -38,6 +38,10 @@ BAD = [
     ('plan = "none"', "plan = 1", "plan", "string"),
     ('metric_crs = "auto"', 'metric_crs = "EPSG:4326"', "metric_crs", "projected"),
     ('default_coords = ""', 'default_coords = "mars2"', "default_coords", "unknown coordinates"),
+    ("service_area_buffer_m = 40.0", 'service_area_buffer_m = 40.0\nthreshold_mode = "distanse"', "threshold_mode",
+     "'minutes', 'distance'"),
+    ("service_area_buffer_m = 40.0", "service_area_buffer_m = 40.0\ncircle_distances_m = [300, -500]",
+     "circle_distances_m", "out of range"),
 ]
 
 
@@ -72,7 +76,7 @@ def test_bad_setting_is_refused_with_file_line_and_key(ws, capsys, old, new, key
     assert main(["layers", str(ws)]) == 2
     err = capsys.readouterr().err
     assert_clear_error(err, key, words)
-    assert f"{p}:{_line_of(p.read_text(encoding='utf-8'), new)}:" in err
+    assert f"{p}:{_line_of(p.read_text(encoding='utf-8'), new.splitlines()[-1])}:" in err
     assert snapshot(ws) == before
     # the other commands refuse too, before touching anything
     assert main(["export", str(ws), "stations", str(ws / "out" / "s.csv")]) == 2
