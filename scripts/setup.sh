@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs everything mzgis needs on a fresh machine: the Python virtual environment with the
 # package and its test tools, and (as root, where apt-get exists) the system packages the map and
-# report tests use: Debian's chromium (headless browser checks) and fonts-noto-cjk (Chinese
-# labels in static PNG maps), and PostgreSQL + PostGIS (the shared store back end; the tests start
-# a throwaway server with scripts/postgis.sh).
+# report tests use: Debian's chromium (headless browser checks), fonts-noto-cjk (Chinese
+# labels in static PNG and PDF maps), poppler-utils (pdfinfo/pdftoppm check the PDF maps), and
+# PostgreSQL + PostGIS (the shared store back end; the tests start a throwaway server with
+# scripts/postgis.sh).
 set -euo pipefail
 PYTHON=${1:-python3}
 VENV=${2:-.venv}
@@ -13,6 +14,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || need+=(postgresql-15-postgis-3)
+command -v pdfinfo >/dev/null 2>&1 || need+=(poppler-utils)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing ${need[*]} (Debian packages)"

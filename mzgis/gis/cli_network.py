@@ -202,7 +202,7 @@ def cmd_report(a: argparse.Namespace) -> int:
 
     ws = Workspace.open(a.dir)
     files = run_report(ws, kinds=[k for k in (a.kinds or "").split(",") if k.strip()] or None, profile=a.profile,
-                       **counting(a))
+                       date=a.date, paper=a.paper, **counting(a))
     print("报告 report:")
     for p in files:
         print(f"  → {p}")
@@ -239,9 +239,12 @@ def add_map_commands(sub: Any) -> None:
     add_counting_args(s)
     s.set_defaults(func=cmd_map)
 
-    s = sub.add_parser("report", help="报告 report page with tables, map and static PNGs → out/report.html")
+    s = sub.add_parser("report", help="报告 report → out/report.html (one file), report.docx, map_A4/A3_*.pdf")
     s.add_argument("dir")
     s.add_argument("--kinds", help="comma-separated kinds (default: every kind in the store)")
+    s.add_argument("--date", help="报告日期 the report's date, YYYY-MM-DD (default: today)")
+    s.add_argument("--paper", default="all", help="PDF 地图纸张 print maps: all (default), A4, A3, A4-landscape, "
+                                                  "A4-portrait, A3-landscape, A3-portrait; comma-separated")
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
     add_counting_args(s)
     s.set_defaults(func=cmd_report)

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from mzgis.gis.argtypes import iso_date, positive_int
+from mzgis.gis.argtypes import coords_name, iso_date, positive_int
 
 
 def cmd_boundaries(a: argparse.Namespace) -> int:
@@ -62,7 +62,7 @@ def _changes(items: list[str] | None) -> dict[str, Any]:
     return {k: (None if v == "" else v) for k, v in _kv(items, "--set").items()}
 
 
-def _geometry(a: argparse.Namespace, extent: tuple[float, float, float, float]) -> Any:
+def _geometry(a: argparse.Namespace) -> Any:
     import math
     import warnings
 
@@ -93,14 +93,9 @@ def _geometry(a: argparse.Namespace, extent: tuple[float, float, float, float]) 
         if geom is None or geom.is_empty:
             msg = "--wkt: 几何为空 the geometry is empty"
             raise LayerError(msg)
-    if geom is not None:
-        minx, miny, maxx, maxy = geom.bounds
-        if not (all(math.isfinite(v) for v in geom.bounds) and extent[0] <= minx and maxx <= extent[2]
-                and extent[1] <= miny and maxy <= extent[3]):
-            msg = (f"{flag}: 坐标超出范围 coordinates ({minx:g}, {miny:g}…{maxx:g}, {maxy:g}) lie outside the "
-                   f"workspace extent {list(extent)} ([import] extent in mzgis.toml); 经度在前 give longitude "
-                   "first, in WGS-84 degrees")
-            raise LayerError(msg)
+    if geom is not None and not all(math.isfinite(v) for v in geom.bounds):
+        msg = f"{flag}: 坐标应为有限数字 coordinates must be finite numbers"
+        raise LayerError(msg)
     return geom
 
 
@@ -112,8 +107,10 @@ def cmd_edit(a: argparse.Namespace) -> int:
     if a.action == "retire":
         rep = store.retire(a.layer, [a.id], note=a.note, expect_version=a.expect_version)
     else:
-        rep = store.edit_feature(a.layer, a.id, changes=_changes(a.set), geometry=_geometry(a, ws.extent),
-                                 expect_version=a.expect_version, note=a.note, add=a.action == "add")
+        from mzgis.gis.pipelines import edit_feature
+
+        rep = edit_feature(ws, a.layer, a.id, changes=_changes(a.set), geometry=_geometry(a),
+                           expect_version=a.expect_version, note=a.note, add=a.action == "add", coords=a.coords)
     print(rep.summary())
     return 0
 
@@ -187,6 +184,8 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--set", action="append", metavar="FIELD=VALUE")
     s.add_argument("--lonlat", help="new point geometry LON,LAT (WGS-84)")
     s.add_argument("--wkt", help="new geometry as WKT (WGS-84)")
+    s.add_argument("--coords", type=coords_name,
+                   help="coordinates of --lonlat/--wkt: wgs84 (default) | gcj02 | bd09 | cgcs2000 | EPSG:n")
     s.add_argument("--expect-version", type=positive_int, help="refuse if the feature is no longer at this version")
     s.add_argument("--note")
     s.set_defaults(func=cmd_edit)

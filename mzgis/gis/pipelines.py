@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import logging
 import os
@@ -57,7 +58,7 @@ from mzgis.analysis.reach import (
 from mzgis.analysis.service_areas import service_areas
 from mzgis.analysis.siting import CoverageProblem, SitingResult, network_candidates, solve
 from mzgis.analysis.snapping import SegmentIndex
-from mzgis.errors import LayerError, NetworkError
+from mzgis.errors import ConfigError, LayerError, NetworkError
 from mzgis.gis.workspace import Workspace
 from mzgis.layers.importer import prepare_layer
 from mzgis.layers.kinds import KINDS, get_kind
@@ -65,7 +66,10 @@ from mzgis.layers.network import RoadGraph, is_osm, load_or_build, osm_bounds
 from mzgis.layers.safe_text import write_csv
 from mzgis.layers.sources import read_source
 from mzgis.layers.store import ImportReport
-from mzgis.maps.report import cjk_font, report_html, static_map
+from mzgis.maps.docx_report import write_docx
+from mzgis.maps.print_map import SheetInfo, paper_names, render_sheets
+from mzgis.maps.report import ReportContent, check_template, cjk_font, report_html, static_map
+from mzgis.maps.summary import conclusion, report_tables
 from mzgis.maps.tables import write_table
 from mzgis.maps.webmap import MapData, build_map, save_map
 
@@ -546,39 +550,89 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
 
 
 def run_report(ws: Workspace, *, kinds: list[str] | None = None, profile: str = "walk",
-               statuses: tuple[str, ...] = SCENARIOS["today"], snap_to: str | None = None) -> list[Path]:
-    """``out/report.html`` with the indicator and coverage tables, the ranked uncovered
-    communities, the area standard, static PNG maps and the interactive map."""
+               statuses: tuple[str, ...] = SCENARIOS["today"], snap_to: str | None = None,
+               date: str | dt.date | None = None, paper: str = "all") -> list[Path]:
+    """``out/report.html`` (one self-contained file), ``out/report.docx`` and the print maps
+    ``out/map_<A4|A3>_<landscape|portrait>.pdf``; see :func:`write_report`."""
+    day = report_date(date)  # a bad --date, --paper or template fails before any work
+    paper_names(paper)
+    check_template(ws.root / "templates")
     return write_report(ws, run_map(ws, kinds=kinds, out=ws.out_dir / "map.html", profile=profile,
-                                    statuses=statuses, snap_to=snap_to))
+                                    statuses=statuses, snap_to=snap_to), date=day, paper=paper)
 
 
-def write_report(ws: Workspace, mp: MapRun) -> list[Path]:
-    """Write the report pages around a map that :func:`run_map` made."""
+def report_date(value: str | dt.date | None) -> dt.date:
+    """The report's date: ``--date YYYY-MM-DD``, else today."""
+    if value is None or value == "":
+        return dt.date.today()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        msg = f"错误的日期 bad --date '{value}': 应为 use the form YYYY-MM-DD, e.g. 2026-11-20"
+        raise ConfigError(msg) from None
+
+
+def issuing_unit(ws: Workspace) -> str:
+    """制图单位/发布单位: ``[report] issuing_unit``, else ``[project] name``."""
+    rep = ws.config.get("report", {})
+    unit = rep.get("issuing_unit") if isinstance(rep, dict) else None
+    if unit is not None and not isinstance(unit, str):
+        msg = f"{ws.config_path}: [report] issuing_unit = {unit!r} 应为文字 must be text, e.g. \"朝阳区民政局\""
+        raise ConfigError(msg)
+    return str(unit or ws.config["project"].get("name") or "")
+
+
+def write_report(ws: Workspace, mp: MapRun, *, date: dt.date | None = None, paper: str = "all") -> list[Path]:
+    """Write the report around a map that :func:`run_map` made: ``report.html`` (the PNG and the
+    interactive map embedded), ``report.docx``, ``map_coverage.png`` and the PDF map sheets."""
     out = ws.out_dir
-    pngs = []
-    notes = ["路网 street network © OpenStreetMap contributors (ODbL 1.0).",
-             f"规划指标集 indicator set: {plan_title(ws.config, ws.root)}"]
+    day = date or dt.date.today()
+    unit = issuing_unit(ws)
+    notes = []
+    sources = ["路网 street network © OpenStreetMap contributors (ODbL 1.0)"]
     if mp.coverage is not None:
         t = mp.coverage.table
         kind_zh = str(t["facility_kind"].iloc[0]) if len(t) else ""
-        notes.insert(0, f"覆盖与指标计入的设施 facilities counted: {counted_label(kind_zh, mp.coverage.statuses)}"
-                        f"，共 {mp.coverage.facilities_counted} 处; 需求 demand: {mp.coverage.demand_source}. "
-                        f"{mp.coverage.snapping}")
+        notes.append(f"覆盖与指标计入的设施 facilities counted: {counted_label(kind_zh, mp.coverage.statuses)}"
+                     f"，共 {mp.coverage.facilities_counted} 处; 需求 demand: {mp.coverage.demand_source}. "
+                     f"{mp.coverage.snapping}".strip())
+        sources.append(f"需求 demand: {mp.coverage.demand_source}")
+    notes.append(f"规划指标集 indicator set: {plan_title(ws.config, ws.root)}")
+    notes.append(f"数据来源 data sources: {'；'.join(sources)}")
     if cjk_font() is None:
         notes.append("未找到中文字体 no CJK font: install fonts-noto-cjk so Chinese labels render in the PNG maps.")
+    std = mp.standards
+    cov_table = mp.coverage.table if mp.coverage else None
+    uncovered = mp.coverage.uncovered if mp.coverage else None
+    title = f"{mp.data.title} 分析报告"
+    sheet_title = mp.data.title + ("（示例数据）" if mp.data.sample else "")
+    subtitle = ""
+    if mp.coverage is not None and len(mp.coverage.table):
+        subtitle = (f"{mp.coverage.table['facility_kind'].iloc[0]} "
+                    f"{float(mp.coverage.table['minutes'].max()):g} 分钟服务圈户数覆盖")
+    info = SheetInfo(title=sheet_title, issuing_unit=unit, date=day, sources=sources,
+                     notes=[n for n in notes if not n.startswith("数据来源")], subtitle=subtitle)
+    pngs: list[Path] = []
+    pdfs: list[Path] = []
     try:
-        pngs.append(static_map(mp.data, out / "map_coverage.png"))
+        pngs.append(static_map(mp.data, out / "map_coverage.png", info=info))
+        pdfs = render_sheets(mp.data, out, info, paper=paper)
     except ValueError as exc:
         log.warning("no static map: %s", exc)
-    std = mp.standards
-    page = report_html(title=f"{mp.data.title} 分析报告", indicators=std.indicators if std else None,
-                       coverage=mp.coverage.table if mp.coverage else None, coverage_kind=mp.data.coverage_kind,
-                       uncovered=mp.coverage.uncovered if mp.coverage else None, area=std.area if std else None,
-                       map_file=mp.path.name, pngs=[p.name for p in pngs], sample=mp.data.sample, notes=notes)
+    content = ReportContent(
+        title=title, issuing_unit=unit, date=day,
+        conclusion=conclusion(indicators=std.indicators if std else None, coverage=cov_table,
+                              coverage_kind=mp.data.coverage_kind, uncovered=uncovered),
+        tables=report_tables(indicators=std.indicators if std else None, coverage=cov_table,
+                             coverage_kind=mp.data.coverage_kind, uncovered=uncovered, area=std.area if std else None),
+        notes=notes, images=pngs, map_html=mp.path.read_text(encoding="utf-8"), sample=mp.data.sample, pdfs=pdfs)
+    templates = ws.root / "templates"
     rp = out / "report.html"
-    rp.write_text(page, encoding="utf-8")
-    return [rp, mp.path, *pngs]
+    rp.write_text(report_html(content, templates=templates), encoding="utf-8")
+    docx = write_docx(content, out / "report.docx", templates=templates)
+    return [rp, docx, *pdfs, mp.path, *pngs]
 
 
 # -- siting ------------------------------------------------------------------------------------------
@@ -1339,3 +1393,72 @@ def run_compare(ws: Workspace, *, kind: str, scenarios: str = "today,planned", s
     (out / f"compare_{k.id}.html").write_text(page, encoding="utf-8")
     files += [out / f"compare_{k.id}.html", map_path]
     return CompareRun(table, names_list, counts, th, ms.label_zh, notes, files)
+
+
+# -- single-feature edits, validated like imports -----------------------------------------------------
+def edit_feature(ws: Workspace, layer: str, feature_id: str, *, changes: dict[str, Any] | None = None,
+                 geometry: Any = None, add: bool = False, expect_version: int | None = None,
+                 note: str | None = None, coords: str | None = None) -> ImportReport:
+    """Add or update one feature through the importer's validation, then the store's history.
+
+    The feature as it would be after the edit (its current attributes with the changes; for a new
+    feature, the layer's kind and level) is checked exactly as an imported row is: kinds, statuses
+    and conditions normalised from Chinese or English names, numbers parsed and non-negative,
+    coordinates inside the extent with swapped lon/lat detected, ``coords`` (gcj02, bd09,
+    cgcs2000, EPSG:n) converted. A bad value is refused with the importer's message and nothing is
+    written. Only the fields named in ``changes`` (and, for a new feature, the layer's kind and
+    level) are written; the others stay as they are.
+    """
+    from mzgis.layers.schemas import SCHEMAS
+    from mzgis.layers.sources import RawSource
+
+    store = ws.store
+    info = store.layer_info(layer)
+    if info is None:
+        msg = f"没有图层 no layer '{layer}'; 图层 layers: {store.layer_names()}"
+        raise LayerError(msg)
+    layer_type = str(info["layer_type"])
+    changes = dict(changes or {})
+    if layer_type not in SCHEMAS:  # derived layers (gaps, sites, findings): no import schema
+        return store.edit_feature(layer, feature_id, changes=changes, geometry=geometry,
+                                  expect_version=expect_version, note=note, add=add)
+    internal = {"feature_id", "geometry", "mz_version", "mz_updated_at", "mz_retired_at"}
+    if add:
+        row: dict[str, Any] = {}
+        geom = geometry
+        if geom is None:
+            msg = "新要素需要位置 a new feature needs a geometry: --lonlat X,Y or --wkt …"
+            raise LayerError(msg)
+    else:
+        cur = store.feature(layer, feature_id)
+        if not _missing(cur.get("mz_retired_at")):
+            msg = f"要素 {feature_id} 已退役 is retired; 用 use `mzgis revert` to bring back a version"
+            raise LayerError(msg)
+        row = {str(k): v for k, v in cur.items() if k not in internal and not _missing(v)}
+        geom = geometry if geometry is not None else cur["geometry"]
+    row.update(changes)
+    row["feature_id"] = str(feature_id)
+    table = pd.DataFrame([{k: (None if v is None else v) for k, v in row.items()}])
+    raw = RawSource(Path(f"mzgis edit {layer} {feature_id}"), table, gpd.GeoSeries([geom]), None, ["--set"])
+    # the layer's kind and level fill a new feature; a kind or level the edit gives is checked itself
+    prepared = prepare_layer(raw, layer_type, kind=None if "kind" in changes else (str(info.get("kind") or "") or None),
+                             level=None if "level" in changes else (str(info.get("level") or "") or None),
+                             coords=coords or "wgs84", id_field="feature_id", extent=ws.extent)
+    new = prepared.gdf.iloc[0]
+    schema_fields = {f.name for f in SCHEMAS[layer_type].fields}
+    write = {k: (None if _missing(new[k]) else new[k]) for k in changes if k in new.index}
+    unknown = sorted(set(changes) - set(new.index))
+    if unknown:
+        msg = f"图层 '{layer}' 没有字段 no fields {unknown}; 字段 fields: {sorted(c for c in new.index if c not in internal)}"
+        raise LayerError(msg)
+    if add:
+        for k in ("kind", "level", "status"):
+            if k in schema_fields and k in new.index and not _missing(new[k]):
+                write.setdefault(k, new[k])
+    new_geom = prepared.gdf.geometry.iloc[0] if geometry is not None else None
+    return store.edit_feature(layer, feature_id, changes=write, geometry=new_geom, expect_version=expect_version,
+                              note=note, add=add)
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and v != v) or v is pd.NA

@@ -13,7 +13,7 @@ that no other module calls ``to_csv``/``to_excel``/``ExcelWriter``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -66,16 +66,48 @@ def sheet_name(name: str) -> str:
 
 
 def write_xlsx(df: pd.DataFrame, path: str | Path, *, sheet: str = "Sheet1",
-               format_sheet: Callable[[Any, pd.DataFrame], None] | None = None) -> Path:
+               format_sheet: Callable[[Any, pd.DataFrame], None] | None = None,
+               number_formats: Mapping[str, str] | None = None, freeze_header: bool = False) -> Path:
     """Write a table as XLSX with text cells neutralised and no string turned into a formula or URL.
 
-    ``format_sheet(worksheet, frame)`` may set column widths on the xlsxwriter worksheet.
+    ``number_formats`` maps a column name of ``df`` to an Excel number format (``"0.0%"``,
+    ``"#,##0"``) applied to that column's cells; ``freeze_header`` keeps the header row in view
+    when scrolling. ``format_sheet(worksheet, frame)`` may set column widths on the xlsxwriter
+    worksheet (called before the number formats, which keep the widths it set).
     """
     p = Path(path)
     safe = neutralise_frame(df)
     name = sheet_name(sheet)
     with pd.ExcelWriter(p, engine="xlsxwriter", engine_kwargs={"options": XLSX_OPTIONS}) as xw:
         safe.to_excel(xw, index=False, sheet_name=name)
+        ws = xw.sheets[name]
+        widths: dict[int, float | None] = {}
         if format_sheet is not None:
-            format_sheet(xw.sheets[name], safe)
+            format_sheet(_WidthRecorder(ws, widths), safe)
+        for i, w in widths.items():
+            ws.set_column(i, i, w)
+        for col, fmt in (number_formats or {}).items():
+            key = neutralise_cell(col)
+            if key in safe.columns:
+                i = list(safe.columns).index(key)
+                ws.set_column(i, i, widths.get(i), xw.book.add_format({"num_format": fmt}))
+        if freeze_header:
+            ws.freeze_panes(1, 0)
     return p
+
+
+class _WidthRecorder:
+    """Passes calls to an xlsxwriter worksheet, remembering the column widths set, so that a
+    number format set afterwards on the same column keeps its width."""
+
+    def __init__(self, ws: Any, widths: dict[int, float | None]) -> None:
+        self._ws = ws
+        self._widths = widths
+
+    def set_column(self, first: int, last: int, width: float | None = None, *args: Any, **kwargs: Any) -> Any:
+        for i in range(first, last + 1):
+            self._widths[i] = width
+        return self._ws.set_column(first, last, width, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ws, name)
