@@ -193,6 +193,9 @@ SCHEMA: Rule = {"type": "table", "keys": {
     "store": {"type": "table", "keys": {
         "url": _STR,
     }},
+    "report": {"type": "table", "keys": {
+        "issuing_unit": _STR,  # 编制单位 on the report's cover
+    }},
 }}
 
 _TYPE_ZH = {"number": "数字 a number", "int": "整数 an integer", "str": "文本 a string (in quotes)",
