@@ -701,14 +701,14 @@ def test_mzgis_edit_runs_started_together_all_land(any_workspace):
     st = any_workspace.store
     st.write_layer("markers", layer(), layer_type="boundary_markers")
     procs = [subprocess.Popen([sys.executable, "-m", "mzgis.gis.cli", "edit", str(any_workspace.root), "markers",
-                               "update", f"M{i:04d}", "--set", f"condition=第{i}次", "--expect-version", "1"],
+                               "update", f"M{i:04d}", "--set", f"name=第{i}次", "--expect-version", "1"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(4)]
-    for p in procs:
-        _out, err = p.communicate(timeout=180)
+    results = [p.communicate(timeout=180) for p in procs]  # every pipe read and closed before asserting
+    for p, (_out, err) in zip(procs, results, strict=True):
         assert p.returncode == 0, err
     cur = st.read("markers", internal=True).set_index("feature_id")
     for i in range(4):
-        assert cur.loc[f"M{i:04d}", "condition"] == f"第{i}次"
+        assert cur.loc[f"M{i:04d}", "name"] == f"第{i}次"
         assert st.history("markers", f"M{i:04d}")["action"].tolist() == ["insert", "update"]
 
 
