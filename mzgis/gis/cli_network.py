@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-
-def _minutes(s: str | None) -> list[float] | None:
-    if not s:
-        return None
-    return [float(x) for x in s.split(",") if x.strip()]
+from mzgis.gis.argtypes import coords_name, minutes_list, positive_float, positive_int, share
 
 
 def add_counting_args(s: argparse.ArgumentParser) -> None:
@@ -56,7 +53,7 @@ def cmd_reach(a: argparse.Namespace) -> int:
     ws = Workspace.open(a.dir)
     cnt = counting(a)
     out, res = run_reach(ws, facilities=a.facilities, demand=a.demand, profile=a.profile,
-                         minutes=_minutes(a.minutes), kind=a.kind, **cnt)
+                         minutes=a.minutes, kind=a.kind, **cnt)
     d = res.demand
     print(f"可达分析 reach: {len(d)} 需求点 demand points, 最近设施距离 nearest-facility distance written to {out}")
     print(f"  计入设施 facilities counted: 图层 layer {a.facilities}{'、' + a.kind if a.kind else ''}，"
@@ -91,7 +88,7 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--kind", help="only facilities of this kind")
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
     add_counting_args(s)
-    s.add_argument("--minutes", help="thresholds, e.g. 5,10,15 (default: mzgis.toml)")
+    s.add_argument("--minutes", type=minutes_list, help="thresholds, e.g. 5,10,15 (default: mzgis.toml)")
     s.set_defaults(func=cmd_reach)
     add_analysis_commands(sub)
     add_map_commands(sub)
@@ -103,7 +100,7 @@ def cmd_coverage(a: argparse.Namespace) -> int:
     from mzgis.gis.workspace import Workspace
 
     ws = Workspace.open(a.dir)
-    run = run_coverage(ws, kind=a.kind, minutes=_minutes(a.minutes), demand=a.demand, profile=a.profile,
+    run = run_coverage(ws, kind=a.kind, minutes=a.minutes, demand=a.demand, profile=a.profile,
                        **counting(a))
     t = run.table
     kind_zh = str(t["facility_kind"].iloc[0]) if len(t) else a.kind
@@ -169,7 +166,7 @@ def add_analysis_commands(sub: Any) -> None:
     s = sub.add_parser("coverage", help="服务圈覆盖 service-circle coverage per unit → out/coverage_<kind>.csv/.xlsx")
     s.add_argument("dir")
     s.add_argument("--kind", required=True)
-    s.add_argument("--minutes", help="e.g. 5,10,15 (default: mzgis.toml)")
+    s.add_argument("--minutes", type=minutes_list, help="e.g. 5,10,15 (default: mzgis.toml)")
     s.add_argument("--demand", help="demand layer or population GeoTIFF (default: every demand layer)")
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
     add_counting_args(s)
@@ -189,6 +186,8 @@ def cmd_map(a: argparse.Namespace) -> int:
     from mzgis.gis.workspace import Workspace
 
     ws = Workspace.open(a.dir)
+    if a.out:
+        ws.check_output(a.out, flag="map --out")
     kinds = [k for k in (a.kinds or "").split(",") if k.strip()] or None
     run = run_map(ws, kinds=kinds, basemap=a.basemap, out=Path(a.out) if a.out else None, profile=a.profile,
                   **counting(a))
@@ -216,7 +215,7 @@ def cmd_service_areas(a: argparse.Namespace) -> int:
     from mzgis.gis.workspace import Workspace
 
     ws = Workspace.open(a.dir)
-    names = run_service_areas(ws, kind=a.kind, minutes=_minutes(a.minutes), profile=a.profile, **counting(a))
+    names = run_service_areas(ws, kind=a.kind, minutes=a.minutes, profile=a.profile, **counting(a))
     print(f"服务范围 service areas → 图层 layers {', '.join(names)} "
           f"(导出 export with: mzgis export {a.dir} {names[0]} areas.geojson)")
     return 0
@@ -227,7 +226,7 @@ def add_map_commands(sub: Any) -> None:
     s = sub.add_parser("service-areas", help="服务范围 5/10/15-minute service areas as store layers")
     s.add_argument("dir")
     s.add_argument("--kind", required=True)
-    s.add_argument("--minutes", help="e.g. 5,10,15 (default: mzgis.toml)")
+    s.add_argument("--minutes", type=minutes_list, help="e.g. 5,10,15 (default: mzgis.toml)")
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
     add_counting_args(s)
     s.set_defaults(func=cmd_service_areas)
@@ -257,7 +256,8 @@ def cmd_site(a: argparse.Namespace) -> int:
     from mzgis.gis.workspace import Workspace
 
     if (a.add is None) == (a.target is None):
-        print("错误 error: give --add N or --target SHARE (e.g. --target 0.9)")
+        print("错误 error: mzgis site: 请给出 --add N 或 --target SHARE 之一 give exactly one of --add N or "
+              "--target SHARE (e.g. --target 0.9)", file=sys.stderr)
         return 2
     ws = Workspace.open(a.dir)
     run = run_site(ws, kind=a.kind, add=a.add, target=a.target, minutes=a.minutes, demand=a.demand,
@@ -282,15 +282,15 @@ def add_site_command(sub: Any) -> None:
     s = sub.add_parser("site", help="选址 propose new sites (maximal or set covering) → out/sites_<kind>.csv")
     s.add_argument("dir")
     s.add_argument("--kind", required=True)
-    s.add_argument("--add", type=int, help="number of new sites (maximal covering)")
-    s.add_argument("--target", type=float, help="target share of households covered, 0–1 (set covering)")
-    s.add_argument("--minutes", type=float, help="service threshold (default: the kind's, else the largest)")
+    s.add_argument("--add", type=positive_int, help="number of new sites (maximal covering)")
+    s.add_argument("--target", type=share, help="target share of households covered, 0–1 (set covering)")
+    s.add_argument("--minutes", type=positive_float, help="service threshold (default: the kind's, else the largest)")
     s.add_argument("--demand", help="demand layer (default: every demand layer)")
     s.add_argument("--candidates", help="candidate layer (--type candidates); default: generated")
-    s.add_argument("--capacity", type=float, help="households one new facility can serve")
+    s.add_argument("--capacity", type=positive_float, help="households one new facility can serve")
     s.add_argument("--decay", choices=["linear"], help="distance decay of coverage within the threshold")
     s.add_argument("--method", default="auto", choices=["auto", "exact", "greedy"])
-    s.add_argument("--coords", default="wgs84", help="sites_<kind>.csv coordinates: wgs84 | gcj02 | bd09 | "
+    s.add_argument("--coords", default="wgs84", type=coords_name, help="sites_<kind>.csv coordinates: wgs84 | gcj02 | bd09 | "
                                                       "cgcs2000 | EPSG:n")
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
     add_counting_args(s)

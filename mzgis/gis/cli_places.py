@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from mzgis.gis.argtypes import coords_name, iso_date, positive_int
+
 
 def cmd_boundaries(a: argparse.Namespace) -> int:
     from mzgis.gis.pipelines import run_boundaries
@@ -61,24 +63,40 @@ def _changes(items: list[str] | None) -> dict[str, Any]:
 
 
 def _geometry(a: argparse.Namespace) -> Any:
+    import math
+    import warnings
+
     import shapely
 
     from mzgis.errors import LayerError
 
+    geom = None
+    flag = "--lonlat" if a.lonlat else "--wkt"
     if a.lonlat:
         try:
             x, y = (float(v) for v in a.lonlat.split(","))
         except ValueError as exc:
-            msg = f"--lonlat {a.lonlat}: expected LON,LAT in WGS-84 degrees, e.g. 116.397,39.909"
+            msg = f"--lonlat {a.lonlat}: 格式应为 expected LON,LAT in WGS-84 degrees, e.g. 116.397,39.909"
             raise LayerError(msg) from exc
-        return shapely.Point(x, y)
-    if a.wkt:
+        if not (math.isfinite(x) and math.isfinite(y)):
+            msg = f"--lonlat {a.lonlat}: 坐标应为有限数字 coordinates must be finite numbers"
+            raise LayerError(msg)
+        geom = shapely.Point(x, y)
+    elif a.wkt:
         try:
-            return shapely.from_wkt(a.wkt)
+            with warnings.catch_warnings():  # overflowing numbers become inf, refused below
+                warnings.simplefilter("ignore", RuntimeWarning)
+                geom = shapely.from_wkt(a.wkt)
         except shapely.errors.GEOSException as exc:
-            msg = f"--wkt: not valid WKT ({exc})"
+            msg = f"--wkt: 不是有效的 WKT not valid WKT ({exc})"
             raise LayerError(msg) from exc
-    return None
+        if geom is None or geom.is_empty:
+            msg = "--wkt: 几何为空 the geometry is empty"
+            raise LayerError(msg)
+    if geom is not None and not all(math.isfinite(v) for v in geom.bounds):
+        msg = f"{flag}: 坐标应为有限数字 coordinates must be finite numbers"
+        raise LayerError(msg)
+    return geom
 
 
 def cmd_edit(a: argparse.Namespace) -> int:
@@ -101,6 +119,11 @@ def cmd_history(a: argparse.Namespace) -> int:
     from mzgis.gis.workspace import Workspace
 
     ws = Workspace.open(a.dir)
+    if a.layer not in ws.store.layer_names():
+        from mzgis.errors import LayerError
+
+        msg = f"没有图层 no layer '{a.layer}'; 图层 layers: {ws.store.layer_names()}"
+        raise LayerError(msg)
     if a.id:
         v = ws.store.versions(a.layer, a.id)
         for r in v.to_dict("records"):
@@ -139,14 +162,14 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--lines", help="boundary-line layer (default: all)")
     s.add_argument("--addresses", help="address layer (default: all)")
     s.add_argument("--names", help="standard place-name list (CSV, one name per line)")
-    s.add_argument("--today", help="inspection date for due checks (default: today)")
+    s.add_argument("--today", type=iso_date, help="inspection date for due checks, YYYY-MM-DD (default: today)")
     s.set_defaults(func=cmd_inspect)
 
     s = sub.add_parser("record", help="记录检查 record a boundary-marker inspection")
     s.add_argument("dir")
     s.add_argument("marker")
     s.add_argument("--condition", required=True, help="完好 | 损坏 | 丢失 | 移位")
-    s.add_argument("--date", required=True)
+    s.add_argument("--date", required=True, type=iso_date, help="inspection date, YYYY-MM-DD")
     s.add_argument("--inspector", required=True)
     s.add_argument("--photo")
     s.add_argument("--note")
@@ -161,8 +184,9 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--set", action="append", metavar="FIELD=VALUE")
     s.add_argument("--lonlat", help="new point geometry LON,LAT (WGS-84)")
     s.add_argument("--wkt", help="new geometry as WKT (WGS-84)")
-    s.add_argument("--coords", help="coordinates of --lonlat/--wkt: wgs84 (default) | gcj02 | bd09 | cgcs2000 | EPSG:n")
-    s.add_argument("--expect-version", type=int, help="refuse if the feature is no longer at this version")
+    s.add_argument("--coords", type=coords_name,
+                   help="coordinates of --lonlat/--wkt: wgs84 (default) | gcj02 | bd09 | cgcs2000 | EPSG:n")
+    s.add_argument("--expect-version", type=positive_int, help="refuse if the feature is no longer at this version")
     s.add_argument("--note")
     s.set_defaults(func=cmd_edit)
 
@@ -176,6 +200,6 @@ def add_commands(sub: Any) -> None:
     s.add_argument("dir")
     s.add_argument("layer")
     s.add_argument("id")
-    s.add_argument("--version", type=int, required=True)
-    s.add_argument("--expect-version", type=int)
+    s.add_argument("--version", type=positive_int, required=True)
+    s.add_argument("--expect-version", type=positive_int)
     s.set_defaults(func=cmd_revert)

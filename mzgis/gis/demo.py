@@ -21,7 +21,10 @@ from __future__ import annotations
 import importlib.resources
 import json
 import logging
+import os
 import shutil
+import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +32,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from mzgis.errors import WorkspaceError
 from mzgis.gis.pipelines import (
     SAMPLE_DATA_KEY,
     build_network,
@@ -38,7 +42,7 @@ from mzgis.gis.pipelines import (
     run_site,
     write_report,
 )
-from mzgis.gis.workspace import init_workspace
+from mzgis.gis.workspace import CONFIG_NAME, init_workspace
 from mzgis.layers.network import osm_bounds, read_osm_ways
 from mzgis.layers.safe_text import write_csv
 
@@ -48,6 +52,9 @@ log = logging.getLogger(__name__)
 
 SAMPLE = "示例/sample（随机生成，非真实数据 generated, not real）"
 SEED = 20261122
+#: File that marks a folder as a demo workspace, which ``mzgis demo`` may rebuild.
+DEMO_MARK = ".mzgis-demo"
+DEMO_NAME = "示例区 sample district"
 
 
 def demo_osm_path() -> Path:
@@ -159,13 +166,74 @@ class DemoResult:
     indicators: pd.DataFrame
     sites: pd.DataFrame
     site_notes: list[str]
+    moved_aside: Path | None = None
 
 
-def run_demo(root: Path, *, force: bool = True) -> DemoResult:
-    """Build the sample workspace at ``root`` and run every analysis."""
-    if force and root.exists():
+def is_demo_workspace(root: Path) -> bool:
+    """True for a folder that ``mzgis demo`` made (its mark, or an older demo's settings and inputs)."""
+    if (root / DEMO_MARK).is_file():
+        return True
+    try:  # the store's own mark (see SAMPLE_DATA_KEY)
+        from mzgis.gis.workspace import Workspace
+
+        if Workspace.open(root).store.meta(SAMPLE_DATA_KEY) == "demo":
+            return True
+    except Exception:  # not a workspace, or an unreadable one: not a demo
+        pass
+    try:
+        cfg = tomllib.loads((root / CONFIG_NAME).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return cfg.get("project", {}).get("name") == DEMO_NAME and (root / "inputs" / "residential.csv").is_file()
+
+
+def _clear_for_demo(root: Path, *, force: bool) -> Path | None:
+    """Make ``root`` ready for the demo. An earlier demo is rebuilt; anything else is refused, or with
+    ``force`` moved aside (never deleted). Returns where the old content went, if it was moved."""
+    if not root.exists() and not root.is_symlink():
+        return None
+    if not root.is_dir():
+        msg = f"{root} 是文件不是文件夹 is a file, not a folder; 请换一个文件夹 choose another folder for the demo"
+        raise WorkspaceError(msg)
+    if not any(root.iterdir()):
+        return None
+    if is_demo_workspace(root) and not root.is_symlink():
         shutil.rmtree(root)
-    ws = init_workspace(root, name="示例区 sample district", jurisdiction="示例区（赫尔辛基路网）", plan="mentougou")
+        return None
+    here = Path.cwd().resolve()
+    r = root.resolve()
+    if r == here or r in here.parents or r == Path.home().resolve():
+        msg = (f"{root} 是当前目录、其上级或主目录 is the current folder, one of its parents or the home folder; "
+               "示例不会用它 the demo will not use it. 请换一个新文件夹 choose a new folder, e.g. demo-workspace")
+        raise WorkspaceError(msg)
+    zh, en = (("mzgis 工作区", "an mzgis workspace") if (root / CONFIG_NAME).exists()
+              else ("非空文件夹", "a folder that is not empty"))
+    if not force:
+        msg = (f"{root} 是{zh}而不是示例工作区 is {en}, not a demo workspace; 不会改动 not touching it. "
+               "请换一个新文件夹 choose a new folder, or add --force to move its content aside "
+               f"to {root.name}.bak-… (不删除 nothing is deleted).")
+        raise WorkspaceError(msg)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    backup = root.with_name(f"{root.name}.bak-{stamp}")
+    n = 1
+    while backup.exists():
+        n += 1
+        backup = root.with_name(f"{root.name}.bak-{stamp}-{n}")
+    os.rename(root, backup)
+    log.info("%s moved aside to %s", root, backup)
+    return backup
+
+
+def run_demo(root: Path, *, force: bool = False) -> DemoResult:
+    """Build the sample workspace at ``root`` and run every analysis.
+
+    ``root`` must be new, empty or an earlier demo workspace (rebuilt); any other folder is refused,
+    or with ``force`` moved aside to ``<root>.bak-<time>`` — never deleted.
+    """
+    moved = _clear_for_demo(root, force=force)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / DEMO_MARK).write_text("mzgis demo workspace: `mzgis demo` may rebuild this folder\n", encoding="utf-8")
+    ws = init_workspace(root, name=DEMO_NAME, jurisdiction="示例区（赫尔辛基路网）", plan="mentougou")
     osm = demo_osm_path()
     b = osm_bounds(osm)
     cfg = ws.config_path.read_text(encoding="utf-8")
@@ -203,4 +271,4 @@ def run_demo(root: Path, *, force: bool = True) -> DemoResult:
         raise RuntimeError(msg)
     outputs += mp.coverage.files + mp.standards.files
     outputs += write_report(ws, mp)
-    return DemoResult(outputs, mp.coverage.table, mp.standards.indicators, site.table, site.result.notes)
+    return DemoResult(outputs, mp.coverage.table, mp.standards.indicators, site.table, site.result.notes, moved)

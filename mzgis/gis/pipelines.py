@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import importlib
+import io
 import logging
+import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -227,6 +230,15 @@ def build_network(ws: Workspace, source: str | Path, *, profile: str = "walk",
                   keep_largest: bool = False) -> tuple[RoadGraph, bool]:
     """Build (or load from cache) the workspace's pedestrian network and remember its source."""
     src = Path(source).resolve()
+    if not src.is_file():
+        what = "是文件夹 is a folder" if src.is_dir() else "不存在 not found"
+        msg = (f"路网文件 network source {source} {what}; 请给出 .osm/.osm.pbf 或道路线文件 give an .osm, .osm.pbf "
+               "or road-line file")
+        raise NetworkError(msg)
+    if not is_osm(src) and src.suffix.lower() not in (".shp", ".geojson", ".json", ".gpkg"):
+        msg = (f"路网文件 network source {source}: 不支持的格式 unsupported format '{src.suffix}'; 请给出 use an "
+               ".osm, .osm.pbf, .osm.bz2 file or road lines as .shp, .geojson or .gpkg")
+        raise NetworkError(msg)
 
     def bounds() -> tuple[float, float, float, float] | None:  # only when the CRS is not known yet
         b = ws.data_bounds()
@@ -405,9 +417,10 @@ def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None
         t["facility_kind"] = k.name_zh
         t["facility_status"] = "、".join(statuses)
     out = ws.out_dir
-    files = write_table(table, out / f"coverage_{k.id}.csv", xlsx_path=out / f"coverage_{k.id}.xlsx",
+    stem = _file_stem(k.id)
+    files = write_table(table, out / f"coverage_{stem}.csv", xlsx_path=out / f"coverage_{stem}.xlsx",
                         headers_zh=COVERAGE_COLUMNS_ZH, sheet=f"{k.name_zh}覆盖")
-    files += write_table(unc, out / f"uncovered_{k.id}.csv")
+    files += write_table(unc, out / f"uncovered_{stem}.csv")
     # the uncovered demand as a layer, for siting and maps
     far = ~(res.demand["minutes"] <= max(ths) + 1e-9)
     gaps = dem.loc[far.to_numpy()].rename(columns={"demand_id": "feature_id"}).copy()
@@ -776,7 +789,8 @@ def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float 
         ox, oy, label = to_output_coords(shown["x"].to_numpy(), shown["y"].to_numpy(), coords)
         shown["x"], shown["y"] = np.round(ox, 7), np.round(oy, 7)
         shown["coord_system"] = label
-    files = write_table(shown, out / f"sites_{k.id}.csv", xlsx_path=out / f"sites_{k.id}.xlsx",
+    stem = _file_stem(k.id)
+    files = write_table(shown, out / f"sites_{stem}.csv", xlsx_path=out / f"sites_{stem}.xlsx",
                         headers_zh={"rank": "排序", "candidate_id": "候选址编号", "x": "经度", "y": "纬度",
                                     "households_gained": "新增覆盖户数", "cumulative_share": "累计户数覆盖率",
                                     "fixed_status": "视为已有的设施状态", "coord_system": "坐标系"},
@@ -818,8 +832,22 @@ def run_service_areas(ws: Workspace, *, kind: str, minutes: list[float] | None =
 
 
 # -- boundaries, markers, addresses (place-name staff) -------------------------------------------
+def _check_admin_layer(ws: Workspace, name: str, flag: str) -> None:
+    """Refuse a missing layer, or one that is not admin units (polygons), where one is needed."""
+    info = ws.store.layer_info(name)
+    if info is None:
+        msg = f"{flag} {name}: 没有图层 no such layer; 图层 layers: {ws.store.layer_names('admin_units')}"
+        raise LayerError(msg)
+    if info.get("layer_type") != "admin_units":
+        kind = info.get("layer_type")
+        msg = (f"{flag} {name}: 图层类型为 {kind}，不是行政区划 is a {kind} layer, not admin units (polygons); "
+               "请给出以 --type admin_units 导入的图层 give a layer imported with --type admin_units")
+        raise LayerError(msg)
+
+
 def run_boundaries(ws: Workspace, *, units: str) -> BoundaryLines:
     """Derive the boundary lines of an admin-unit layer into layer ``boundary_lines_<units>``."""
+    _check_admin_layer(ws, units, "--units")
     layer = ws.store.read(units)
     res = derive_boundary_lines(layer, ws.metric_crs().to_string())
     name = f"boundary_lines_{units}"
@@ -850,12 +878,15 @@ def run_inspect(ws: Workspace, what: str, *, units: str | None = None, parents: 
                 names_file: str | None = None, today: str | None = None) -> tuple[list[Path], pd.DataFrame]:
     """The place-name staff's inspections: ``boundaries``, ``markers``, ``plan`` or ``addresses``."""
     out = ws.out_dir
-    crs = ws.metric_crs().to_string()
     day = pd.Timestamp(today).date() if today else None
     if what == "boundaries":
         if not units:
             msg = "inspect boundaries needs --units LAYER"
             raise LayerError(msg)
+        _check_admin_layer(ws, units, "--units")
+        if parents:
+            _check_admin_layer(ws, parents, "--parents")
+        crs = ws.metric_crs().to_string()
         parent_layer = ws.store.read(parents) if parents else None
         if parent_layer is None:
             # by default the units of the level above, when the store has them
@@ -866,7 +897,7 @@ def run_inspect(ws: Workspace, what: str, *, units: str | None = None, parents: 
                               sliver_m2=float(ws.config["inspection"]["sliver_m2"]))
         table = pd.DataFrame(found.drop(columns="geometry"))
         # one file per inspected layer, so inspecting communities does not overwrite subdistricts
-        stem = f"inspect_boundaries_{units}"
+        stem = f"inspect_boundaries_{_file_stem(units)}"
         files = write_table(table, out / f"{stem}.csv", xlsx_path=out / f"{stem}.xlsx",
                             headers_zh={"finding": "问题", "units": "涉及单位", "area_m2": "面积(㎡)", "lon": "经度",
                                         "lat": "纬度", "detail": "说明"}, sheet="界线拓扑检查")
@@ -878,6 +909,7 @@ def run_inspect(ws: Workspace, what: str, *, units: str | None = None, parents: 
     if what in ("markers", "plan"):
         mk = _layers_of(ws, "boundary_markers", markers)
         ln = _layers_of(ws, "boundary_lines", lines)
+        crs = ws.metric_crs().to_string()
         if what == "markers":
             table = inspect_markers(mk, ln, crs, settings=_marker_settings(ws), today=day)
             files = write_table(table, out / "inspect_markers.csv", xlsx_path=out / "inspect_markers.xlsx",
@@ -895,7 +927,7 @@ def run_inspect(ws: Workspace, what: str, *, units: str | None = None, parents: 
         ad = _layers_of(ws, "addresses", addresses)
         table = check_addresses(ad, units_by_level(ws))
         if names_file:
-            std = pd.read_csv(names_file, header=None, dtype=str, encoding="utf-8-sig")[0].tolist()
+            std = _read_names(names_file)
             pn = ws.store.layer_names("place_names")
             if pn:
                 table = pd.concat([table, check_place_names(_layers_of(ws, "place_names", None), std)],
@@ -908,57 +940,156 @@ def run_inspect(ws: Workspace, what: str, *, units: str | None = None, parents: 
     raise LayerError(msg)
 
 
+def _read_names(path: str) -> list[str]:
+    """``--names``: a standard place-name list, one name per line (UTF-8 or GBK/GB18030)."""
+    raw = Path(path).read_bytes()
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        msg = f"--names {path}: 无法识别编码 neither UTF-8 nor GBK/GB18030 text; 请另存为 UTF-8 save it as UTF-8"
+        raise LayerError(msg)
+    if not text.strip():
+        return []
+    col = pd.read_csv(io.StringIO(text), header=None, dtype=str, skip_blank_lines=True)[0]
+    return [str(n).strip() for n in col.dropna() if str(n).strip()]
+
+
+def _file_stem(name: str) -> str:
+    """A kind id or layer name as a safe part of an output file name."""
+    from mzgis.layers.paths import safe_filename
+
+    return safe_filename(name, default="layer")
+
+
+#: Largest photo ``mzgis record`` copies into the workspace.
+MAX_PHOTO_BYTES = 50 * 1024 * 1024
+
+#: Image types accepted as inspection photos: leading bytes → file extension.
+_IMAGE_MAGIC: tuple[tuple[bytes, int, str], ...] = (
+    (b"\xff\xd8\xff", 0, ".jpg"), (b"\x89PNG\r\n\x1a\n", 0, ".png"), (b"GIF87a", 0, ".gif"),
+    (b"GIF89a", 0, ".gif"), (b"II*\x00", 0, ".tif"), (b"MM\x00*", 0, ".tif"), (b"BM", 0, ".bmp"),
+    (b"WEBP", 8, ".webp"), (b"ftypheic", 4, ".heic"), (b"ftypheix", 4, ".heic"), (b"ftypmif1", 4, ".heif"),
+)
+
+
+def _photo_extension(src: Path) -> str:
+    """Check ``--photo`` is a readable image file of sensible size; its extension by content."""
+    if not src.is_file():
+        what = "是文件夹 is a folder" if src.is_dir() else "文件不存在 file not found"
+        msg = f"--photo {src}: {what}; 请给出照片文件 give the photo's file (JPEG, PNG, …)"
+        raise LayerError(msg)
+    size = src.stat().st_size
+    if size == 0 or size > MAX_PHOTO_BYTES:
+        msg = (f"--photo {src}: 文件大小 {size} 字节 size {size} bytes; 照片应在 1 字节到 {MAX_PHOTO_BYTES // 2**20} MB "
+               f"之间 a photo must be between 1 byte and {MAX_PHOTO_BYTES // 2**20} MB")
+        raise LayerError(msg)
+    with open(src, "rb") as fh:
+        head = fh.read(16)
+    for magic, at, ext in _IMAGE_MAGIC:
+        if head[at:at + len(magic)] == magic:
+            return ext
+    msg = (f"--photo {src}: 不是图片 not an image (its content is not JPEG, PNG, GIF, TIFF, BMP, WebP or HEIC); "
+           "请给出照片文件 give the photo's file")
+    raise LayerError(msg)
+
+
+def _marker_row(ws: Workspace, marker_code: str, layer: str | None) -> tuple[str, int]:
+    """The marker layer holding ``marker_code`` and the marker's current version."""
+    store = ws.store
+    names = [layer] if layer else store.layer_names("boundary_markers")
+    if layer and layer not in store.layer_names():
+        msg = f"--layer {layer}: 没有图层 no such layer; layers: {store.layer_names('boundary_markers')}"
+        raise LayerError(msg)
+    for n in names:
+        try:
+            row = store.feature(n, str(marker_code))
+        except LayerError:
+            continue
+        missing = {"condition", "last_inspection_date"} - set(row.index)
+        if missing:
+            msg = (f"图层 layer '{n}' 没有字段 has no fields {sorted(missing)}: 它不是界桩图层 it is not a "
+                   "boundary-marker layer (import markers with --type boundary_markers)")
+            raise LayerError(msg)
+        if not pd.isna(row.get("mz_retired_at")):
+            msg = f"界桩 marker '{marker_code}' 已退役 is retired in '{n}'; 用 use `mzgis revert` to bring it back"
+            raise LayerError(msg)
+        return n, int(row["mz_version"])
+    msg = f"没有界桩 no boundary marker '{marker_code}' in {names}; 请检查编号 check the code"
+    raise LayerError(msg)
+
+
 def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, inspector: str,
                photo: str | None = None, note: str | None = None, layer: str | None = None) -> dict[str, Any]:
     """Record one marker inspection: the marker's condition and date updated (history kept) and an
-    inspection record appended (``mzgis_inspections``); a photo is copied into ``photos/``."""
+    inspection record appended (``mzgis_inspections``); a photo is copied to
+    ``photos/<date>/<code>_<name><ext>`` (a safe, unique name inside the workspace).
+
+    Everything is checked first; the photo is copied under a temporary name, the store is written,
+    and only then the photo is moved in place: a failure leaves no photo and no half record.
+    """
+    from mzgis.layers.paths import inside, safe_filename, unique_path
     from mzgis.layers.schemas import MARKER_CONDITIONS
 
-    store = ws.store
     cond = MARKER_CONDITIONS.get(condition, MARKER_CONDITIONS.get(condition.lower()))
     if cond is None:
-        msg = f"--condition {condition}: use one of {sorted(set(MARKER_CONDITIONS.values()))}"
+        msg = f"--condition {condition}: 应为 use one of {sorted(set(MARKER_CONDITIONS.values()))}"
         raise LayerError(msg)
     try:
         day = pd.Timestamp(date).date().isoformat()
     except ValueError as exc:
         msg = f"--date {date}: 日期无法识别 not a date; write it as 2026-11-20"
         raise LayerError(msg) from exc
-    names = [layer] if layer else store.layer_names("boundary_markers")
-    where = None
-    for n in names:
-        try:
-            store.feature(n, str(marker_code))
-        except LayerError:
-            continue
-        where = n
-        break
-    if where is None:
-        msg = f"没有界桩 no boundary marker '{marker_code}' in {names}"
+    if not inspector.strip() or "\x00" in inspector:
+        msg = f"--inspector {inspector!r}: 请给出检查人姓名 give the inspector's name"
         raise LayerError(msg)
-    saved_photo = None
-    if photo:
-        src = Path(photo)
-        if not src.exists():
-            msg = f"--photo {photo}: 文件不存在 file not found"
-            raise LayerError(msg)
-        d = ws.root / "photos"
-        d.mkdir(exist_ok=True)
-        saved_photo = d / f"{marker_code}_{day}_{src.name}"
-        shutil.copyfile(src, saved_photo)
-    rec = {"ts": pd.Timestamp.now().isoformat(timespec="seconds"), "layer": where, "marker_code": str(marker_code),
-           "date": day, "condition": cond, "inspector": inspector,
-           "photo": None if saved_photo is None else str(saved_photo.relative_to(ws.root)), "note": note}
-    # the marker's new condition and the inspection record: one transaction
+    where, version = _marker_row(ws, marker_code, layer)
+    ext = _photo_extension(Path(photo)) if photo else None
+    store = ws.store
+    final: Path | None = None
+    part: Path | None = None
+    created: list[Path] = []
     try:
+        if photo and ext:
+            folder = ws.root / "photos" / day
+            for d in (ws.root / "photos", folder):
+                if not d.exists():
+                    d.mkdir()
+                    created.append(d)
+            if not inside(folder, ws.root):
+                msg = f"{folder}: 照片文件夹不在工作区内 the photo folder lies outside the workspace (a symlink?)"
+                raise LayerError(msg)
+            stem = safe_filename(f"{marker_code}_{Path(photo).stem}", default="photo")
+            final = unique_path(folder, stem, ext)  # reserved, never overwrites
+            part = final.with_name(f".{final.name}.part")
+            if not inside(final, ws.root) or not inside(part, ws.root):
+                msg = f"{final}: 照片路径不在工作区内 the photo path lies outside the workspace"
+                raise LayerError(msg)
+            shutil.copyfile(photo, part)
+        rec = {"ts": pd.Timestamp.now().isoformat(timespec="seconds"), "layer": where,
+               "marker_code": str(marker_code), "date": day, "condition": cond, "inspector": inspector,
+               "photo": None if final is None else final.relative_to(ws.root).as_posix(), "note": note}
+        # the marker's new condition and the inspection record: one transaction
         store.edit_feature(where, marker_code, changes={"condition": cond, "last_inspection_date": day},
-                           user=inspector, note=f"inspection {day}" + (f": {note}" if note else ""),
+                           user=inspector, expect_version=version,
+                           note=f"inspection {day}" + (f": {note}" if note else ""),
                            records={"mzgis_inspections": [rec]})
+        if part is not None and final is not None:
+            os.replace(part, final)
+            part = None
+        return rec
     except BaseException:
-        if saved_photo is not None:
-            saved_photo.unlink(missing_ok=True)  # nothing was recorded: keep no orphan photo
+        if part is not None:
+            part.unlink(missing_ok=True)
+        if final is not None:
+            final.unlink(missing_ok=True)
+        for d in reversed(created):
+            with contextlib.suppress(OSError):
+                d.rmdir()
         raise
-    return rec
 
 
 # -- accessibility, equity and scenarios ------------------------------------------------------------

@@ -7,8 +7,9 @@ argument.
 from __future__ import annotations
 
 import logging
+import math
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import tomli_w
 from pyproj import CRS
 
 from mzgis.errors import ConfigError, WorkspaceError
+from mzgis.gis.settings import validate_config
 from mzgis.layers.crs import CHINA_BOUNDS, resolve_metric_crs
 from mzgis.layers.store import ProjectStore, create_store, open_store
 
@@ -98,6 +100,17 @@ _HEADER = """# mzgis 工作区配置 workspace settings
 """
 
 
+def _is_number(v: Any) -> bool:
+    """A real number: ``true``/``false`` are not numbers (``isinstance(True, int)`` is True)."""
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _same(a: Path, b: Path) -> bool:
+    from mzgis.layers.paths import same_or_inside
+
+    return same_or_inside(a, files=[b]) is not None
+
+
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
     for k, v in override.items():
@@ -125,10 +138,20 @@ class Workspace:
                    f"先运行 create it with: mzgis init {r} --name NAME")
             raise WorkspaceError(msg)
         try:
-            user = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+            text = cfg_path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            msg = f"{cfg_path}: 不是 UTF-8 文本 not UTF-8 text ({exc.reason}); 请另存为 UTF-8 save it as UTF-8"
+            raise ConfigError(msg) from exc
+        except OSError as exc:
+            msg = (f"{cfg_path}: 无法读取配置 cannot read the settings file ({exc.strerror or exc}); "
+                   f"检查它是可读的文件 check it is a readable file")
+            raise ConfigError(msg) from exc
+        try:
+            user = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             msg = f"{cfg_path}: TOML 格式错误 syntax error: {exc}"
             raise ConfigError(msg) from exc
+        validate_config(user, text, cfg_path)
         ws = cls(r, _merge(DEFAULT_CONFIG, user))
         ws._check()
         return ws
@@ -138,15 +161,16 @@ class Workspace:
         for key in ("walk_speed_km_per_h", "elderly_walk_speed_km_per_h", "max_snap_distance_m",
                     "service_area_buffer_m"):
             v = t.get(key)
-            if not isinstance(v, int | float) or v <= 0:
+            if not _is_number(v) or not v > 0 or not math.isfinite(v):
                 msg = f"{self.config_path}: [travel] {key} = {v!r} 应为正数 must be a positive number"
                 raise ConfigError(msg)
         th = t.get("thresholds_min")
-        if not isinstance(th, list) or not th or not all(isinstance(x, int | float) and x > 0 for x in th):
+        if not isinstance(th, list) or not th or not all(_is_number(x) and math.isfinite(x) and x > 0 for x in th):
             msg = f"{self.config_path}: [travel] thresholds_min = {th!r} 应为正数列表 must be a list like [5, 10, 15]"
             raise ConfigError(msg)
         ext = self.config["import"].get("extent")
-        if not (isinstance(ext, list) and len(ext) == 4 and ext[0] < ext[2] and ext[1] < ext[3]):
+        if not (isinstance(ext, list) and len(ext) == 4 and all(_is_number(x) for x in ext)
+                and ext[0] < ext[2] and ext[1] < ext[3]):
             msg = f"{self.config_path}: [import] extent = {ext!r} must be [minx, miny, maxx, maxy]"
             raise ConfigError(msg)
 
@@ -170,19 +194,59 @@ class Workspace:
         """The project store: ``[store] url`` if set, else ``project.gpkg``."""
         return open_store(self.store_url or self.store_path)
 
-    @property
-    def cache_dir(self) -> Path:
-        """``cache/`` (derived data that can be rebuilt)."""
-        d = self.root / "cache"
+    def _folder(self, name: str) -> Path:
+        d = self.root / name
+        if d.exists() and not d.is_dir():
+            msg = (f"{d} 是文件而不是文件夹 is a file, but the workspace needs a folder there; "
+                   f"请改名或移走它 rename or move that file away")
+            raise WorkspaceError(msg)
         d.mkdir(exist_ok=True)
         return d
 
     @property
+    def cache_dir(self) -> Path:
+        """``cache/`` (derived data that can be rebuilt)."""
+        return self._folder("cache")
+
+    @property
     def out_dir(self) -> Path:
         """``out/`` (maps, reports, exports)."""
-        d = self.root / "out"
-        d.mkdir(exist_ok=True)
-        return d
+        return self._folder("out")
+
+    def check_output(self, out: str | Path, *, inputs: Sequence[str | Path] = (), flag: str = "--out") -> Path:
+        """Refuse an output path that would overwrite the workspace's settings, store, its internal
+        files (lock, journal, temporary copies), ``cache/`` or ``photos/``, or an input of the
+        command — also through symlinks, ``.``/``..`` and letter case. Returns the path."""
+        from mzgis.layers.paths import inside, real, same_or_inside
+
+        p = Path(out)
+        files: list[Path] = [self.config_path, self.store_path, *(Path(i) for i in inputs)]
+        try:
+            src = self.store.meta("network_source")
+        except Exception:  # an unreadable store is reported by the command itself, not here
+            src = None
+        if src:
+            files.append(Path(src))
+        hit = same_or_inside(p, files=files, folders=[self.root / "cache", self.root / "photos"])
+        r = real(p)
+        if hit is None and real(r.parent) == real(self.root):
+            low = r.name.casefold()
+            internal = (self.store_path.name.casefold(), "." + self.store_path.stem.casefold(),
+                        CONFIG_NAME.casefold())
+            if low.startswith(internal):
+                hit = r
+        if hit is not None:
+            what = ("配置文件 the workspace settings" if _same(hit, self.config_path) else
+                    "项目库 the workspace store" if _same(hit, self.store_path) else
+                    "工作区内部文件 a file the workspace keeps for itself" if inside(hit, self.root)
+                    and not any(_same(hit, Path(i)) for i in inputs) else "输入文件 an input of this command (or the file a layer was imported from)")
+            msg = (f"{flag} {out}: 指向{what} ({hit}); 不会覆盖 refusing to overwrite it. "
+                   f"请换一个输出文件 choose another output file, e.g. {self.root / 'out' / ('result' + p.suffix)}")
+            raise WorkspaceError(msg)
+        if p.is_dir():
+            msg = f"{flag} {out}: 是文件夹 is a folder; 请给出文件名 give a file name, e.g. {p / 'result.gpkg'}"
+            raise WorkspaceError(msg)
+        return p
 
     @property
     def extent(self) -> tuple[float, float, float, float]:
@@ -250,7 +314,10 @@ def init_workspace(root: str | Path, *, name: str, jurisdiction: str | None = No
         load_plan(plan)  # every problem of the file, before anything is written
         plan_file = Path(plan)
     r = Path(root)
-    r.mkdir(parents=True, exist_ok=True)
+    if r.exists() and not r.is_dir():
+        msg = (f"{r} 是文件不是文件夹 is a file, not a folder; 请给出新文件夹的路径 give the path of a new "
+               f"folder for the workspace, e.g. {r.with_suffix('')}_workspace")
+        raise WorkspaceError(msg)
     cfg_path = r / CONFIG_NAME
     if cfg_path.exists() and not force:
         msg = f"{cfg_path} 已存在 already exists; 不覆盖 not overwriting (use --force to start over)."
@@ -258,10 +325,13 @@ def init_workspace(root: str | Path, *, name: str, jurisdiction: str | None = No
     cfg = _merge(DEFAULT_CONFIG, {"project": {"name": name, "jurisdiction": jurisdiction or name,
                                               "metric_crs": metric_crs}, "store": {"url": store or ""},
                                   "indicators": {"plan": "plan.toml" if plan_file else plan}})
+    text = _HEADER + tomli_w.dumps(cfg)
+    validate_config(cfg, text, cfg_path)  # e.g. --metric-crs: refused before anything is written
+    r.mkdir(parents=True, exist_ok=True)
     if plan_file is not None:
         (r / "plan.toml").write_bytes(plan_file.read_bytes())
     create_store(store or r / STORE_NAME, overwrite=force)
-    cfg_path.write_text(_HEADER + tomli_w.dumps(cfg), encoding="utf-8")
+    cfg_path.write_text(text, encoding="utf-8")
     (r / "cache").mkdir(exist_ok=True)
     (r / "out").mkdir(exist_ok=True)
     return Workspace.open(r)
