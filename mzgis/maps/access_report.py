@@ -181,10 +181,26 @@ def newly_covered_layer(m: folium.Map, points: gpd.GeoDataFrame, *, name: str, c
     return fg
 
 
-def layer_control_last(m: folium.Map) -> None:
+def layer_control_last(m: folium.Map, *, group: str = "可达性 access") -> None:
     """Move the map's layer control after layers added to a finished map, so its script sees them
-    (folium writes children in order; a control written first would refer to undefined layers)."""
+    (folium writes children in order; a control written first would refer to undefined layers).
+
+    With the grouped layer control of :mod:`mzgis.maps.webmap`, the feature groups added after the
+    map was built are listed in it under ``group`` (names escaped: Leaflet shows them as HTML)."""
+    from folium.plugins import GroupedLayerControl
+
+    from mzgis.maps.safe_html import esc
+
+    listed: set[str] = set()
+    for child in m._children.values():
+        if isinstance(child, GroupedLayerControl):
+            for overlays in child.grouped_overlays.values():
+                listed.update(overlays.values())
+    extra = {esc(c.layer_name): c.get_name() for c in m._children.values()
+             if isinstance(c, folium.FeatureGroup) and c.get_name() not in listed}
     for key, child in list(m._children.items()):
-        if isinstance(child, folium.LayerControl):
+        if isinstance(child, folium.LayerControl | GroupedLayerControl):
+            if isinstance(child, GroupedLayerControl) and extra:
+                child.grouped_overlays.setdefault(esc(group), {}).update(extra)
             del m._children[key]
             m._children[key] = child
