@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import importlib
@@ -10,6 +9,7 @@ import io
 import logging
 import os
 import shutil
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -1031,7 +1031,7 @@ def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, in
     Everything is checked first; the photo is copied under a temporary name, the store is written,
     and only then the photo is moved in place: a failure leaves no photo and no half record.
     """
-    from mzgis.layers.paths import inside, safe_filename, unique_path
+    from mzgis.layers.paths import inside, safe_filename
     from mzgis.layers.schemas import MARKER_CONDITIONS
 
     cond = MARKER_CONDITIONS.get(condition, MARKER_CONDITIONS.get(condition.lower()))
@@ -1051,23 +1051,26 @@ def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, in
     store = ws.store
     final: Path | None = None
     part: Path | None = None
-    created: list[Path] = []
     try:
         if photo and ext:
             folder = ws.root / "photos" / day
-            for d in (ws.root / "photos", folder):
-                if not d.exists():
-                    d.mkdir()
-                    created.append(d)
             if not inside(folder, ws.root):
                 msg = f"{folder}: 照片文件夹不在工作区内 the photo folder lies outside the workspace (a symlink?)"
                 raise LayerError(msg)
             stem = safe_filename(f"{marker_code}_{Path(photo).stem}", default="photo")
-            final = unique_path(folder, stem, ext)  # reserved, never overwrites
-            part = final.with_name(f".{final.name}.part")
-            if not inside(final, ws.root) or not inside(part, ws.root):
+            final = folder / f"{stem}{ext}"
+            n = 1
+            while final.exists():  # a unique name: never overwrite an earlier photo
+                n += 1
+                final = folder / f"{stem}-{n}{ext}"
+            if not inside(final, ws.root):
                 msg = f"{final}: 照片路径不在工作区内 the photo path lies outside the workspace"
                 raise LayerError(msg)
+            # the copy waits in cache/ (same disk) until the store has the record: a killed or failed
+            # command leaves nothing in photos/
+            fd, tmp = tempfile.mkstemp(prefix=".photo-", suffix=".part", dir=ws.cache_dir)
+            os.close(fd)
+            part = Path(tmp)
             shutil.copyfile(photo, part)
         rec = {"ts": pd.Timestamp.now().isoformat(timespec="seconds"), "layer": where,
                "marker_code": str(marker_code), "date": day, "condition": cond, "inspector": inspector,
@@ -1078,17 +1081,13 @@ def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, in
                            note=f"inspection {day}" + (f": {note}" if note else ""),
                            records={"mzgis_inspections": [rec]})
         if part is not None and final is not None:
+            final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(part, final)
             part = None
         return rec
     except BaseException:
         if part is not None:
             part.unlink(missing_ok=True)
-        if final is not None:
-            final.unlink(missing_ok=True)
-        for d in reversed(created):
-            with contextlib.suppress(OSError):
-                d.rmdir()
         raise
 
 
