@@ -120,7 +120,7 @@ def _level_groups(level: str, col: str | None, unit_of: pd.DataFrame, unit_names
     names = [known[k] for k in codes]
     values = unit_of[col]
     missing = values.isna().to_numpy()
-    pos = np.asarray(pd.Index(codes, dtype=object).get_indexer(values.astype(object).to_numpy()), dtype=np.int64)
+    pos = np.asarray(pd.Index(codes, dtype=object).get_indexer(pd.Index(values.astype(object).to_numpy())), dtype=np.int64)
     pos[missing] = -1
     if missing.any():
         pos[missing] = len(codes)
