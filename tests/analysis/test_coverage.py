@@ -106,3 +106,36 @@ def test_real_beijing_subdistricts_with_worldpop_over_wangjing():
     jur = t[t.level == "jurisdiction"].sort_values("minutes")
     assert jur["population_covered"].is_monotonic_increasing
     assert jur["population_covered"].iloc[-1] < 0.05 * pop.sum()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_table_equals_a_row_by_row_oracle(seed):
+    """Random demand over units, some unassigned, some in units the names do not list, unreached
+    points: every row equals a plain per-unit sum (the per-unit loop the table used to run)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(50, 2000))
+    demand = pd.DataFrame({"households": rng.integers(0, 40, n).astype(float), "population": rng.uniform(0, 90, n),
+                           "elderly": rng.uniform(0, 20, n)}, index=rng.permutation(n) + 11)
+    mins = rng.uniform(0, 25, n)
+    mins[rng.random(n) < 0.2] = np.nan
+    comm = np.array([f"C{i}" for i in rng.integers(0, 30, n)], dtype=object)
+    comm[rng.random(n) < 0.1] = None
+    unit_of = pd.DataFrame({"community": comm}, index=demand.index)
+    names = {"community": {f"C{i}": f"社区{i}" for i in range(35) if i != 4}}  # C4 unnamed, C30-34 empty
+    table = coverage_table(demand, mins, [15, 5], unit_of=unit_of, unit_names=names)
+    assert list(table["minutes"].unique()) == [5.0, 15.0]
+    for t in (5.0, 15.0):
+        rows = table[(table["minutes"] == t) & (table["level"] == "community")]
+        expected_codes = list(names["community"]) + ([""] if pd.isna(comm).any() else [])
+        assert rows["unit_code"].tolist() == expected_codes
+        for _, r in rows.iterrows():
+            inside = pd.isna(comm) if r["unit_code"] == "" else (comm == r["unit_code"])
+            cov = inside & ~np.isnan(mins) & (np.nan_to_num(mins, nan=99) <= t)
+            assert r["households"] == pytest.approx(demand["households"][inside].sum(), abs=1e-9)
+            assert r["households_covered"] == pytest.approx(demand["households"][cov].sum(), abs=1e-9)
+            assert r["population_covered"] == pytest.approx(demand["population"][cov].sum(), rel=1e-12, abs=1e-9)
+            assert r["elderly"] == pytest.approx(demand["elderly"][inside].sum(), rel=1e-12, abs=1e-9)
+        whole = table[(table["minutes"] == t) & (table["level"] == "jurisdiction")].iloc[0]
+        assert whole["households"] == demand["households"].sum()
+        # units the names do not list are left out of the unit rows, not of the jurisdiction
+        assert rows["households"].sum() == pytest.approx(demand["households"][comm != "C4"].sum())
