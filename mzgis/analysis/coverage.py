@@ -84,14 +84,19 @@ def coverage_table(
     groups = [_level_groups("jurisdiction", None, unit_of, unit_names, jurisdiction, len(mins))]
     groups += [_level_groups(lv, lv, unit_of, unit_names, jurisdiction, len(mins))
                for lv in ("district", "subdistrict", "community") if lv in unit_of]
+    # per level: the points inside a listed unit, their weights and the totals (threshold-free)
+    sums = []
+    for level, pos, codes, names in groups:
+        keep = pos >= 0
+        pk, wk = pos[keep], w[keep]
+        tot = [np.bincount(pk, weights=wk[:, j], minlength=len(codes)) for j in range(3)]
+        sums.append((level, keep, pk, wk, tot, codes, names))
     frames = []
     for t in sorted(float(x) for x in thresholds_min):
         cov = reached & (mins <= t + 1e-9)
-        for level, pos, codes, names in groups:
-            n = len(codes)
-            keep = pos >= 0
-            tot = [np.bincount(pos[keep], weights=w[keep, j], minlength=n) for j in range(3)]
-            cvd = [np.bincount(pos[keep], weights=(w[keep, j] * cov[keep]), minlength=n) for j in range(3)]
+        for level, keep, pk, wk, tot, codes, names in sums:
+            ck = cov[keep]
+            cvd = [np.bincount(pk, weights=wk[:, j] * ck, minlength=len(codes)) for j in range(3)]
             hh, chh = tot[0], cvd[0]
             pop, cpop = tot[1], cvd[1]
             with np.errstate(divide="ignore", invalid="ignore"):
