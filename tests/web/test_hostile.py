@@ -118,3 +118,23 @@ def test_security_headers_and_out_paths(web_server, http):
         r = c.get(bad)
         assert r.status_code == 404, bad
         assert b"[project]" not in r.content
+
+
+def test_login_redirects_stay_on_this_site(web_server):
+    for target, want in [("//evil.example/x", "/"), ("http://evil.example/", "/"), ("/\\evil.example", "/"),
+                         ("/view/coverage?kind=x", "/view/coverage?kind=x")]:
+        with httpx.Client(base_url=web_server.url, timeout=30) as c:
+            tok = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)
+            r = c.post("/login", data={"csrf_token": tok, "login": USERS["viewer"][0],
+                                       "password": USERS["viewer"][1], "next": target})
+            assert r.status_code == 303
+            assert r.headers["location"] == want, target
+
+
+def test_oversized_post_is_refused_before_it_is_read(web_server, http):
+    c = http(*USERS["placename"])
+    before = web_server.dump()
+    r = c.post("/edit/feature", data={"csrf_token": c.csrf, "layer": "markers", "id": "M1", "expect_version": "1",
+                                      "note": "x" * (3 * 1024 * 1024)})
+    assert r.status_code == 413
+    assert web_server.dump() == before
