@@ -165,3 +165,20 @@ def test_templates_never_mark_data_safe():
         assert "<script" not in text or name.endswith(".py"), name  # no inline script in templates
         assert " style=" not in text, name  # no inline style (the CSP forbids it)
     assert "autoescape=True" in texts["app.py"]
+
+
+def test_nothing_imports_the_web_app_but_the_cli():
+    """mzgis.web is the top layer: only gis/cli_web.py imports it, inside its command functions."""
+    import ast
+
+    pkg = WEB.parent
+    for path in pkg.rglob("*.py"):
+        if WEB in path.parents:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n == "mzgis.web" or n.startswith("mzgis.web.") for n in names):
+                assert path.name == "cli_web.py", path
+                assert node.col_offset > 0, f"{path}:{node.lineno}: imported at module level"
