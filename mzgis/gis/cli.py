@@ -296,6 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mzgis.gis import cli_access  # accessibility and scenarios
 
     cli_access.add_commands(sub)
+    from mzgis.gis import cli_web  # the web app (imported only when run)
+
+    cli_web.add_commands(sub)
     return p
 
 

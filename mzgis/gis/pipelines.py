@@ -390,8 +390,10 @@ class CoverageRun:
 
 def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None, demand: str | None = None,
                  profile: str = "walk", statuses: tuple[str, ...] = SCENARIOS["today"],
-                 snap_to: str | None = None) -> CoverageRun:
+                 snap_to: str | None = None, user: str | None = None) -> CoverageRun:
     """15-minute service-circle coverage of a facility kind, per unit; see ``mzgis coverage``.
+
+    ``user`` is recorded in the history of the gaps layer it writes (default: the login name).
 
     Only facilities of ``statuses`` count (default 建成运营, operating); every table says which.
     """
@@ -429,7 +431,7 @@ def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None
     gaps["threshold_min"] = max(ths)
     if len(gaps) or f"gaps_{k.id}" in ws.store.layer_names():
         ws.store.write_layer(f"gaps_{k.id}", gaps, layer_type="gaps", kind=k.id, retire_missing=True,
-                             note=f"coverage {k.id} {max(ths):g} min")
+                             note=f"coverage {k.id} {max(ths):g} min", user=user)
     return CoverageRun(table, unc, files, source, int((~res.demand["snapped"]).sum()), res.unsnapped_facilities,
                        statuses=statuses, facilities_counted=len(fac),
                        snapping=res.island_summary(dem["households"].reset_index(drop=True)
@@ -1470,7 +1472,7 @@ def run_compare(ws: Workspace, *, kind: str, scenarios: str = "today,planned", s
 # -- single-feature edits, validated like imports -----------------------------------------------------
 def edit_feature(ws: Workspace, layer: str, feature_id: str, *, changes: dict[str, Any] | None = None,
                  geometry: Any = None, add: bool = False, expect_version: int | None = None,
-                 note: str | None = None, coords: str | None = None) -> ImportReport:
+                 note: str | None = None, coords: str | None = None, user: str | None = None) -> ImportReport:
     """Add or update one feature through the importer's validation, then the store's history.
 
     The feature as it would be after the edit (its current attributes with the changes; for a new
@@ -1493,7 +1495,7 @@ def edit_feature(ws: Workspace, layer: str, feature_id: str, *, changes: dict[st
     changes = dict(changes or {})
     if layer_type not in SCHEMAS:  # derived layers (gaps, sites, findings): no import schema
         return store.edit_feature(layer, feature_id, changes=changes, geometry=geometry,
-                                  expect_version=expect_version, note=note, add=add)
+                                  expect_version=expect_version, note=note, add=add, user=user)
     internal = {"feature_id", "geometry", "mz_version", "mz_updated_at", "mz_retired_at"}
     if add:
         row: dict[str, Any] = {}
@@ -1529,7 +1531,7 @@ def edit_feature(ws: Workspace, layer: str, feature_id: str, *, changes: dict[st
                 write.setdefault(k, new[k])
     new_geom = prepared.gdf.geometry.iloc[0] if geometry is not None else None
     return store.edit_feature(layer, feature_id, changes=write, geometry=new_geom, expect_version=expect_version,
-                              note=note, add=add)
+                              note=note, add=add, user=user)
 
 
 def _missing(v: Any) -> bool:

@@ -48,7 +48,7 @@ from mzgis.layers.crs import STORE_CRS
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["INTERNAL_COLUMNS", "SCHEMA_VERSION", "ImportReport", "ProjectStore", "current_user",
+__all__ = ["ACCOUNTS_TABLE", "INTERNAL_COLUMNS", "SCHEMA_VERSION", "ImportReport", "ProjectStore", "current_user",
            "decode_geometry"]
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,8 @@ HISTORY_COLUMNS = ("ts", "user", "layer", "feature_id", "action", "version", "ol
                    "old_geometry", "new_attributes", "new_geometry", "note")
 #: Layer types whose features the place-name staff edit (PostGIS role ``mzgis_placename``).
 PLACENAME_TYPES = ("boundary_lines", "boundary_markers", "addresses", "place_names")
+#: Plain table of the web app's accounts (password hashes: never granted to the viewer roles).
+ACCOUNTS_TABLE = "mzgis_users"
 
 _RESERVED_COLUMNS = {"fid", "feature_id", "geom", "geometry", *INTERNAL_COLUMNS}
 _RESERVED_PREFIXES = ("gpkg", "mzgis", "rtree", "sqlite", "pg_", "spatial_ref_sys", "geometry_columns",
@@ -971,6 +973,53 @@ class ProjectStore(abc.ABC):
         if len(df):
             df["id"] = df["id"].astype("int64")
         return df
+
+    # ---- accounts (``mzgis serve``) ---------------------------------------------------------------
+    def account(self, login: str) -> dict[str, Any] | None:
+        """The current state of a web account (its latest row in ``mzgis_users``), or None.
+
+        ``mzgis_users`` is append-only: every change of an account (added, password, role,
+        disabled) is a new row with who made it and when, so the table is its own audit trail
+        and works alike on both back ends (a team on PostGIS shares its accounts with its data).
+        """
+        self._check_table(ACCOUNTS_TABLE)
+        with self._read_con() as con:
+            if ACCOUNTS_TABLE not in self._table_names(con):
+                return None
+            df = self._query(con, f"SELECT * FROM {self.q(ACCOUNTS_TABLE)} WHERE login = ? ORDER BY id DESC LIMIT 1",
+                             (str(login),))
+        return None if df.empty else {str(k): _jsonable(v) for k, v in df.iloc[0].to_dict().items()}
+
+    def accounts(self) -> pd.DataFrame:
+        """The current state of every web account, one row per login (sorted by login)."""
+        df = self.records(ACCOUNTS_TABLE)
+        if df.empty:
+            return df
+        return df.sort_values("id").drop_duplicates("login", keep="last").sort_values("login").reset_index(drop=True)
+
+    def put_account(self, login: str, *, by: str, create: bool = False, **fields: str) -> dict[str, Any]:
+        """Change a web account (or add it, ``create=True``) in one transaction: the new state is
+        the latest row with ``fields`` replaced. Refuses to add an existing login or change a
+        missing one. Returns the new state."""
+        login = str(login)
+        with self._write_tx(by, f"account {login}", now_iso()) as con:
+            self._lock_layer(con, ACCOUNTS_TABLE)
+            cur = None
+            if ACCOUNTS_TABLE in self._table_names(con):
+                df = self._query(con, f"SELECT * FROM {self.q(ACCOUNTS_TABLE)} WHERE login = ? "
+                                      "ORDER BY id DESC LIMIT 1", (login,))
+                cur = None if df.empty else {str(k): _jsonable(v) for k, v in df.iloc[0].to_dict().items()}
+            if create and cur is not None:
+                msg = f"账号已存在 account '{login}' already exists; 改密码用 use `mzgis users WS passwd {login}`"
+                raise StoreError(msg)
+            if not create and cur is None:
+                msg = f"没有账号 no account '{login}'; 先添加 add it with `mzgis users WS add {login} --role ROLE`"
+                raise StoreError(msg)
+            row = {k: v for k, v in (cur or {}).items() if k != "id"}
+            row.update({k: str(v) for k, v in fields.items()})
+            row.update({"login": login, "changed_at": now_iso(), "changed_by": by})
+            self._append(con, ACCOUNTS_TABLE, [row])
+        return row
 
     # ---- whole-store views (tests, copy) -----------------------------------------------------------
     def dump(self) -> dict[str, Any]:

@@ -27,7 +27,13 @@ import numpy as np
 import shapely
 
 from mzgis.errors import StoreError
-from mzgis.layers.store.base import PLACENAME_TYPES, SCHEMA_VERSION, ProjectStore, now_iso
+from mzgis.layers.store.base import (
+    ACCOUNTS_TABLE,
+    PLACENAME_TYPES,
+    SCHEMA_VERSION,
+    ProjectStore,
+    now_iso,
+)
 
 __all__ = ["ROLES", "PostgisStore", "safe_url"]
 
@@ -376,7 +382,8 @@ class PostgisStore(ProjectStore):
     def _create_records_table(self, con: _Con, table: str, cols: list[str]) -> None:
         con.execute(f"CREATE TABLE {self.q(table)} (id bigserial PRIMARY KEY"
                     + "".join(f", {self.q(c)} text" for c in cols) + ")")
-        self._grant(con, table, None)
+        if table != ACCOUNTS_TABLE:  # password hashes stay with the owner (the web server's login)
+            self._grant(con, table, None)
 
     def _add_text_columns(self, con: _Con, table: str, cols: list[str]) -> None:
         for c in cols:
