@@ -40,6 +40,10 @@ class ConfigError(ValueError, MzgisError):
     """A setting in ``mzgis.toml`` that is missing or has the wrong form."""
 
 
+class SitingError(RuntimeError, MzgisError):
+    """The siting model could not be solved (infeasible target, solver failure)."""
+
+
 class FieldProblem:
     """One problem found in one row/feature and field of a source file.
 

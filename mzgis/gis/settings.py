@@ -18,12 +18,17 @@ import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mzgis.errors import ConfigError
 
-__all__ = ["SCHEMA", "key_lines", "validate_config"]
+if TYPE_CHECKING:
+    from mzgis.analysis.demand import DemandSettings
+    from mzgis.analysis.markers import MarkerSettings
+
+__all__ = ["SCHEMA", "Settings", "key_lines", "settings_from_config", "validate_config"]
 
 Rule = dict[str, Any]
 Check = Callable[[Any], str | None]
@@ -396,3 +401,119 @@ def validate_config(data: Mapping[str, Any], text: str, path: Path | str, *, max
     head = (f"配置错误 invalid settings in {path} ({len(problems)} 处 problems); "
             "请修改后重试 fix the file and run the command again:")
     raise ConfigError(head + "\n" + "\n".join(out) + more)
+
+
+# -- the typed settings ---------------------------------------------------------------------------
+# Built from the checked, defaults-merged config: the code reads ``ws.settings.travel.max_snap_distance_m``
+# (a float, spelled once) instead of ``float(ws.config["travel"]["max_snap_distance_m"])`` here and
+# there. Frozen: a command cannot change what the next one reads.
+@dataclass(frozen=True)
+class ProjectSettings:
+    """``[project]``."""
+
+    name: str = ""
+    jurisdiction: str = ""
+    metric_crs: str = "auto"
+
+    @property
+    def title(self) -> str:
+        """The jurisdiction's name for titles (jurisdiction, else the project name; may be "")."""
+        return self.jurisdiction or self.name
+
+    @property
+    def jurisdiction_name(self) -> str:
+        """The name of the whole-jurisdiction rows of the tables (辖区 when neither is set)."""
+        return self.title or "辖区"
+
+
+@dataclass(frozen=True)
+class TravelSettings:
+    """``[travel]``: walking speeds, thresholds, snapping."""
+
+    walk_speed_km_per_h: float = 4.0
+    elderly_walk_speed_km_per_h: float = 3.0
+    thresholds_min: tuple[float, ...] = (5.0, 10.0, 15.0)  # ascending
+    max_snap_distance_m: float = 300.0
+    service_area_buffer_m: float = 40.0
+    snap_to: str = "main"
+    threshold_mode: str = "minutes"
+    circle_distances_m: Any = None  # as written (checked where used: it must match thresholds_min)
+
+
+@dataclass(frozen=True)
+class ImportSettings:
+    """``[import]``."""
+
+    default_coords: str = ""
+    extent: tuple[float, float, float, float] = (-180.0, -90.0, 180.0, 90.0)
+
+
+@dataclass(frozen=True)
+class MapSettings:
+    """``[maps]``."""
+
+    tianditu_key: str = ""
+    tiles: str = ""  # "" = the built-in basemaps
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole of ``mzgis.toml``, typed: see :func:`settings_from_config`.
+
+    ``demand`` and ``markers`` are the analysis' own settings objects; ``indicators`` stays the
+    raw ``[indicators]`` table (the plan loader validates it); ``area_rules`` are the
+    ``[[area_rules]]`` tables as written (none = the built-in rules). Built on every access of
+    ``Workspace.settings``; a setting a later check refuses (an area rule, the issuing unit) fails
+    the command that reads it, not every command."""
+
+    project: ProjectSettings
+    travel: TravelSettings
+    import_: ImportSettings
+    demand: DemandSettings
+    markers: MarkerSettings
+    sliver_m2: float
+    area_rules: tuple[Mapping[str, Any], ...]  # [[area_rules]] as written; rules_from_config reads them
+    maps: MapSettings
+    access_targets: dict[str, float]
+    store_url: str
+    issuing_unit: Any  # [report] issuing_unit as written (None = the project name)
+
+
+def settings_from_config(cfg: Mapping[str, Any]) -> Settings:
+    """The typed settings of a validated config merged with the defaults (``Workspace.config``)."""
+    from mzgis.analysis.demand import DemandSettings
+    from mzgis.analysis.markers import MarkerSettings
+
+    def section(name: str) -> Mapping[str, Any]:
+        s = cfg.get(name)
+        return s if isinstance(s, Mapping) else {}
+
+    p, t, i, d, m = (section(n) for n in ("project", "travel", "import", "demand", "markers"))
+    maps, report = section("maps"), section("report")
+    travel = TravelSettings(
+        walk_speed_km_per_h=float(t.get("walk_speed_km_per_h", 4.0)),
+        elderly_walk_speed_km_per_h=float(t.get("elderly_walk_speed_km_per_h", 3.0)),
+        thresholds_min=tuple(sorted(float(x) for x in t.get("thresholds_min", (5, 10, 15)))),
+        max_snap_distance_m=float(t.get("max_snap_distance_m", 300.0)),
+        service_area_buffer_m=float(t.get("service_area_buffer_m", 40.0)),
+        snap_to=str(t.get("snap_to", "main")), threshold_mode=str(t.get("threshold_mode", "minutes")),
+        circle_distances_m=t.get("circle_distances_m"))
+    ext = [float(x) for x in i.get("extent", (-180.0, -90.0, 180.0, 90.0))]
+    rules = cfg.get("area_rules")
+    unit = report.get("issuing_unit")
+    return Settings(
+        project=ProjectSettings(str(p.get("name") or ""), str(p.get("jurisdiction") or ""),
+                                str(p.get("metric_crs", "auto"))),
+        travel=travel,
+        import_=ImportSettings(str(i.get("default_coords") or "").strip(), (ext[0], ext[1], ext[2], ext[3])),
+        demand=DemandSettings(float(d["persons_per_household"]), float(d["elderly_share"]),
+                              float(d["floor_area_per_household_m2"]), float(d["default_floors"])),
+        markers=MarkerSettings(float(m["tolerance_m"]), float(m["near_m"]), float(m["spacing_m"]),
+                               float(m["cycle_years"])),
+        sliver_m2=float(section("inspection").get("sliver_m2", 100.0)),
+        area_rules=tuple(rules) if isinstance(rules, list) else (),
+        maps=MapSettings(str(maps.get("tianditu_key", "")), str(maps.get("tiles") or "")),
+        access_targets=dict(section("access").get("targets") or {}),
+        store_url=str(section("store").get("url") or ""),
+        issuing_unit=unit,
+    )

@@ -18,7 +18,7 @@ import tomli_w
 from pyproj import CRS
 
 from mzgis.errors import ConfigError, WorkspaceError
-from mzgis.gis.settings import validate_config
+from mzgis.gis.settings import Settings, settings_from_config, validate_config
 from mzgis.layers.crs import CHINA_BOUNDS, resolve_metric_crs
 from mzgis.layers.store import ProjectStore, create_store, open_store
 
@@ -173,6 +173,11 @@ class Workspace:
                 and ext[0] < ext[2] and ext[1] < ext[3]):
             msg = f"{self.config_path}: [import] extent = {ext!r} must be [minx, miny, maxx, maxy]"
             raise ConfigError(msg)
+
+    @property
+    def settings(self) -> Settings:
+        """``mzgis.toml`` as typed settings (``ws.settings.travel.max_snap_distance_m``)."""
+        return settings_from_config(self.config)
 
     @property
     def config_path(self) -> Path:

@@ -25,7 +25,7 @@ from mzgis.errors import CrsError, FieldProblem, LayerError, MzgisError, Validat
 from mzgis.layers import coords as cc
 from mzgis.layers.crs import CHINA_BOUNDS, STORE_CRS, in_extent, parse_source_coords
 from mzgis.layers.kinds import KINDS, LEVELS, get_kind
-from mzgis.layers.schemas import ID_ALIASES, LAT_ALIASES, LON_ALIASES, SCHEMAS, Field, LayerSchema
+from mzgis.layers.schemas import ID_ALIASES, LAT_ALIASES, LON_ALIASES, OPERATING, SCHEMAS, Field, LayerSchema
 from mzgis.layers.sources import RawSource
 
 __all__ = ["PreparedLayer", "prepare_layer"]
@@ -829,8 +829,8 @@ def _kind_and_level(raw: RawSource, layer_type: str, kind: str | None, level: st
                    "or add a 类型 column.")
             raise LayerError(msg)
         if out["status"].isna().all():
-            notes.append("未给出状态 no status column: 全部记为 建成运营 (operating)")
-        out["status"] = out["status"].fillna("建成运营")
+            notes.append(f"未给出状态 no status column: 全部记为 {OPERATING} (operating)")
+        out["status"] = out["status"].fillna(OPERATING)
 
     if layer_type == "admin_units":
         if level is not None:

@@ -52,6 +52,7 @@ from folium.template import Template
 from mzgis.errors import ConfigError
 from mzgis.layers import coords as cc
 from mzgis.layers.kinds import KINDS
+from mzgis.layers.schemas import OPERATING, PLANNED, UNDER_CONSTRUCTION
 from mzgis.maps.assets import inline_assets
 from mzgis.maps.safe_html import RawHtml, esc
 
@@ -75,7 +76,7 @@ LEVEL_STYLE = {"district": {"color": "#222222", "weight": 3.0, "dashArray": None
                "subdistrict": {"color": "#444444", "weight": 2.0, "dashArray": None},
                "community": {"color": "#777777", "weight": 1.0, "dashArray": "4 3"}}
 LEVEL_ZH = {"district": "区县", "subdistrict": "街道乡镇", "community": "社区村"}
-STATUS_STYLE = {"建成运营": (0.9, None), "在建": (0.45, "3 2"), "规划": (0.0, "2 2")}
+STATUS_STYLE = {OPERATING: (0.9, None), UNDER_CONSTRUCTION: (0.45, "3 2"), PLANNED: (0.0, "2 2")}
 SHARE_BINS = [0.0, 0.5, 0.7, 0.8, 0.9, 1.0001]
 SHARE_COLOURS = ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"]
 UNCOVERED = ("#99000d", "#ef3b2c")  # stroke, fill
