@@ -95,7 +95,7 @@ class CoverageProblem:
     base: NDArray[np.float64]
     capacity: float | None = None
     candidate_ids: list[str] = field(default_factory=list)
-    candidate_lonlat: NDArray[np.float64] | None = None
+    candidate_lonlat: NDArray[np.float64] = field(default_factory=lambda: np.empty((0, 2)))
 
     @classmethod
     def from_network(cls, graph: RoadGraph, demand: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame, *,

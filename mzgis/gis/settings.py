@@ -453,7 +453,7 @@ class MapSettings:
     """``[maps]``."""
 
     tianditu_key: str = ""
-    tiles: str = ""  # "" = the built-in basemaps
+    tiles: Any = None  # as written; None or "" = the built-in basemaps (checked by maps.webmap.tile_url)
 
 
 @dataclass(frozen=True)
@@ -512,7 +512,7 @@ def settings_from_config(cfg: Mapping[str, Any]) -> Settings:
                                float(m["cycle_years"])),
         sliver_m2=float(section("inspection").get("sliver_m2", 100.0)),
         area_rules=tuple(rules) if isinstance(rules, list) else (),
-        maps=MapSettings(str(maps.get("tianditu_key", "")), str(maps.get("tiles") or "")),
+        maps=MapSettings(str(maps.get("tianditu_key", "")), maps.get("tiles")),
         access_targets=dict(section("access").get("targets") or {}),
         store_url=str(section("store").get("url") or ""),
         issuing_unit=unit,

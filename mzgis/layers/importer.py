@@ -25,7 +25,15 @@ from mzgis.errors import CrsError, FieldProblem, LayerError, MzgisError, Validat
 from mzgis.layers import coords as cc
 from mzgis.layers.crs import CHINA_BOUNDS, STORE_CRS, in_extent, parse_source_coords
 from mzgis.layers.kinds import KINDS, LEVELS, get_kind
-from mzgis.layers.schemas import ID_ALIASES, LAT_ALIASES, LON_ALIASES, OPERATING, SCHEMAS, Field, LayerSchema
+from mzgis.layers.schemas import (
+    ID_ALIASES,
+    LAT_ALIASES,
+    LON_ALIASES,
+    OPERATING,
+    SCHEMAS,
+    Field,
+    LayerSchema,
+)
 from mzgis.layers.sources import RawSource
 
 __all__ = ["PreparedLayer", "prepare_layer"]

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "FACILITY_STATUSES",
+    "LAYER_TYPES",
+    "MARKER_CONDITIONS",
     "OPERATING",
     "PLANNED",
     "SCENARIO_STATUSES",
-    "UNDER_CONSTRUCTION",
-    "LAYER_TYPES",
-    "MARKER_CONDITIONS",
     "SCHEMAS",
+    "UNDER_CONSTRUCTION",
     "Field",
     "LayerSchema",
 ]
