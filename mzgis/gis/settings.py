@@ -315,7 +315,10 @@ def _range_text(rule: Rule) -> str:
     return " and ".join(parts)
 
 
-def _check(value: Any, rule: Rule, path: tuple[Any, ...], problems: list[tuple[tuple[Any, ...], str]]) -> None:
+Problems = list[tuple[tuple[Any, ...], str]]
+
+
+def _check(value: Any, rule: Rule, path: tuple[Any, ...], problems: Problems) -> None:
     t = rule["type"]
     if t == "any":
         return
@@ -328,61 +331,78 @@ def _check(value: Any, rule: Rule, path: tuple[Any, ...], problems: list[tuple[t
         why = " (true/false 不是数字 booleans are not numbers)" if t in ("number", "int") and isinstance(value, bool) else ""
         problems.append((path, f"= {_show(value)}: 应为 must be {_TYPE_ZH[t]}{why}"))
         return
-    if t in ("number", "int"):
-        if not math.isfinite(value):
-            problems.append((path, f"= {_show(value)}: 应为有限数字 must be a finite number (not nan or inf)"))
-            return
-        bad = (("gt" in rule and not value > rule["gt"]) or ("min" in rule and not value >= rule["min"])
-               or ("lt" in rule and not value < rule["lt"]) or ("max" in rule and not value <= rule["max"]))
-        if bad:
-            problems.append((path, f"= {_show(value)}: 超出范围 out of range; 应为 must be {_range_text(rule)}"))
-            return
+    if t in ("number", "int") and not _check_range(value, rule, path, problems):
+        return
     if "choices" in rule and value not in rule["choices"]:
         problems.append((path, f"= {_show(value)}: 应为 must be one of {', '.join(map(repr, rule['choices']))}"))
         return
-    if t == "list":
-        n = len(value)
-        if n < rule.get("min_len", 0) or n > rule.get("max_len", 10**9):
-            want = (f"{rule['min_len']}" if rule.get("min_len") == rule.get("max_len")
-                    else f"{rule.get('min_len', 0)}–{rule.get('max_len', '…')}")
-            problems.append((path, f"= {_show(value)}: 应有 must have {want} 项 items"))
-            return
-        before = len(problems)
-        for i, item in enumerate(value):
-            _check(item, rule["items"], path, problems)
-            if len(problems) > before:
-                problems[-1] = (path, f"第 {i + 1} 项 item {i + 1} {problems[-1][1]}")
-                return
+    if t == "list" and not _check_list(value, rule, path, problems):
+        return
     if t == "tables":
         for i, item in enumerate(value):
             _check(item, rule["items"], (*path, i), problems)
         return
     if t == "table":
-        keys: Mapping[str, Rule] = rule.get("keys", {})
-        extra: Rule | None = rule.get("extra")
-        for k, v in value.items():
-            if k in keys:
-                _check(v, keys[k], (*path, k), problems)
-            elif extra is not None:
-                _check(v, extra, (*path, k), problems)
-            else:
-                close = difflib.get_close_matches(k, list(keys), n=1, cutoff=0.6)
-                hint = (f"; 是否应为 did you mean '{close[0]}'?" if close
-                        else f"; 可用 known keys: {', '.join(keys) or '(none)'}")
-                problems.append(((*path, k), f": 未知的设置 unknown setting{hint}"))
-        missing = [k for k in rule.get("required", []) if k not in value]
-        if missing:
-            problems.append((path, f": 缺少 missing {', '.join(missing)}"))
+        _check_table(value, rule, path, problems)
     if "check" in rule:
         msg = rule["check"](value)
         if msg:
             problems.append((path, f"= {_show(value)}: {msg}"))
 
 
+def _check_range(value: float, rule: Rule, path: tuple[Any, ...], problems: Problems) -> bool:
+    """A finite number inside the rule's bounds (else a problem, and False)."""
+    if not math.isfinite(value):
+        problems.append((path, f"= {_show(value)}: 应为有限数字 must be a finite number (not nan or inf)"))
+        return False
+    bad = (("gt" in rule and not value > rule["gt"]) or ("min" in rule and not value >= rule["min"])
+           or ("lt" in rule and not value < rule["lt"]) or ("max" in rule and not value <= rule["max"]))
+    if bad:
+        problems.append((path, f"= {_show(value)}: 超出范围 out of range; 应为 must be {_range_text(rule)}"))
+        return False
+    return True
+
+
+def _check_list(value: list[Any], rule: Rule, path: tuple[Any, ...], problems: Problems) -> bool:
+    """A list of the allowed length whose items pass the item rule (the first bad one reported)."""
+    n = len(value)
+    if n < rule.get("min_len", 0) or n > rule.get("max_len", 10**9):
+        want = (f"{rule['min_len']}" if rule.get("min_len") == rule.get("max_len")
+                else f"{rule.get('min_len', 0)}–{rule.get('max_len', '…')}")
+        problems.append((path, f"= {_show(value)}: 应有 must have {want} 项 items"))
+        return False
+    before = len(problems)
+    for i, item in enumerate(value):
+        _check(item, rule["items"], path, problems)
+        if len(problems) > before:
+            problems[-1] = (path, f"第 {i + 1} 项 item {i + 1} {problems[-1][1]}")
+            return False
+    return True
+
+
+def _check_table(value: dict[str, Any], rule: Rule, path: tuple[Any, ...], problems: Problems) -> None:
+    """Every key known (or allowed by ``extra``) and checked; the required keys present."""
+    keys: Mapping[str, Rule] = rule.get("keys", {})
+    extra: Rule | None = rule.get("extra")
+    for k, v in value.items():
+        if k in keys:
+            _check(v, keys[k], (*path, k), problems)
+        elif extra is not None:
+            _check(v, extra, (*path, k), problems)
+        else:
+            close = difflib.get_close_matches(k, list(keys), n=1, cutoff=0.6)
+            hint = (f"; 是否应为 did you mean '{close[0]}'?" if close
+                    else f"; 可用 known keys: {', '.join(keys) or '(none)'}")
+            problems.append(((*path, k), f": 未知的设置 unknown setting{hint}"))
+    missing = [k for k in rule.get("required", []) if k not in value]
+    if missing:
+        problems.append((path, f": 缺少 missing {', '.join(missing)}"))
+
+
 def validate_config(data: Mapping[str, Any], text: str, path: Path | str, *, max_shown: int = 20) -> None:
     """Check a parsed ``mzgis.toml`` against :data:`SCHEMA`; raise :class:`ConfigError` listing every
     problem with its line, or return None."""
-    problems: list[tuple[tuple[Any, ...], str]] = []
+    problems: Problems = []
     _check(dict(data), SCHEMA, (), problems)
     if not problems:
         return
