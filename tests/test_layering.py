@@ -87,3 +87,38 @@ def test_the_checker_sees_every_kind_of_import(tmp_path):
     (pkg / "analysis" / "bad.py").write_text("import mzgis.layers.kinds\nfrom mzgis.analysis import units\n",
                                              encoding="utf-8")
     assert violations("analysis", pkg) == []
+
+
+def private_imports(root: Path = PACKAGE, layers: tuple[str, ...] = ("layers", "analysis", "maps")) -> list[str]:
+    """``file:line name from module`` for every private name (``_x``) a module of ``layers`` takes from
+    another mzgis module (private modules, such as a package's ``_helpers``, may be imported)."""
+    bad = []
+    for layer in layers:
+        for path in sorted((root / layer).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.ImportFrom) or node.level or not (node.module or "").startswith("mzgis"):
+                    continue
+                mod = node.module or ""
+                target = root.parent.joinpath(*mod.split("."))
+                for a in node.names:
+                    is_module = (target / f"{a.name}.py").exists() or (target / a.name).is_dir()
+                    if a.name.startswith("_") and not a.name.startswith("__") and not is_module:
+                        bad.append(f"{path.relative_to(root.parent)}:{node.lineno} {a.name} from {mod}")
+    return bad
+
+
+def test_no_private_names_across_modules():
+    """E.g. maps/report.py takes only public names from maps/webmap.py."""
+    assert private_imports() == []
+
+
+def test_private_import_check_is_not_vacuous(tmp_path):
+    pkg = tmp_path / "mzgis"
+    (pkg / "maps").mkdir(parents=True)
+    (pkg / "analysis").mkdir()
+    (pkg / "analysis" / "_helpers.py").write_text("", encoding="utf-8")
+    (pkg / "maps" / "webmap.py").write_text("_CSS = ''\n", encoding="utf-8")
+    (pkg / "maps" / "report.py").write_text(
+        "from mzgis.maps.webmap import MapData, _CSS\nfrom mzgis.analysis import _helpers\n", encoding="utf-8")
+    assert private_imports(pkg) == ["mzgis/maps/report.py:1 _CSS from mzgis.maps.webmap"]
