@@ -65,6 +65,7 @@ def _day(today: str | dt.date | None) -> dt.date | None:
 def run_inspect_boundaries(ws: Workspace, *, units: str | None, parents: str | None = None) -> Inspection:
     """``inspect boundaries``: overlaps, gaps, slivers and parent mismatches of an admin-unit layer;
     ``out/inspect_boundaries_<layer>.csv/.xlsx`` and the findings layer ``inspect_boundaries_<layer>``."""
+    out = ws.out_dir  # first: an out/ that is a file is refused before any work
     if not units:
         msg = "inspect boundaries needs --units LAYER"
         raise LayerError(msg)
@@ -82,7 +83,6 @@ def run_inspect_boundaries(ws: Workspace, *, units: str | None, parents: str | N
     table = pd.DataFrame(found.drop(columns="geometry"))
     # one file per inspected layer, so inspecting communities does not overwrite subdistricts
     stem = f"inspect_boundaries_{file_stem(units)}"
-    out = ws.out_dir
     files = write_table(table, out / f"{stem}.csv", xlsx_path=out / f"{stem}.xlsx", headers_zh=_BOUNDARY_ZH,
                         sheet="界线拓扑检查")
     name = f"inspect_boundaries_{units}"
@@ -96,10 +96,10 @@ def run_inspect_markers(ws: Workspace, *, markers: str | None = None, lines: str
                         today: str | dt.date | None = None) -> Inspection:
     """``inspect markers``: markers off, or far from, their line, missing markers, overdue checks;
     ``out/inspect_markers.csv/.xlsx``."""
+    out = ws.out_dir  # first: an out/ that is a file is refused before any work
     day = _day(today)
     mk, ln = layers_of(ws, "boundary_markers", markers), layers_of(ws, "boundary_lines", lines)
     table = inspect_markers(mk, ln, ws.metric_crs().to_string(), settings=ws.settings.markers, today=day)
-    out = ws.out_dir
     files = write_table(table, out / "inspect_markers.csv", xlsx_path=out / "inspect_markers.xlsx",
                         headers_zh=_MARKER_ZH, sheet="界桩检查")
     return files, table
@@ -108,10 +108,10 @@ def run_inspect_markers(ws: Workspace, *, markers: str | None = None, lines: str
 def run_inspect_plan(ws: Workspace, *, markers: str | None = None, lines: str | None = None,
                      today: str | dt.date | None = None) -> Inspection:
     """``inspect plan``: the joint-inspection task list along every line; ``out/inspection_plan.csv/.xlsx``."""
+    out = ws.out_dir  # first: an out/ that is a file is refused before any work
     day = _day(today)
     mk, ln = layers_of(ws, "boundary_markers", markers), layers_of(ws, "boundary_lines", lines)
     table = inspection_plan(mk, ln, ws.metric_crs().to_string(), settings=ws.settings.markers, today=day)
-    out = ws.out_dir
     files = write_table(table, out / "inspection_plan.csv", xlsx_path=out / "inspection_plan.xlsx",
                         headers_zh=_PLAN_ZH, sheet="联检任务")
     return files, table
@@ -121,13 +121,13 @@ def run_inspect_addresses(ws: Workspace, *, addresses: str | None = None,
                           names_file: str | None = None) -> Inspection:
     """``inspect addresses``: address and place-name checks (against ``--names``, a standard list);
     ``out/inspect_addresses.csv/.xlsx``."""
+    out = ws.out_dir  # first: an out/ that is a file is refused before any work
     ad = layers_of(ws, "addresses", addresses)
     table = check_addresses(ad, units_by_level(ws))
     if names_file:
         std = _read_names(names_file)
         if ws.store.layer_names("place_names"):
             table = pd.concat([table, check_place_names(layers_of(ws, "place_names", None), std)], ignore_index=True)
-    out = ws.out_dir
     files = write_table(table, out / "inspect_addresses.csv", xlsx_path=out / "inspect_addresses.xlsx",
                         headers_zh=_ADDRESS_ZH, sheet="地址检查")
     return files, table
@@ -138,6 +138,7 @@ def run_inspect(ws: Workspace, what: str, *, units: str | None = None, parents: 
                 names_file: str | None = None, today: str | None = None) -> Inspection:
     """The place-name staff's inspections by name (``mzgis inspect WS WHAT``): ``boundaries``,
     ``markers``, ``plan`` or ``addresses``; each is also a function of its own (``run_inspect_*``)."""
+    _ = ws.out_dir  # checked first, as each inspection does: an out/ that is a file is refused first
     _day(today)  # a bad --today is refused whatever the inspection
     if what == "boundaries":
         return run_inspect_boundaries(ws, units=units, parents=parents)
