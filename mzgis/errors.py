@@ -32,6 +32,10 @@ class StaleEditError(StoreError):
     """An edit was made from an out-of-date copy of a feature (its version moved on)."""
 
 
+class SitingError(RuntimeError, MzgisError):
+    """The siting model could not be solved (infeasible target, solver failure)."""
+
+
 class NetworkError(ValueError, MzgisError):
     """A road network that cannot be built or used (empty, unreadable, mismatched CRS)."""
 

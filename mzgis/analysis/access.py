@@ -51,8 +51,10 @@ __all__ = [
     "METHODS",
     "SUPPLY_FIELDS",
     "AccessResult",
+    "AccessSummary",
     "Measure",
     "access_by_unit",
+    "access_summary",
     "accessibility",
     "decay_function",
     "measure",
@@ -417,3 +419,49 @@ def access_by_unit(
         if "\0" in groups.index:
             rows.append(row(level, "", UNASSIGNED, groups["\0"], facs_of["\0"] if "\0" in facs_of.index else empty))
     return pd.DataFrame(rows)
+
+
+@dataclass
+class AccessSummary:
+    """Accessibility per demand point and per unit with its equity figures (:func:`access_summary`).
+
+    Attributes
+    ----------
+    points
+        Per demand point: ``demand_id``, its unit per level, ``demand``, ``access``,
+        ``supply_reachable``, ``cost_to_nearest``, ``snapped``.
+    by_unit
+        :func:`access_by_unit`.
+    worst
+        The worst-served units of ``worst_level`` (:func:`~mzgis.analysis.equity.worst_served`).
+    gini
+        Demand-weighted Gini of access over the jurisdiction.
+    share_below
+        Share of demand below the target (NaN without a target).
+    lorenz
+        The jurisdiction's Lorenz curve (:func:`~mzgis.analysis.equity.lorenz`).
+    """
+
+    points: pd.DataFrame
+    by_unit: pd.DataFrame
+    worst: pd.DataFrame
+    gini: float
+    share_below: float
+    lorenz: pd.DataFrame
+
+
+def access_summary(result: AccessResult, unit_of: pd.DataFrame, *, unit_names: Mapping[str, Mapping[str, str]],
+                   jurisdiction: tuple[str, str] = ("ALL", "辖区"), target: float | None = None,
+                   worst_level: str = "community") -> AccessSummary:
+    """Summarise an :class:`AccessResult` per unit (``unit_of`` from
+    :func:`~mzgis.analysis.coverage.assign_units`, aligned with the demand) with equity figures."""
+    from mzgis.analysis.equity import gini, lorenz, share_below, worst_served
+
+    by_unit = access_by_unit(result, unit_of, unit_names=unit_names, jurisdiction=jurisdiction, target=target)
+    d = result.demand
+    v, w = d["access"].to_numpy(), d["demand"].to_numpy()
+    points = pd.concat([d[["demand_id"]], unit_of.reindex(d.index),
+                        d[["demand", "access", "supply_reachable", "cost_to_nearest", "snapped"]]], axis=1)
+    return AccessSummary(points=points, by_unit=by_unit, worst=worst_served(by_unit, level=worst_level),
+                         gini=gini(v, w), share_below=share_below(v, w, target) if target is not None else float("nan"),
+                         lorenz=lorenz(v, w))

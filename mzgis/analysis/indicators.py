@@ -55,6 +55,7 @@ import pandas as pd
 
 from mzgis.analysis.area_standard import DEFAULT_RULES, AreaRule, area_standard
 from mzgis.errors import ConfigError
+from mzgis.layers.schemas import SCENARIO_STATUSES
 
 __all__ = ["COMPARATORS", "INDICATOR_COLUMNS", "INDICATOR_COLUMNS_ZH", "METHODS", "PLAN_NAMES", "PLAN_SETS",
            "Indicator", "IndicatorContext", "Plan", "evaluate", "indicator_set", "load_plan", "method"]
@@ -343,7 +344,7 @@ class IndicatorContext:
     demand: gpd.GeoDataFrame | None = None
     minutes_to_nearest: Callable[[Sequence[str]], pd.Series] | None = None
     area_rules: Sequence[AreaRule] = DEFAULT_RULES
-    statuses: Sequence[str] = ("建成运营",)
+    statuses: Sequence[str] = SCENARIO_STATUSES["today"]
 
 
 def _facilities(ctx: IndicatorContext, kinds: Sequence[str], statuses: Sequence[str] | None) -> gpd.GeoDataFrame:
@@ -452,11 +453,9 @@ def _area_table(ind: Indicator, ctx: IndicatorContext, statuses: Sequence[str]) 
     f = _facilities(ctx, ind.kinds, statuses)
     hh = None
     if ctx.demand is not None and not ctx.demand.empty:
-        from mzgis.analysis.coverage import assign_units
+        from mzgis.analysis.units import by_code, households_by_unit
 
-        where = assign_units(ctx.demand, {"community": com})
-        if "community" in where:
-            hh = ctx.demand["households"].groupby(where["community"].to_numpy()).sum()
+        hh = by_code(households_by_unit(ctx.demand, com), com)
     return area_standard(com, f, households=hh, rules=ctx.area_rules)
 
 

@@ -10,19 +10,21 @@ around it and leaves every other ratio unchanged).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from mzgis.analysis.access import AccessResult, Mode, access_by_unit, accessibility
+from mzgis.analysis.access import SUPPLY_FIELDS, AccessResult, Mode, access_by_unit, accessibility
 from mzgis.analysis.coverage import coverage_table
 from mzgis.analysis.snapping import SegmentIndex, SnapTo
+from mzgis.errors import LayerError
 from mzgis.layers.network import RoadGraph
+from mzgis.layers.schemas import OPERATING, SCENARIO_STATUSES
 
-__all__ = ["ScenarioComparison", "compare_scenarios"]
+__all__ = ["ScenarioComparison", "compare_scenarios", "scenario_facilities"]
 
 
 @dataclass
@@ -45,6 +47,16 @@ class ScenarioComparison:
     newly_covered: dict[str, gpd.GeoDataFrame]
     results: dict[str, AccessResult]
     covered: dict[str, np.ndarray]
+
+    def equity(self) -> tuple[dict[str, pd.DataFrame], dict[str, float]]:
+        """Per scenario, the Lorenz curve and the Gini of access (demand-weighted)."""
+        from mzgis.analysis.equity import gini, lorenz
+
+        curves, ginis = {}, {}
+        for s, r in self.results.items():
+            v, w = r.demand["access"].to_numpy(), r.demand["demand"].to_numpy()
+            curves[s], ginis[s] = lorenz(v, w), gini(v, w)
+        return curves, ginis
 
 
 def compare_scenarios(
@@ -107,3 +119,68 @@ def compare_scenarios(
         new = covered[s] & ~covered[base]
         newly[s] = demand.loc[new].assign(scenario=s)
     return ScenarioComparison(merged, newly, results, covered)
+
+
+def _fill_supply(prop: gpd.GeoDataFrame, today: gpd.GeoDataFrame, *, supply: str,
+                 proposed_supply: float | None) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Proposed sites with ``supply`` filled where missing: ``proposed_supply``, else the median of
+    today's facilities; the note says which."""
+    if supply == "count" or (supply in prop.columns and not prop[supply].isna().any()):
+        return prop, []
+    if supply not in SUPPLY_FIELDS:
+        msg = f"不认识的供给 unknown --supply '{supply}'"
+        raise LayerError(msg)
+    fill = proposed_supply
+    if fill is None:
+        vals = pd.to_numeric(today.get(supply, pd.Series(dtype=float)), errors="coerce").dropna()
+        if vals.empty:
+            msg = (f"建议选址没有 the proposed sites have no '{supply}' and no operating facility has one to "
+                   f"take the median from; give --proposed-supply N")
+            raise LayerError(msg)
+        fill = float(vals.median())
+        note = (f"建议选址的供给取现有设施中位数 proposed sites' {supply} = {fill:g} "
+                "(median of today's facilities; --proposed-supply to change)")
+    else:
+        note = f"建议选址的供给 proposed sites' {supply} = {fill:g} (--proposed-supply)"
+    col = pd.to_numeric(prop[supply], errors="coerce") if supply in prop.columns else pd.Series(np.nan, index=prop.index)
+    prop[supply] = col.fillna(fill)
+    return prop, [note]
+
+
+def scenario_facilities(facilities: gpd.GeoDataFrame, scenarios: Sequence[tuple[str, str | None, gpd.GeoDataFrame | None]],
+                        *, kind: str, supply: str, proposed_supply: float | None = None,
+                        ) -> tuple[dict[str, gpd.GeoDataFrame], list[str]]:
+    """The facilities each scenario counts, for :func:`compare_scenarios`.
+
+    Parameters
+    ----------
+    facilities
+        Every facility of the kind, of any status.
+    scenarios
+        ``(name, layer name, proposed sites)``: ``today`` and ``planned`` count the statuses of
+        :data:`~mzgis.layers.schemas.SCENARIO_STATUSES` (no sites); any other name counts
+        today's facilities plus its sites (ids prefixed ``P:``, status ``proposed``), whose
+        ``supply`` is their own, else ``proposed_supply``, else the median of today's.
+    kind
+        The kind id given to the proposed sites.
+
+    Returns
+    -------
+    tuple
+        ``{name: facilities}`` in the order given, and notes saying what was assumed.
+    """
+    today = facilities[facilities["status"].isin(SCENARIO_STATUSES["today"])]
+    notes: list[str] = []
+    sets: dict[str, gpd.GeoDataFrame] = {}
+    for name, layer, sites in scenarios:
+        if sites is None:
+            sets[name] = facilities[facilities["status"].isin(SCENARIO_STATUSES[name])].reset_index(drop=True)
+            continue
+        prop, filled = _fill_supply(sites.to_crs(facilities.crs), today, supply=supply,
+                                    proposed_supply=proposed_supply)
+        notes += filled
+        prop = prop.assign(feature_id="P:" + prop["feature_id"].astype(str), kind=kind, status="proposed")
+        keep = [c for c in prop.columns if c in facilities.columns or c == supply]
+        sets[name] = gpd.GeoDataFrame(pd.concat([today, prop[keep]], ignore_index=True), crs=facilities.crs)
+        notes.append(f"proposed = {OPERATING} today + {len(prop)} 个建议选址 proposed sites from layer {layer}")
+    return sets, notes

@@ -38,21 +38,25 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from mzgis.analysis.snapping import Snapped
-from mzgis.errors import MzgisError
+from mzgis.analysis.snapping import SegmentIndex, Snapped, SnapTo
+from mzgis.errors import SitingError
 from mzgis.layers.network import RoadGraph
 
 __all__ = [
     "GREEDY_BOUND",
     "CoverageProblem",
+    "SitingError",
     "SitingResult",
     "distinct_candidates",
     "exhaustive",
+    "existing_coverage",
+    "generate_candidates",
     "network_candidates",
     "solve",
     "solve_exact",
@@ -63,10 +67,6 @@ log = logging.getLogger(__name__)
 
 #: The greedy's guarantee for maximal covering without capacity: 1 - 1/e.
 GREEDY_BOUND = 1.0 - 1.0 / np.e
-
-
-class SitingError(RuntimeError, MzgisError):
-    """The siting model could not be solved (infeasible target, solver failure)."""
 
 
 @dataclass
@@ -83,12 +83,78 @@ class CoverageProblem:
         Coverage value the existing facilities already give each demand point (0 … 1).
     capacity
         Households one new facility can serve (None = unlimited).
+    candidate_ids
+        The candidates' ids, one per row of ``value`` (set by :meth:`from_network`).
+    candidate_lonlat
+        The candidates' positions as WGS-84 lon/lat, one row per candidate (set by
+        :meth:`from_network`).
     """
 
     value: sp.csr_matrix
     weight: NDArray[np.float64]
     base: NDArray[np.float64]
     capacity: float | None = None
+    candidate_ids: list[str] = field(default_factory=list)
+    candidate_lonlat: NDArray[np.float64] = field(default_factory=lambda: np.empty((0, 2)))
+
+    @classmethod
+    def from_network(cls, graph: RoadGraph, demand: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame, *,
+                     limit_m: float, existing: gpd.GeoDataFrame | None = None,
+                     base: NDArray[np.float64] | None = None, decay: str | None = None,
+                     capacity_households: float | None = None, weight: str = "households",
+                     max_snap_m: float = 300.0, snap_to: SnapTo = "main",
+                     index: SegmentIndex | None = None) -> CoverageProblem:
+        """The siting instance of demand points and candidate sites on a walking network.
+
+        Parameters
+        ----------
+        graph
+            The road graph (metric CRS).
+        demand
+            Demand points with the ``weight`` column (households); rows are the problem's columns.
+        candidates
+            Candidate sites (``feature_id``, else the index, names them); those that do not snap
+            within ``max_snap_m`` are left out, so the problem's rows are the snapped candidates.
+        limit_m
+            The service distance along the network.
+        existing
+            The facilities held fixed; their coverage is the baseline :math:`b_j`
+            (:func:`existing_coverage`). Ignored when ``base`` is given.
+        base
+            The baseline already computed by :func:`existing_coverage` (e.g. for
+            :func:`generate_candidates`), aligned with ``demand``.
+        decay
+            None: a site covers the demand within ``limit_m`` fully; any other value: linearly
+            decaying value :math:`1 - d/T` (at least 1e-9 within reach).
+        capacity_households
+            Households one new site can serve (None = unlimited).
+
+        Returns
+        -------
+        CoverageProblem
+            With ``candidate_ids`` and ``candidate_lonlat`` of the rows.
+        """
+        from mzgis.analysis.reach import facility_pairs, points_xy
+
+        idx = index if index is not None else SegmentIndex.shared(graph, snap_to=snap_to)
+        dx, dy = points_xy(demand, graph.crs)
+        ds = idx.snap(dx, dy, max_distance_m=max_snap_m)
+        d_ok = np.flatnonzero(ds.ok)
+        if base is None:
+            base = existing_coverage(graph, demand, existing, limit_m=limit_m, decay=decay, max_snap_m=max_snap_m,
+                                     index=idx)
+        cx, cy = points_xy(candidates, graph.crs)
+        cs = idx.snap(cx, cy, max_distance_m=max_snap_m)
+        c_ok = np.flatnonzero(cs.ok)
+        pf, pd_, pdist = facility_pairs(graph, cs.take(c_ok), ds.take(d_ok), limit_m=limit_m)
+        vals = np.ones_like(pdist) if decay is None else np.clip(1.0 - pdist / limit_m, 1e-9, 1.0)
+        matrix = sp.csr_matrix((vals, (pf, d_ok[pd_])), shape=(len(c_ok), len(demand)))
+        ids = (candidates["feature_id"].astype(str).to_numpy() if "feature_id" in candidates
+               else candidates.index.astype(str).to_numpy())[c_ok]
+        lonlat = gpd.GeoSeries(gpd.points_from_xy(cx[c_ok], cy[c_ok]), crs=graph.crs).to_crs("EPSG:4326")
+        return cls(matrix, demand[weight].astype(float).to_numpy(), np.asarray(base, dtype=float),
+                   capacity_households, candidate_ids=list(ids),
+                   candidate_lonlat=np.column_stack([lonlat.x.to_numpy(), lonlat.y.to_numpy()]))
 
     @property
     def n_candidates(self) -> int:
@@ -345,7 +411,7 @@ def solve(p: CoverageProblem, *, add: int | None = None, target_share: float | N
     if keep.size == p.n_candidates:
         return _solve(p, add=add, target_share=target_share, method=method, exact_max_pairs=exact_max_pairs,
                       exact_max_candidates=exact_max_candidates, time_limit_s=time_limit_s)
-    sub = CoverageProblem(p.value[keep].tocsr(), p.weight, p.base, p.capacity)
+    sub = CoverageProblem(p.value[keep].tocsr(), p.weight, p.base, p.capacity)  # rows renumbered: no ids
     res = _solve(sub, add=add, target_share=target_share, method=method, exact_max_pairs=exact_max_pairs,
                  exact_max_candidates=exact_max_candidates, time_limit_s=time_limit_s)
     res.chosen = [int(keep[i]) for i in res.chosen]
@@ -426,3 +492,43 @@ def network_candidates(graph: RoadGraph, demand: Snapped, need: NDArray[np.bool_
         return np.empty(0, dtype=np.int64)
     d = multi_source_node_distances(graph, demand.take(src), limit_m=limit_m)
     return np.flatnonzero(np.isfinite(d) & (d <= limit_m)).astype(np.int64)
+
+
+def existing_coverage(graph: RoadGraph, demand: gpd.GeoDataFrame, existing: gpd.GeoDataFrame | None, *,
+                      limit_m: float, decay: str | None = None, max_snap_m: float = 300.0,
+                      snap_to: SnapTo = "main", index: SegmentIndex | None = None) -> NDArray[np.float64]:
+    """The coverage value the ``existing`` facilities already give each demand point: 1 within
+    ``limit_m`` along the network (with ``decay``, the nearest one's ``1 - d/limit_m``), else 0;
+    0 for a demand point that does not snap to the network. Aligned with ``demand`` by position.
+    """
+    from mzgis.analysis.reach import nearest_facility, points_xy
+
+    base = np.zeros(len(demand))
+    if existing is None or not len(existing):
+        return base
+    idx = index if index is not None else SegmentIndex.shared(graph, snap_to=snap_to)
+    dx, dy = points_xy(demand, graph.crs)
+    ds = idx.snap(dx, dy, max_distance_m=max_snap_m)
+    d_ok = np.flatnonzero(ds.ok)
+    fx, fy = points_xy(existing, graph.crs)
+    fs = idx.snap(fx, fy, max_distance_m=max_snap_m)
+    dist, _ = nearest_facility(graph, fs.take(np.flatnonzero(fs.ok)), ds.take(d_ok), limit_m=limit_m)
+    reached = np.isfinite(dist)
+    base[d_ok] = np.where(reached, 1.0 if decay is None else np.clip(1.0 - dist / limit_m, 0.0, 1.0), 0.0)
+    return base
+
+
+def generate_candidates(graph: RoadGraph, demand: gpd.GeoDataFrame, *, covered: NDArray[np.float64],
+                        limit_m: float, max_snap_m: float = 300.0, snap_to: SnapTo = "main",
+                        index: SegmentIndex | None = None) -> gpd.GeoDataFrame:
+    """Candidate sites: every network node within ``limit_m`` of a demand point not fully covered
+    (``covered < 1``, from :func:`existing_coverage`), as points with ids ``N<osm node id>`` in
+    the graph's CRS (:func:`network_candidates`: "exact" siting is exact over them)."""
+    from mzgis.analysis.reach import points_xy
+
+    idx = index if index is not None else SegmentIndex.shared(graph, snap_to=snap_to)
+    dx, dy = points_xy(demand, graph.crs)
+    ds = idx.snap(dx, dy, max_distance_m=max_snap_m)
+    nodes = network_candidates(graph, ds, np.asarray(covered) < 1.0, limit_m=limit_m)
+    return gpd.GeoDataFrame({"feature_id": [f"N{int(graph.node_ids[n])}" for n in nodes]},
+                            geometry=gpd.points_from_xy(graph.x[nodes], graph.y[nodes]), crs=graph.crs)

@@ -18,12 +18,17 @@ import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mzgis.errors import ConfigError
 
-__all__ = ["SCHEMA", "key_lines", "validate_config"]
+if TYPE_CHECKING:
+    from mzgis.analysis.demand import DemandSettings
+    from mzgis.analysis.markers import MarkerSettings
+
+__all__ = ["SCHEMA", "Settings", "key_lines", "settings_from_config", "validate_config"]
 
 Rule = dict[str, Any]
 Check = Callable[[Any], str | None]
@@ -310,7 +315,10 @@ def _range_text(rule: Rule) -> str:
     return " and ".join(parts)
 
 
-def _check(value: Any, rule: Rule, path: tuple[Any, ...], problems: list[tuple[tuple[Any, ...], str]]) -> None:
+Problems = list[tuple[tuple[Any, ...], str]]
+
+
+def _check(value: Any, rule: Rule, path: tuple[Any, ...], problems: Problems) -> None:
     t = rule["type"]
     if t == "any":
         return
@@ -323,61 +331,78 @@ def _check(value: Any, rule: Rule, path: tuple[Any, ...], problems: list[tuple[t
         why = " (true/false 不是数字 booleans are not numbers)" if t in ("number", "int") and isinstance(value, bool) else ""
         problems.append((path, f"= {_show(value)}: 应为 must be {_TYPE_ZH[t]}{why}"))
         return
-    if t in ("number", "int"):
-        if not math.isfinite(value):
-            problems.append((path, f"= {_show(value)}: 应为有限数字 must be a finite number (not nan or inf)"))
-            return
-        bad = (("gt" in rule and not value > rule["gt"]) or ("min" in rule and not value >= rule["min"])
-               or ("lt" in rule and not value < rule["lt"]) or ("max" in rule and not value <= rule["max"]))
-        if bad:
-            problems.append((path, f"= {_show(value)}: 超出范围 out of range; 应为 must be {_range_text(rule)}"))
-            return
+    if t in ("number", "int") and not _check_range(value, rule, path, problems):
+        return
     if "choices" in rule and value not in rule["choices"]:
         problems.append((path, f"= {_show(value)}: 应为 must be one of {', '.join(map(repr, rule['choices']))}"))
         return
-    if t == "list":
-        n = len(value)
-        if n < rule.get("min_len", 0) or n > rule.get("max_len", 10**9):
-            want = (f"{rule['min_len']}" if rule.get("min_len") == rule.get("max_len")
-                    else f"{rule.get('min_len', 0)}–{rule.get('max_len', '…')}")
-            problems.append((path, f"= {_show(value)}: 应有 must have {want} 项 items"))
-            return
-        before = len(problems)
-        for i, item in enumerate(value):
-            _check(item, rule["items"], path, problems)
-            if len(problems) > before:
-                problems[-1] = (path, f"第 {i + 1} 项 item {i + 1} {problems[-1][1]}")
-                return
+    if t == "list" and not _check_list(value, rule, path, problems):
+        return
     if t == "tables":
         for i, item in enumerate(value):
             _check(item, rule["items"], (*path, i), problems)
         return
     if t == "table":
-        keys: Mapping[str, Rule] = rule.get("keys", {})
-        extra: Rule | None = rule.get("extra")
-        for k, v in value.items():
-            if k in keys:
-                _check(v, keys[k], (*path, k), problems)
-            elif extra is not None:
-                _check(v, extra, (*path, k), problems)
-            else:
-                close = difflib.get_close_matches(k, list(keys), n=1, cutoff=0.6)
-                hint = (f"; 是否应为 did you mean '{close[0]}'?" if close
-                        else f"; 可用 known keys: {', '.join(keys) or '(none)'}")
-                problems.append(((*path, k), f": 未知的设置 unknown setting{hint}"))
-        missing = [k for k in rule.get("required", []) if k not in value]
-        if missing:
-            problems.append((path, f": 缺少 missing {', '.join(missing)}"))
+        _check_table(value, rule, path, problems)
     if "check" in rule:
         msg = rule["check"](value)
         if msg:
             problems.append((path, f"= {_show(value)}: {msg}"))
 
 
+def _check_range(value: float, rule: Rule, path: tuple[Any, ...], problems: Problems) -> bool:
+    """A finite number inside the rule's bounds (else a problem, and False)."""
+    if not math.isfinite(value):
+        problems.append((path, f"= {_show(value)}: 应为有限数字 must be a finite number (not nan or inf)"))
+        return False
+    bad = (("gt" in rule and not value > rule["gt"]) or ("min" in rule and not value >= rule["min"])
+           or ("lt" in rule and not value < rule["lt"]) or ("max" in rule and not value <= rule["max"]))
+    if bad:
+        problems.append((path, f"= {_show(value)}: 超出范围 out of range; 应为 must be {_range_text(rule)}"))
+        return False
+    return True
+
+
+def _check_list(value: list[Any], rule: Rule, path: tuple[Any, ...], problems: Problems) -> bool:
+    """A list of the allowed length whose items pass the item rule (the first bad one reported)."""
+    n = len(value)
+    if n < rule.get("min_len", 0) or n > rule.get("max_len", 10**9):
+        want = (f"{rule['min_len']}" if rule.get("min_len") == rule.get("max_len")
+                else f"{rule.get('min_len', 0)}–{rule.get('max_len', '…')}")
+        problems.append((path, f"= {_show(value)}: 应有 must have {want} 项 items"))
+        return False
+    before = len(problems)
+    for i, item in enumerate(value):
+        _check(item, rule["items"], path, problems)
+        if len(problems) > before:
+            problems[-1] = (path, f"第 {i + 1} 项 item {i + 1} {problems[-1][1]}")
+            return False
+    return True
+
+
+def _check_table(value: dict[str, Any], rule: Rule, path: tuple[Any, ...], problems: Problems) -> None:
+    """Every key known (or allowed by ``extra``) and checked; the required keys present."""
+    keys: Mapping[str, Rule] = rule.get("keys", {})
+    extra: Rule | None = rule.get("extra")
+    for k, v in value.items():
+        if k in keys:
+            _check(v, keys[k], (*path, k), problems)
+        elif extra is not None:
+            _check(v, extra, (*path, k), problems)
+        else:
+            close = difflib.get_close_matches(k, list(keys), n=1, cutoff=0.6)
+            hint = (f"; 是否应为 did you mean '{close[0]}'?" if close
+                    else f"; 可用 known keys: {', '.join(keys) or '(none)'}")
+            problems.append(((*path, k), f": 未知的设置 unknown setting{hint}"))
+    missing = [k for k in rule.get("required", []) if k not in value]
+    if missing:
+        problems.append((path, f": 缺少 missing {', '.join(missing)}"))
+
+
 def validate_config(data: Mapping[str, Any], text: str, path: Path | str, *, max_shown: int = 20) -> None:
     """Check a parsed ``mzgis.toml`` against :data:`SCHEMA`; raise :class:`ConfigError` listing every
     problem with its line, or return None."""
-    problems: list[tuple[tuple[Any, ...], str]] = []
+    problems: Problems = []
     _check(dict(data), SCHEMA, (), problems)
     if not problems:
         return
@@ -396,3 +421,119 @@ def validate_config(data: Mapping[str, Any], text: str, path: Path | str, *, max
     head = (f"配置错误 invalid settings in {path} ({len(problems)} 处 problems); "
             "请修改后重试 fix the file and run the command again:")
     raise ConfigError(head + "\n" + "\n".join(out) + more)
+
+
+# -- the typed settings ---------------------------------------------------------------------------
+# Built from the checked, defaults-merged config: the code reads ``ws.settings.travel.max_snap_distance_m``
+# (a float, spelled once) instead of ``float(ws.config["travel"]["max_snap_distance_m"])`` here and
+# there. Frozen: a command cannot change what the next one reads.
+@dataclass(frozen=True)
+class ProjectSettings:
+    """``[project]``."""
+
+    name: str = ""
+    jurisdiction: str = ""
+    metric_crs: str = "auto"
+
+    @property
+    def title(self) -> str:
+        """The jurisdiction's name for titles (jurisdiction, else the project name; may be "")."""
+        return self.jurisdiction or self.name
+
+    @property
+    def jurisdiction_name(self) -> str:
+        """The name of the whole-jurisdiction rows of the tables (辖区 when neither is set)."""
+        return self.title or "辖区"
+
+
+@dataclass(frozen=True)
+class TravelSettings:
+    """``[travel]``: walking speeds, thresholds, snapping."""
+
+    walk_speed_km_per_h: float = 4.0
+    elderly_walk_speed_km_per_h: float = 3.0
+    thresholds_min: tuple[float, ...] = (5.0, 10.0, 15.0)  # ascending
+    max_snap_distance_m: float = 300.0
+    service_area_buffer_m: float = 40.0
+    snap_to: str = "main"
+    threshold_mode: str = "minutes"
+    circle_distances_m: Any = None  # as written (checked where used: it must match thresholds_min)
+
+
+@dataclass(frozen=True)
+class ImportSettings:
+    """``[import]``."""
+
+    default_coords: str = ""
+    extent: tuple[float, float, float, float] = (-180.0, -90.0, 180.0, 90.0)
+
+
+@dataclass(frozen=True)
+class MapSettings:
+    """``[maps]``."""
+
+    tianditu_key: str = ""
+    tiles: Any = None  # as written; None or "" = the built-in basemaps (checked by maps.webmap.tile_url)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole of ``mzgis.toml``, typed: see :func:`settings_from_config`.
+
+    ``demand`` and ``markers`` are the analysis' own settings objects; ``indicators`` stays the
+    raw ``[indicators]`` table (the plan loader validates it); ``area_rules`` are the
+    ``[[area_rules]]`` tables as written (none = the built-in rules). Built on every access of
+    ``Workspace.settings``; a setting a later check refuses (an area rule, the issuing unit) fails
+    the command that reads it, not every command."""
+
+    project: ProjectSettings
+    travel: TravelSettings
+    import_: ImportSettings
+    demand: DemandSettings
+    markers: MarkerSettings
+    sliver_m2: float
+    area_rules: tuple[Mapping[str, Any], ...]  # [[area_rules]] as written; rules_from_config reads them
+    maps: MapSettings
+    access_targets: dict[str, float]
+    store_url: str
+    issuing_unit: Any  # [report] issuing_unit as written (None = the project name)
+
+
+def settings_from_config(cfg: Mapping[str, Any]) -> Settings:
+    """The typed settings of a validated config merged with the defaults (``Workspace.config``)."""
+    from mzgis.analysis.demand import DemandSettings
+    from mzgis.analysis.markers import MarkerSettings
+
+    def section(name: str) -> Mapping[str, Any]:
+        s = cfg.get(name)
+        return s if isinstance(s, Mapping) else {}
+
+    p, t, i, d, m = (section(n) for n in ("project", "travel", "import", "demand", "markers"))
+    maps, report = section("maps"), section("report")
+    travel = TravelSettings(
+        walk_speed_km_per_h=float(t.get("walk_speed_km_per_h", 4.0)),
+        elderly_walk_speed_km_per_h=float(t.get("elderly_walk_speed_km_per_h", 3.0)),
+        thresholds_min=tuple(sorted(float(x) for x in t.get("thresholds_min", (5, 10, 15)))),
+        max_snap_distance_m=float(t.get("max_snap_distance_m", 300.0)),
+        service_area_buffer_m=float(t.get("service_area_buffer_m", 40.0)),
+        snap_to=str(t.get("snap_to", "main")), threshold_mode=str(t.get("threshold_mode", "minutes")),
+        circle_distances_m=t.get("circle_distances_m"))
+    ext = [float(x) for x in i.get("extent", (-180.0, -90.0, 180.0, 90.0))]
+    rules = cfg.get("area_rules")
+    unit = report.get("issuing_unit")
+    return Settings(
+        project=ProjectSettings(str(p.get("name") or ""), str(p.get("jurisdiction") or ""),
+                                str(p.get("metric_crs", "auto"))),
+        travel=travel,
+        import_=ImportSettings(str(i.get("default_coords") or "").strip(), (ext[0], ext[1], ext[2], ext[3])),
+        demand=DemandSettings(float(d["persons_per_household"]), float(d["elderly_share"]),
+                              float(d["floor_area_per_household_m2"]), float(d["default_floors"])),
+        markers=MarkerSettings(float(m["tolerance_m"]), float(m["near_m"]), float(m["spacing_m"]),
+                               float(m["cycle_years"])),
+        sliver_m2=float(section("inspection").get("sliver_m2", 100.0)),
+        area_rules=tuple(rules) if isinstance(rules, list) else (),
+        maps=MapSettings(str(maps.get("tianditu_key", "")), maps.get("tiles")),
+        access_targets=dict(section("access").get("targets") or {}),
+        store_url=str(section("store").get("url") or ""),
+        issuing_unit=unit,
+    )

@@ -18,7 +18,7 @@ import tomli_w
 from pyproj import CRS
 
 from mzgis.errors import ConfigError, WorkspaceError
-from mzgis.gis.settings import validate_config
+from mzgis.gis.settings import Settings, settings_from_config, validate_config
 from mzgis.layers.crs import CHINA_BOUNDS, resolve_metric_crs
 from mzgis.layers.store import ProjectStore, create_store, open_store
 
@@ -175,6 +175,11 @@ class Workspace:
             raise ConfigError(msg)
 
     @property
+    def settings(self) -> Settings:
+        """``mzgis.toml`` as typed settings (``ws.settings.travel.max_snap_distance_m``)."""
+        return settings_from_config(self.config)
+
+    @property
     def config_path(self) -> Path:
         """``mzgis.toml``."""
         return self.root / CONFIG_NAME
@@ -187,7 +192,7 @@ class Workspace:
     @property
     def store_url(self) -> str:
         """``[store] url``: a ``postgresql://`` URL, or "" for ``project.gpkg``."""
-        return str((self.config.get("store") or {}).get("url") or "")
+        return self.settings.store_url
 
     @property
     def store(self) -> ProjectStore:
@@ -251,21 +256,20 @@ class Workspace:
     @property
     def extent(self) -> tuple[float, float, float, float]:
         """Lon/lat bounds imports must lie in."""
-        e = self.config["import"]["extent"]
-        return (float(e[0]), float(e[1]), float(e[2]), float(e[3]))
+        return self.settings.import_.extent
 
     @property
     def thresholds_min(self) -> list[float]:
         """Service-circle thresholds in minutes, ascending."""
-        return sorted(float(x) for x in self.config["travel"]["thresholds_min"])
+        return list(self.settings.travel.thresholds_min)
 
     def walk_speed_m_per_min(self, profile: str = "walk") -> float:
         """Walking speed of a profile (``walk`` or ``elderly``) in metres per minute."""
-        t = self.config["travel"]
+        t = self.settings.travel
         if profile == "walk":
-            return float(t["walk_speed_km_per_h"]) * 1000.0 / 60.0
+            return t.walk_speed_km_per_h * 1000.0 / 60.0
         if profile == "elderly":
-            return float(t["elderly_walk_speed_km_per_h"]) * 1000.0 / 60.0
+            return t.elderly_walk_speed_km_per_h * 1000.0 / 60.0
         msg = f"不认识的出行方式 unknown profile '{profile}'; use walk or elderly"
         raise ConfigError(msg)
 
@@ -273,7 +277,7 @@ class Workspace:
         """The project's metric CRS, resolved once and remembered in the store.
 
         ``bounds`` may be a function, called only when the CRS has to be resolved."""
-        setting = str(self.config["project"].get("metric_crs", "auto"))
+        setting = self.settings.project.metric_crs
         store = self.store
         saved = store.meta("metric_crs")
         saved_setting = store.meta("metric_crs_setting")

@@ -25,7 +25,15 @@ from mzgis.errors import CrsError, FieldProblem, LayerError, MzgisError, Validat
 from mzgis.layers import coords as cc
 from mzgis.layers.crs import CHINA_BOUNDS, STORE_CRS, in_extent, parse_source_coords
 from mzgis.layers.kinds import KINDS, LEVELS, get_kind
-from mzgis.layers.schemas import ID_ALIASES, LAT_ALIASES, LON_ALIASES, SCHEMAS, Field, LayerSchema
+from mzgis.layers.schemas import (
+    ID_ALIASES,
+    LAT_ALIASES,
+    LON_ALIASES,
+    OPERATING,
+    SCHEMAS,
+    Field,
+    LayerSchema,
+)
 from mzgis.layers.sources import RawSource
 
 __all__ = ["PreparedLayer", "prepare_layer"]
@@ -122,24 +130,12 @@ def _find_column(columns: Sequence[str], aliases: Sequence[str], taken: set[str]
     return None
 
 
-def _map_columns(
-    raw: RawSource,
-    schema: LayerSchema,
-    field_map: Mapping[str, str],
-    id_field: str | None,
-    need_xy: bool,
-    notes: list[str] | None = None,
-) -> tuple[dict[str, str], list[str]]:
-    """Return ``{mzgis field: source column}`` and the problems with the mapping itself.
-
-    A table without longitude/latitude columns but with a ``wkt``/``geometry`` column is mapped
-    to that column as ``geometry`` (WKT text).
-    """
+def _explicit_columns(raw: RawSource, schema: LayerSchema, field_map: Mapping[str, str],
+                      problems: list[str]) -> dict[str, str]:
+    """``--map FIELD=COLUMN``: the columns the user named (a bad entry goes to ``problems``)."""
     cols = list(raw.table.columns)
-    problems: list[str] = []
-    mapping: dict[str, str] = {}
-    taken: set[str] = set()
     known = {f.name for f in schema.fields} | {"id", "lon", "lat"}
+    mapping: dict[str, str] = {}
     for fname, col in field_map.items():
         if fname not in known:
             problems.append(
@@ -156,7 +152,52 @@ def _map_columns(
             problems.append(f"--map {fname}={col}: 文件中没有列 no column '{col}' in the file; columns: {cols}")
             continue
         mapping[fname] = col
-        taken.add(col)
+    return mapping
+
+
+def _coordinate_columns(raw: RawSource, mapping: dict[str, str], taken: set[str], notes: list[str] | None,
+                        problems: list[str]) -> None:
+    """Find the lon/lat columns (or, without both, a WKT geometry column) into ``mapping``."""
+    cols = list(raw.table.columns)
+    for fname, aliases in (("lon", LON_ALIASES), ("lat", LAT_ALIASES)):
+        if fname not in mapping:
+            c = _find_column(cols, aliases, taken, notes, fname)
+            if c is not None:
+                mapping[fname] = c
+                taken.add(c)
+    missing = [f for f in ("lon", "lat") if f not in mapping]
+    wkt = None if len(missing) < 2 else _find_column(
+        [c for c in cols if c.strip().casefold() in _WKT_NAMES and _looks_like_wkt(raw.table[c])],
+        _WKT_NAMES, taken)
+    if wkt is not None:
+        mapping["geometry"] = wkt
+        taken.add(wkt)
+        if notes is not None:
+            notes.append(f"几何取自列 geometry read as WKT from column '{wkt}' (no lon/lat columns)")
+    elif missing:
+        problems.append(
+            f"找不到坐标列 no coordinate column for {missing}; columns: {cols}. "
+            "列名用 name them 经度/纬度 (lon/lat, x/y) or pass --map lon=COLUMN --map lat=COLUMN."
+        )
+
+
+def _map_columns(
+    raw: RawSource,
+    schema: LayerSchema,
+    field_map: Mapping[str, str],
+    id_field: str | None,
+    need_xy: bool,
+    notes: list[str] | None = None,
+) -> tuple[dict[str, str], list[str]]:
+    """Return ``{mzgis field: source column}`` and the problems with the mapping itself.
+
+    A table without longitude/latitude columns but with a ``wkt``/``geometry`` column is mapped
+    to that column as ``geometry`` (WKT text).
+    """
+    cols = list(raw.table.columns)
+    problems: list[str] = []
+    mapping = _explicit_columns(raw, schema, field_map, problems)
+    taken: set[str] = set(mapping.values())
     if id_field is not None:
         if id_field not in cols:
             problems.append(f"--id-field {id_field}: 文件中没有列 no column '{id_field}'; columns: {cols}")
@@ -169,26 +210,7 @@ def _map_columns(
             mapping["id"] = c
             taken.add(c)
     if need_xy:
-        for fname, aliases in (("lon", LON_ALIASES), ("lat", LAT_ALIASES)):
-            if fname not in mapping:
-                c = _find_column(cols, aliases, taken, notes, fname)
-                if c is not None:
-                    mapping[fname] = c
-                    taken.add(c)
-        missing = [f for f in ("lon", "lat") if f not in mapping]
-        wkt = None if len(missing) < 2 else _find_column(
-            [c for c in cols if c.strip().casefold() in _WKT_NAMES and _looks_like_wkt(raw.table[c])],
-            _WKT_NAMES, taken)
-        if wkt is not None:
-            mapping["geometry"] = wkt
-            taken.add(wkt)
-            if notes is not None:
-                notes.append(f"几何取自列 geometry read as WKT from column '{wkt}' (no lon/lat columns)")
-        elif missing:
-            problems.append(
-                f"找不到坐标列 no coordinate column for {missing}; columns: {cols}. "
-                "列名用 name them 经度/纬度 (lon/lat, x/y) or pass --map lon=COLUMN --map lat=COLUMN."
-            )
+        _coordinate_columns(raw, mapping, taken, notes, problems)
     for f in schema.fields:
         if f.name in mapping:
             continue
@@ -796,67 +818,81 @@ def _kind_and_level(raw: RawSource, layer_type: str, kind: str | None, level: st
                     mapping: dict[str, str], out: pd.DataFrame, problems: Problems,
                     notes: list[str]) -> str | None:
     """Facility kind and status, admin level and parent names; returns the kind id given by --kind."""
-    labels = raw.row_labels
-    path = str(raw.path)
     kind_id: str | None = None
     if layer_type == "facilities":
-        if kind is not None:
-            kind_id = get_kind(kind).id
-            if "kind" in mapping:
-                given = {v for v in out["kind"] if v is not None}
-                if any(_kind_id_or_none(v) != kind_id for v in given):
-                    shown = ", ".join(sorted(given)[:5])
-                    notes.append(f"--kind {kind} 覆盖列 overrides column '{mapping['kind']}' (值 values: {shown}); "
-                                 f"若各行类型不同请去掉 --kind drop --kind to use the column")
-            out["kind"] = kind_id
-        elif "kind" in mapping:
-            resolved: list[str | None] = []
-            for i, v in enumerate(out["kind"]):
-                if v is None:
-                    problems.append(FieldProblem(labels[i], mapping["kind"], "空 empty", "缺少设施类型 kind missing",
-                                                 "填写类型或用 --kind fill in or pass --kind"))
-                    resolved.append(None)
-                    continue
-                try:
-                    resolved.append(get_kind(v).id)
-                except LayerError:
-                    problems.append(FieldProblem(labels[i], mapping["kind"], repr(v), "不认识的设施类型 unknown facility kind",
-                                                 "可选 known kinds: " + ", ".join(k.name_zh for k in KINDS.values())))
-                    resolved.append(None)
-            out["kind"] = resolved
-        else:
-            msg = (f"{path}: 未指定设施类型 no facility kind: pass --kind KIND (e.g. --kind 社区养老服务驿站) "
-                   "or add a 类型 column.")
-            raise LayerError(msg)
+        kind_id = _facility_kinds(raw, kind, mapping, out, problems, notes)
         if out["status"].isna().all():
-            notes.append("未给出状态 no status column: 全部记为 建成运营 (operating)")
-        out["status"] = out["status"].fillna("建成运营")
-
+            notes.append(f"未给出状态 no status column: 全部记为 {OPERATING} (operating)")
+        out["status"] = out["status"].fillna(OPERATING)
     if layer_type == "admin_units":
-        if level is not None:
-            if level not in LEVELS:
-                msg = f"--level {level}: use one of {', '.join(LEVELS)}"
-                raise LayerError(msg)
-            other = sorted({str(v) for v in out["level"] if v is not None and v != level})
-            if "level" in mapping and other:
-                notes.append(f"--level {level} 覆盖列 overrides column '{mapping['level']}' (值 values: "
-                             f"{', '.join(other[:5])})")
-            out["level"] = level
-        elif out["level"].isna().any():
-            msg = f"{path}: 行政区划需要级别 admin units need a level: pass --level district|subdistrict|community"
-            raise LayerError(msg)
-        bad_level = ~out["level"].isin(LEVELS)
-        for i in _first(bad_level.to_numpy(), problems):
-            problems.append(FieldProblem(labels[i], mapping.get("level", "level"), repr(out["level"].iloc[i]),
-                                         "级别无效 not a level", f"use one of {', '.join(LEVELS)}"))
-        if "parent_name" not in mapping and "parent_code" not in mapping:
-            parent_col = _find_column(list(raw.table.columns), ("县", "区县", "区", "乡", "街道", "上级"),
-                                      set(mapping.values()))
-            if parent_col is not None and level in ("subdistrict", "community"):
-                out["parent_name"] = _text(raw.table[parent_col], labels, parent_col, notes)
-                mapping["parent_name"] = parent_col
-                notes.append(f"上级名称取自列 parent names taken from column '{parent_col}'")
+        _unit_levels(raw, level, mapping, out, problems, notes)
     return kind_id
+
+
+def _facility_kinds(raw: RawSource, kind: str | None, mapping: dict[str, str], out: pd.DataFrame,
+                    problems: Problems, notes: list[str]) -> str | None:
+    """``out["kind"]`` from ``--kind`` (which overrides a column, said in the notes) or the column,
+    each value resolved to a kind id; returns the id ``--kind`` gave."""
+    labels = raw.row_labels
+    if kind is not None:
+        kind_id = get_kind(kind).id
+        if "kind" in mapping:
+            given = {v for v in out["kind"] if v is not None}
+            if any(_kind_id_or_none(v) != kind_id for v in given):
+                shown = ", ".join(sorted(given)[:5])
+                notes.append(f"--kind {kind} 覆盖列 overrides column '{mapping['kind']}' (值 values: {shown}); "
+                             f"若各行类型不同请去掉 --kind drop --kind to use the column")
+        out["kind"] = kind_id
+        return kind_id
+    if "kind" not in mapping:
+        msg = (f"{raw.path}: 未指定设施类型 no facility kind: pass --kind KIND (e.g. --kind 社区养老服务驿站) "
+               "or add a 类型 column.")
+        raise LayerError(msg)
+    resolved: list[str | None] = []
+    for i, v in enumerate(out["kind"]):
+        if v is None:
+            problems.append(FieldProblem(labels[i], mapping["kind"], "空 empty", "缺少设施类型 kind missing",
+                                         "填写类型或用 --kind fill in or pass --kind"))
+            resolved.append(None)
+            continue
+        try:
+            resolved.append(get_kind(v).id)
+        except LayerError:
+            problems.append(FieldProblem(labels[i], mapping["kind"], repr(v), "不认识的设施类型 unknown facility kind",
+                                         "可选 known kinds: " + ", ".join(k.name_zh for k in KINDS.values())))
+            resolved.append(None)
+    out["kind"] = resolved
+    return None
+
+
+def _unit_levels(raw: RawSource, level: str | None, mapping: dict[str, str], out: pd.DataFrame,
+                 problems: Problems, notes: list[str]) -> None:
+    """``out["level"]`` from ``--level`` (overriding a column) or the column, checked; parent names
+    from a column such as 区县/街道 when none is mapped."""
+    labels = raw.row_labels
+    if level is not None:
+        if level not in LEVELS:
+            msg = f"--level {level}: use one of {', '.join(LEVELS)}"
+            raise LayerError(msg)
+        other = sorted({str(v) for v in out["level"] if v is not None and v != level})
+        if "level" in mapping and other:
+            notes.append(f"--level {level} 覆盖列 overrides column '{mapping['level']}' (值 values: "
+                         f"{', '.join(other[:5])})")
+        out["level"] = level
+    elif out["level"].isna().any():
+        msg = f"{raw.path}: 行政区划需要级别 admin units need a level: pass --level district|subdistrict|community"
+        raise LayerError(msg)
+    bad_level = ~out["level"].isin(LEVELS)
+    for i in _first(bad_level.to_numpy(), problems):
+        problems.append(FieldProblem(labels[i], mapping.get("level", "level"), repr(out["level"].iloc[i]),
+                                     "级别无效 not a level", f"use one of {', '.join(LEVELS)}"))
+    if "parent_name" not in mapping and "parent_code" not in mapping:
+        parent_col = _find_column(list(raw.table.columns), ("县", "区县", "区", "乡", "街道", "上级"),
+                                  set(mapping.values()))
+        if parent_col is not None and level in ("subdistrict", "community"):
+            out["parent_name"] = _text(raw.table[parent_col], labels, parent_col, notes)
+            mapping["parent_name"] = parent_col
+            notes.append(f"上级名称取自列 parent names taken from column '{parent_col}'")
 
 
 def _kind_id_or_none(value: str) -> str | None:

@@ -14,17 +14,34 @@ __all__ = [
     "FACILITY_STATUSES",
     "LAYER_TYPES",
     "MARKER_CONDITIONS",
+    "OPERATING",
+    "PLANNED",
+    "SCENARIO_STATUSES",
     "SCHEMAS",
+    "UNDER_CONSTRUCTION",
     "Field",
     "LayerSchema",
 ]
 
-#: 设施状态: planned / under construction / operating.
+#: 设施状态, as stored: operating, under construction, planned (spelled here only).
+OPERATING = "建成运营"
+UNDER_CONSTRUCTION = "在建"
+PLANNED = "规划"
+
+#: 设施状态: the spellings a source may use → the stored status.
 FACILITY_STATUSES = {
-    "规划": "规划", "planned": "规划", "拟建": "规划",
-    "在建": "在建", "under_construction": "在建", "建设中": "在建",
-    "建成运营": "建成运营", "operating": "建成运营", "运营": "建成运营", "已建成": "建成运营",
-    "建成": "建成运营", "现状": "建成运营",
+    PLANNED: PLANNED, "planned": PLANNED, "拟建": PLANNED,
+    UNDER_CONSTRUCTION: UNDER_CONSTRUCTION, "under_construction": UNDER_CONSTRUCTION, "建设中": UNDER_CONSTRUCTION,
+    OPERATING: OPERATING, "operating": OPERATING, "运营": OPERATING, "已建成": OPERATING,
+    "建成": OPERATING, "现状": OPERATING,
+}
+
+#: Which facility statuses each scenario counts. "today" is what operates now; "planned" adds the
+#: stations under construction and in the plan, so "today" and "when the committed stations open"
+#: can be reported side by side.
+SCENARIO_STATUSES: dict[str, tuple[str, ...]] = {
+    "today": (OPERATING,),
+    "planned": (OPERATING, UNDER_CONSTRUCTION, PLANNED),
 }
 
 #: 界桩状况: boundary-marker condition.

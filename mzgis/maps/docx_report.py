@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mzgis.maps.report import ReportContent, date_zh
+from mzgis.maps.summary import Table
 
 __all__ = ["DOCX_TEMPLATE", "write_docx", "xml_text"]
 
@@ -45,7 +46,6 @@ def write_docx(content: ReportContent, path: Path, *, templates: Path | None = N
     """Write the report as ``.docx``."""
     from docx import Document
     from docx.enum.section import WD_ORIENT
-    from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Mm, Pt, RGBColor
 
@@ -86,29 +86,7 @@ def write_docx(content: ReportContent, path: Path, *, templates: Path | None = N
     numerals = "一二三四五六七八九十"
     for i, t in enumerate(content.tables):
         doc.add_heading(f"{numerals[i % 10]}、{xml_text(t.title)}", level=1)
-        table = doc.add_table(rows=1, cols=len(t.columns))
-        table.style = "Table Grid" if "Table Grid" in [s.name for s in doc.styles] else table.style
-        table.alignment = WD_TABLE_ALIGNMENT.CENTER
-        for cell, head in zip(table.rows[0].cells, t.columns, strict=True):
-            cell.text = ""
-            run = cell.paragraphs[0].add_run(xml_text(head))
-            run.bold = True
-            run.font.size = Pt(8)
-        _repeat_header(table.rows[0])
-        for row, classes in zip(t.rows, t.classes, strict=True):
-            cells = table.add_row().cells
-            for cell, value, cls in zip(cells, row, classes, strict=True):
-                para = cell.paragraphs[0]
-                run = para.add_run(xml_text(value))
-                run.font.size = Pt(8)
-                if cls == "num":
-                    para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-                if cls in _CLASS_COLOUR:
-                    run.font.color.rgb = RGBColor(*_CLASS_COLOUR[cls])
-                    run.bold = cls != "na"
-        _column_widths(table, [t.columns, *t.rows], _usable_width(doc))
-        if t.note:
-            doc.add_paragraph(xml_text(t.note)).runs[0].font.size = Pt(8.5)
+        _add_table(doc, t)
     if content.images:
         doc.add_heading(f"{numerals[len(content.tables) % 10]}、专题图", level=1)
         for img in content.images:
@@ -118,6 +96,37 @@ def write_docx(content: ReportContent, path: Path, *, templates: Path | None = N
     path.parent.mkdir(parents=True, exist_ok=True)
     doc.save(str(path))
     return path
+
+
+def _add_table(doc: Any, t: Table) -> None:
+    """One report table: a bold repeated header row, numbers right-aligned, pass/fail coloured."""
+    from docx.enum.table import WD_TABLE_ALIGNMENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt, RGBColor
+
+    table = doc.add_table(rows=1, cols=len(t.columns))
+    table.style = "Table Grid" if "Table Grid" in [s.name for s in doc.styles] else table.style
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for cell, head in zip(table.rows[0].cells, t.columns, strict=True):
+        cell.text = ""
+        run = cell.paragraphs[0].add_run(xml_text(head))
+        run.bold = True
+        run.font.size = Pt(8)
+    _repeat_header(table.rows[0])
+    for row, classes in zip(t.rows, t.classes, strict=True):
+        cells = table.add_row().cells
+        for cell, value, cls in zip(cells, row, classes, strict=True):
+            para = cell.paragraphs[0]
+            run = para.add_run(xml_text(value))
+            run.font.size = Pt(8)
+            if cls == "num":
+                para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+            if cls in _CLASS_COLOUR:
+                run.font.color.rgb = RGBColor(*_CLASS_COLOUR[cls])
+                run.bold = cls != "na"
+    _column_widths(table, [t.columns, *t.rows], _usable_width(doc))
+    if t.note:
+        doc.add_paragraph(xml_text(t.note)).runs[0].font.size = Pt(8.5)
 
 
 def _usable_width(doc: Any) -> int:

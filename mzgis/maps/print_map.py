@@ -122,6 +122,21 @@ class _Layers:
     bounds: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
 
 
+def _service_area_rings(data: MapData, crs: Any) -> list[tuple[float, str, Any]]:
+    """``(minutes, colour, areas)`` of the map's main kind (all kinds when none is), in ``crs``."""
+    out: list[tuple[float, str, Any]] = []
+    if data.service_areas is None or not len(data.service_areas):
+        return out
+    sa = data.service_areas
+    if data.coverage_kind and "kind" in sa:
+        sa = sa[sa["kind"] == data.coverage_kind]
+    for t, colour in _SA_COLOURS:
+        part = sa[np.isclose(sa["minutes"].astype(float), t)]
+        if len(part):
+            out.append((t, colour, part.to_crs(crs)))
+    return out
+
+
 def _prepare(data: MapData) -> _Layers:
     com = data.units.get("community") if data.units else None
     base = None
@@ -155,14 +170,7 @@ def _prepare(data: MapData) -> _Layers:
             uu = u.to_crs(crs)
             ly.boundaries.append((level, uu, lw))
             drawn.append(uu)
-    if data.service_areas is not None and len(data.service_areas):
-        sa = data.service_areas
-        if data.coverage_kind and "kind" in sa:
-            sa = sa[sa["kind"] == data.coverage_kind]
-        for t, colour in _SA_COLOURS:
-            part = sa[np.isclose(sa["minutes"].astype(float), t)]
-            if len(part):
-                ly.service_areas.append((t, colour, part.to_crs(crs)))
+    ly.service_areas = _service_area_rings(data, crs)
     if data.gaps is not None and len(data.gaps):
         ly.gaps = data.gaps.to_crs(crs)
     if data.facilities is not None and len(data.facilities):
@@ -205,9 +213,6 @@ def draw_sheet(data: MapData, info: SheetInfo, *, paper: str = "A4", orientation
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-    from matplotlib_scalebar.scalebar import ScaleBar
 
     _setup_fonts()
     ly = layers or _prepare(data)
@@ -250,6 +255,31 @@ def draw_sheet(data: MapData, info: SheetInfo, *, paper: str = "A4", orientation
                  parse_math=False)
 
     # the map
+    handles = _draw_layers(ax, ly, k)
+    _frame(ax, ly, map_w, map_h, k)
+    _place_labels(fig, ax, ly, fontsize=fs_label)
+
+    # legend: beside the map (landscape) or below it (portrait)
+    if legend_w:
+        lax = fig.add_axes(box(pw - margin - legend_w, map_y, legend_w, map_h))
+        ncol = 1
+    else:
+        lax = fig.add_axes(box(margin, margin + footer_h, pw - 2 * margin, legend_h))
+        ncol = 3
+    lax.set_axis_off()
+    title = "图例" + (f"（户数覆盖率：{ly.minutes:g} 分钟）" if ly.minutes is not None and ly.shares is not None else "")
+    if handles:
+        lax.legend(handles=handles, loc="upper left", ncol=ncol, fontsize=7 * k, title=title, title_fontsize=8 * k,
+                   frameon=False, alignment="left", borderaxespad=0.0)
+    return fig
+
+
+def _draw_layers(ax: Any, ly: _Layers, k: float) -> list[Any]:
+    """Roads, communities (coloured by coverage), boundaries, service areas, gaps and facilities;
+    returns the legend handles."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     handles: list[Any] = []
     if ly.roads is not None:
         _draw_lines(ax, ly.roads.geometry, color="#c8c8c8", linewidth=0.35 * k, zorder=1)
@@ -287,6 +317,13 @@ def draw_sheet(data: MapData, info: SheetInfo, *, paper: str = "A4", orientation
             ax.scatter(pts.x, pts.y, marker=m, s=30 * k, color=f"C{i}", edgecolors="black", linewidths=0.5, zorder=7)
             handles.append(Line2D([], [], marker=m, linestyle="", markerfacecolor=f"C{i}", markeredgecolor="black",
                                   markersize=6 * k, label=_kind_name(str(kind))))
+    return handles
+
+
+def _frame(ax: Any, ly: _Layers, map_w: float, map_h: float, k: float) -> None:
+    """The map's extent, frame, scale bar and north arrow."""
+    from matplotlib_scalebar.scalebar import ScaleBar
+
     # the data's extent widened to the frame's shape: one metre is as long across as up
     x0, y0, x1, y1 = ly.bounds
     cx, cy, dx, dy = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
@@ -307,21 +344,6 @@ def draw_sheet(data: MapData, info: SheetInfo, *, paper: str = "A4", orientation
     ax.annotate("N", xy=(0.955, 0.965), xytext=(0.955, 0.875), xycoords="axes fraction", ha="center", va="center",
                 fontsize=10 * k,
                 arrowprops={"facecolor": "black", "width": 3.5 * k, "headwidth": 10 * k, "headlength": 9 * k})
-    _place_labels(fig, ax, ly, fontsize=fs_label)
-
-    # legend: beside the map (landscape) or below it (portrait)
-    if legend_w:
-        lax = fig.add_axes(box(pw - margin - legend_w, map_y, legend_w, map_h))
-        ncol = 1
-    else:
-        lax = fig.add_axes(box(margin, margin + footer_h, pw - 2 * margin, legend_h))
-        ncol = 3
-    lax.set_axis_off()
-    title = "图例" + (f"（户数覆盖率：{ly.minutes:g} 分钟）" if ly.minutes is not None and ly.shares is not None else "")
-    if handles:
-        lax.legend(handles=handles, loc="upper left", ncol=ncol, fontsize=7 * k, title=title, title_fontsize=8 * k,
-                   frameon=False, alignment="left", borderaxespad=0.0)
-    return fig
 
 
 def _draw_lines(ax: Any, geoms: Any, **kw: Any) -> None:

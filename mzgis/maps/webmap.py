@@ -52,6 +52,7 @@ from folium.template import Template
 from mzgis.errors import ConfigError
 from mzgis.layers import coords as cc
 from mzgis.layers.kinds import KINDS
+from mzgis.layers.schemas import OPERATING, PLANNED, UNDER_CONSTRUCTION
 from mzgis.maps.assets import inline_assets
 from mzgis.maps.safe_html import RawHtml, esc
 
@@ -75,7 +76,7 @@ LEVEL_STYLE = {"district": {"color": "#222222", "weight": 3.0, "dashArray": None
                "subdistrict": {"color": "#444444", "weight": 2.0, "dashArray": None},
                "community": {"color": "#777777", "weight": 1.0, "dashArray": "4 3"}}
 LEVEL_ZH = {"district": "区县", "subdistrict": "街道乡镇", "community": "社区村"}
-STATUS_STYLE = {"建成运营": (0.9, None), "在建": (0.45, "3 2"), "规划": (0.0, "2 2")}
+STATUS_STYLE = {OPERATING: (0.9, None), UNDER_CONSTRUCTION: (0.45, "3 2"), PLANNED: (0.0, "2 2")}
 SHARE_BINS = [0.0, 0.5, 0.7, 0.8, 0.9, 1.0001]
 SHARE_COLOURS = ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"]
 UNCOVERED = ("#99000d", "#ef3b2c")  # stroke, fill
@@ -511,6 +512,20 @@ class _Legend:
             self.rows.append(row)
 
 
+@dataclass
+class _Build:
+    """What the parts of :func:`build_map` add to: the map, its layer groups and legend."""
+
+    m: folium.Map
+    gcj: bool  # coordinates shifted to GCJ-02 (the Amap basemap)
+    groups: dict[str, list[Any]] = field(default_factory=dict)
+    legend: _Legend = field(default_factory=_Legend)
+
+    @property
+    def root(self) -> Any:
+        return self.m.get_root()
+
+
 def build_map(data: MapData, *, basemap: str = "roads") -> folium.Map:
     """Build the interactive map (a folium.Map; call :func:`save_map` to write it offline)."""
     if basemap not in BASEMAPS:
@@ -530,11 +545,39 @@ def build_map(data: MapData, *, basemap: str = "roads") -> folium.Map:
     if bounds:
         m.fit_bounds(bounds, padding=(12, 12))
     base = _basemap(m, basemap, data.tianditu_key, data.tiles)
-    groups: dict[str, list[Any]] = {}
-    legend = _Legend()
-    root: Any = m.get_root()
+    mb = _Build(m, gcj)
+    _add_roads_and_labels(mb, data, units, roads, basemap)
+    _add_coverage(mb, data, units)
+    _add_admin(mb, units)
+    _add_service_areas(mb, data)
+    search_src = _add_facilities(mb, fac)
+    _add_gaps(mb, data)
+    _add_sites(mb, data)
+    _add_markers(mb, data)
+    _add_search(mb, search_src)
 
-    # -- roads (the offline vector basemap) and labels --------------------------------------------
+    order = [_GROUP_BASE, _GROUP_ADMIN, _GROUP_COV, _GROUP_RING, _GROUP_FAC, _GROUP_DEMAND, _GROUP_SITES, _GROUP_MARKERS]
+    groups, legend, root = mb.groups, mb.legend, mb.root
+    for tl in base:
+        if tl.overlay:
+            groups.setdefault(_GROUP_BASE, []).append(tl)
+    _GroupedControl({g: groups[g] for g in order if g in groups}, base=[tl for tl in base if not tl.overlay]).add_to(m)
+    _MetricScale().add_to(m)
+    # RawHtml, not folium.Element: an Element's text is a Jinja template, and the title and the
+    # indicator names come from mzgis.toml
+    root.html.add_child(RawHtml(_title(data)))
+    root.html.add_child(RawHtml(_panel(data)))
+    root.html.add_child(RawHtml(_legend_html(legend)))
+    root.html.add_child(RawHtml(_OPEN_SCRIPT))
+    root.header.add_child(RawHtml(f"<title>{esc(data.title)}</title><meta charset='utf-8'>"
+                                  "<meta name='viewport' content='width=device-width, initial-scale=1'>" + _CSS))
+    return m
+
+
+def _add_roads_and_labels(mb: _Build, data: MapData, units: dict[str, gpd.GeoDataFrame],
+                          roads: gpd.GeoDataFrame | None, basemap: str) -> None:
+    """Roads (the offline vector basemap) and labels."""
+    m, groups, legend, root, gcj = mb.m, mb.groups, mb.legend, mb.root, mb.gcj
     if roads is not None:
         payload = _road_payload(roads)
         root.html.add_child(_data_script("mz-roads", payload))
@@ -558,7 +601,10 @@ def build_map(data: MapData, *, basemap: str = "roads") -> folium.Map:
         ll.add_to(m)
         groups.setdefault(_GROUP_BASE, []).append(ll)
 
-    # -- coverage choropleths -----------------------------------------------------------------------
+
+def _add_coverage(mb: _Build, data: MapData, units: dict[str, gpd.GeoDataFrame]) -> None:
+    """Coverage choropleths."""
+    m, groups, legend = mb.m, mb.groups, mb.legend
     if data.coverage is not None and len(data.coverage):
         cov = data.coverage
         t = float(cov["minutes"].max())
@@ -597,7 +643,10 @@ def build_map(data: MapData, *, basemap: str = "roads") -> folium.Map:
                 legend.add(sec, c, "fill", f"{int(100 * a)}–{min(100, round(100 * b))}%" if a == 0 else
                            f"–{min(100, round(100 * b))}%")
 
-    # -- admin boundaries ---------------------------------------------------------------------------
+
+def _add_admin(mb: _Build, units: dict[str, gpd.GeoDataFrame]) -> None:
+    """Admin boundaries."""
+    m, groups, legend = mb.m, mb.groups, mb.legend
     for level in ("community", "subdistrict", "district"):
         if level not in units:
             continue
@@ -614,7 +663,10 @@ def build_map(data: MapData, *, basemap: str = "roads") -> folium.Map:
         groups.setdefault(_GROUP_ADMIN, []).append(layer)
         legend.add("行政区划 boundaries", str(st["color"]), "dash" if st["dashArray"] else "line", f"{LEVEL_ZH[level]}界")
 
-    # -- service areas ----------------------------------------------------------------------------
+
+def _add_service_areas(mb: _Build, data: MapData) -> None:
+    """Service areas."""
+    m, groups, legend, gcj = mb.m, mb.groups, mb.legend, mb.gcj
     if data.service_areas is not None and len(data.service_areas):
         sa = _prep(data.service_areas, gcj=gcj, tolerance_deg=3e-5)
         for kind, grp in sa.groupby("kind"):
@@ -631,8 +683,11 @@ def build_map(data: MapData, *, basemap: str = "roads") -> folium.Map:
             fg.add_to(m)
             groups.setdefault(_GROUP_RING, []).append(fg)
 
-    # -- facilities, one layer per kind -----------------------------------------------------------
-    search_src = []
+
+def _add_facilities(mb: _Build, fac: gpd.GeoDataFrame | None) -> list[gpd.GeoDataFrame]:
+    """Facilities, one layer per kind."""
+    m, groups, legend = mb.m, mb.groups, mb.legend
+    search_src: list[gpd.GeoDataFrame] = []
     if fac is not None:
         kinds = list(dict.fromkeys(fac["kind"].astype(str)))
         for i, kind in enumerate(kinds):
@@ -657,8 +712,12 @@ def build_map(data: MapData, *, basemap: str = "roads") -> folium.Map:
             groups.setdefault(_GROUP_FAC, []).append(layer)
             legend.add("设施 facilities（● 运营 ◐ 在建 ○ 规划）", colour, "circle", esc(_kind_name(kind)))
             search_src.append(gj.assign(_name=pop[fields[0]] if fields else ""))
+    return search_src
 
-    # -- uncovered demand ---------------------------------------------------------------------------
+
+def _add_gaps(mb: _Build, data: MapData) -> None:
+    """Uncovered demand."""
+    m, groups, legend, gcj = mb.m, mb.groups, mb.legend, mb.gcj
     if data.gaps is not None and len(data.gaps):
         gaps = _prep(data.gaps, gcj=gcj)
         gaps = _aggregate_points(gaps) if len(gaps) > MAX_POINTS else gaps.assign(n=1)
@@ -676,7 +735,10 @@ def build_map(data: MapData, *, basemap: str = "roads") -> folium.Map:
         groups.setdefault(_GROUP_DEMAND, []).append(layer)
         legend.add("需求 demand", UNCOVERED[1], "circle", "未覆盖户（圆大小=户数）uncovered", UNCOVERED[0])
 
-    # -- proposed sites and the service areas they would add -----------------------------------------
+
+def _add_sites(mb: _Build, data: MapData) -> None:
+    """Proposed sites and the service areas they would add."""
+    m, groups, legend, gcj = mb.m, mb.groups, mb.legend, mb.gcj
     if data.site_areas is not None and len(data.site_areas):
         sa2 = _prep(data.site_areas, gcj=gcj, tolerance_deg=3e-5)
         fg = folium.FeatureGroup(name="建议新址服务圈 proposed areas", show=True)
@@ -701,7 +763,10 @@ def build_map(data: MapData, *, basemap: str = "roads") -> folium.Map:
         groups.setdefault(_GROUP_SITES, []).append(layer)
         legend.add("建议新址 proposed", PROPOSED[1], "circle", "建议新址 proposed sites", PROPOSED[0])
 
-    # -- boundary markers -----------------------------------------------------------------------------
+
+def _add_markers(mb: _Build, data: MapData) -> None:
+    """Boundary markers."""
+    m, groups, legend, gcj = mb.m, mb.groups, mb.legend, mb.gcj
     if data.markers is not None and len(data.markers):
         mk = _prep(data.markers, gcj=gcj)
         pop, fields, labels_ = _popup_frame(mk, {"feature_id": "界桩编号", "line_id": "界线", "condition": "状况",
@@ -720,7 +785,10 @@ def build_map(data: MapData, *, basemap: str = "roads") -> folium.Map:
             legend.add("界桩 boundary markers", CONDITION_COLOURS.get(c, MARKER_OTHER), "circle",
                        esc(c) if c in CONDITION_COLOURS else "其他 other")
 
-    # -- search by name (an invisible index over the facilities) ------------------------------------
+
+def _add_search(mb: _Build, search_src: list[gpd.GeoDataFrame]) -> None:
+    """Search by name (an invisible index over the facilities)."""
+    m = mb.m
     if search_src:
         allf = gpd.GeoDataFrame(pd.concat(search_src, ignore_index=True), geometry="geometry", crs="EPSG:4326")
         idx = folium.GeoJson(_geojson(allf, ["_name"]), name="search", control=False,
@@ -731,22 +799,6 @@ def build_map(data: MapData, *, basemap: str = "roads") -> folium.Map:
                         position="topleft", search_zoom=17)
         search.add_to(m)
         _PhoneSearch(search).add_to(m)
-
-    order = [_GROUP_BASE, _GROUP_ADMIN, _GROUP_COV, _GROUP_RING, _GROUP_FAC, _GROUP_DEMAND, _GROUP_SITES, _GROUP_MARKERS]
-    for tl in base:
-        if tl.overlay:
-            groups.setdefault(_GROUP_BASE, []).append(tl)
-    _GroupedControl({g: groups[g] for g in order if g in groups}, base=[tl for tl in base if not tl.overlay]).add_to(m)
-    _MetricScale().add_to(m)
-    # RawHtml, not folium.Element: an Element's text is a Jinja template, and the title and the
-    # indicator names come from mzgis.toml
-    root.html.add_child(RawHtml(_title(data)))
-    root.html.add_child(RawHtml(_panel(data)))
-    root.html.add_child(RawHtml(_legend_html(legend)))
-    root.html.add_child(RawHtml(_OPEN_SCRIPT))
-    root.header.add_child(RawHtml(f"<title>{esc(data.title)}</title><meta charset='utf-8'>"
-                                  "<meta name='viewport' content='width=device-width, initial-scale=1'>" + _CSS))
-    return m
 
 
 def _labels(data: MapData, units: dict[str, gpd.GeoDataFrame], *, gcj: bool) -> list[list[Any]]:

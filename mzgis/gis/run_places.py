@@ -1,0 +1,296 @@
+"""The place-name staff's commands: ``mzgis boundaries``, ``inspect`` (one function per
+inspection) and ``record``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mzgis.analysis.addresses import check_addresses, check_place_names
+from mzgis.analysis.boundaries import BoundaryLines, derive_boundary_lines, inspect_units
+from mzgis.analysis.markers import inspect_markers, inspection_plan
+from mzgis.errors import LayerError
+from mzgis.gis.inputs import (
+    check_admin_layer,
+    file_stem,
+    layers_of,
+    units_by_level,
+)
+from mzgis.gis.workspace import Workspace
+from mzgis.maps.tables import write_table
+
+log = logging.getLogger(__name__)
+
+
+def run_boundaries(ws: Workspace, *, units: str) -> BoundaryLines:
+    """Derive the boundary lines of an admin-unit layer into layer ``boundary_lines_<units>``."""
+    check_admin_layer(ws, units, "--units")
+    layer = ws.store.read(units)
+    res = derive_boundary_lines(layer, ws.metric_crs().to_string())
+    name = f"boundary_lines_{units}"
+    level = ws.store.layer_info(units) or {}
+    lines = res.lines.assign(level=level.get("level"))
+    ws.store.write_layer(name, lines, layer_type="boundary_lines", level=level.get("level"), source=f"derived from {units}",
+                         retire_missing=True, note=f"boundaries --units {units}")
+    return res
+
+
+#: The columns of the inspection tables, in Chinese.
+_BOUNDARY_ZH = {"finding": "问题", "units": "涉及单位", "area_m2": "面积(㎡)", "lon": "经度", "lat": "纬度",
+                "detail": "说明"}
+_MARKER_ZH = {"marker_code": "界桩编号", "line_id": "界线", "finding": "问题", "detail": "说明",
+              "distance_m": "距离(m)"}
+_PLAN_ZH = {"line_id": "界线", "left_code": "左侧", "right_code": "右侧", "line_length_m": "界线长度(m)", "seq": "序号",
+            "marker_code": "界桩编号", "chainage_m": "里程(m)", "condition": "状况",
+            "last_inspection_date": "最近检查", "task": "任务"}
+_ADDRESS_ZH = {"feature_id": "编号", "address": "地址", "finding": "问题", "detail": "说明"}
+
+Inspection = tuple[list[Path], pd.DataFrame]
+
+
+def _day(today: str | dt.date | None) -> dt.date | None:
+    """``--today`` as a date (None: today)."""
+    return pd.Timestamp(today).date() if today else None
+
+
+def run_inspect_boundaries(ws: Workspace, *, units: str | None, parents: str | None = None) -> Inspection:
+    """``inspect boundaries``: overlaps, gaps, slivers and parent mismatches of an admin-unit layer;
+    ``out/inspect_boundaries_<layer>.csv/.xlsx`` and the findings layer ``inspect_boundaries_<layer>``."""
+    out = ws.out_dir  # first: an out/ that is a file is refused before any work
+    if not units:
+        msg = "inspect boundaries needs --units LAYER"
+        raise LayerError(msg)
+    check_admin_layer(ws, units, "--units")
+    if parents:
+        check_admin_layer(ws, parents, "--parents")
+    parent_layer = ws.store.read(parents) if parents else None
+    if parent_layer is None:
+        # by default the units of the level above, when the store has them
+        level = (ws.store.layer_info(units) or {}).get("level")
+        above = {"subdistrict": "district", "community": "subdistrict"}.get(str(level))
+        parent_layer = units_by_level(ws).get(above) if above else None
+    found = inspect_units(ws.store.read(units), ws.metric_crs().to_string(), parents=parent_layer,
+                          sliver_m2=ws.settings.sliver_m2)
+    table = pd.DataFrame(found.drop(columns="geometry"))
+    # one file per inspected layer, so inspecting communities does not overwrite subdistricts
+    stem = f"inspect_boundaries_{file_stem(units)}"
+    files = write_table(table, out / f"{stem}.csv", xlsx_path=out / f"{stem}.xlsx", headers_zh=_BOUNDARY_ZH,
+                        sheet="界线拓扑检查")
+    name = f"inspect_boundaries_{units}"
+    if len(found) or name in ws.store.layer_names():
+        geo = found.assign(feature_id=[f"P{i + 1}" for i in range(len(found))])
+        ws.store.write_layer(name, geo, layer_type="findings", retire_missing=True, note="inspect boundaries")
+    return files, table
+
+
+def run_inspect_markers(ws: Workspace, *, markers: str | None = None, lines: str | None = None,
+                        today: str | dt.date | None = None) -> Inspection:
+    """``inspect markers``: markers off, or far from, their line, missing markers, overdue checks;
+    ``out/inspect_markers.csv/.xlsx``."""
+    out = ws.out_dir  # first: an out/ that is a file is refused before any work
+    day = _day(today)
+    mk, ln = layers_of(ws, "boundary_markers", markers), layers_of(ws, "boundary_lines", lines)
+    table = inspect_markers(mk, ln, ws.metric_crs().to_string(), settings=ws.settings.markers, today=day)
+    files = write_table(table, out / "inspect_markers.csv", xlsx_path=out / "inspect_markers.xlsx",
+                        headers_zh=_MARKER_ZH, sheet="界桩检查")
+    return files, table
+
+
+def run_inspect_plan(ws: Workspace, *, markers: str | None = None, lines: str | None = None,
+                     today: str | dt.date | None = None) -> Inspection:
+    """``inspect plan``: the joint-inspection task list along every line; ``out/inspection_plan.csv/.xlsx``."""
+    out = ws.out_dir  # first: an out/ that is a file is refused before any work
+    day = _day(today)
+    mk, ln = layers_of(ws, "boundary_markers", markers), layers_of(ws, "boundary_lines", lines)
+    table = inspection_plan(mk, ln, ws.metric_crs().to_string(), settings=ws.settings.markers, today=day)
+    files = write_table(table, out / "inspection_plan.csv", xlsx_path=out / "inspection_plan.xlsx",
+                        headers_zh=_PLAN_ZH, sheet="联检任务")
+    return files, table
+
+
+def run_inspect_addresses(ws: Workspace, *, addresses: str | None = None,
+                          names_file: str | None = None) -> Inspection:
+    """``inspect addresses``: address and place-name checks (against ``--names``, a standard list);
+    ``out/inspect_addresses.csv/.xlsx``."""
+    out = ws.out_dir  # first: an out/ that is a file is refused before any work
+    ad = layers_of(ws, "addresses", addresses)
+    table = check_addresses(ad, units_by_level(ws))
+    if names_file:
+        std = _read_names(names_file)
+        if ws.store.layer_names("place_names"):
+            table = pd.concat([table, check_place_names(layers_of(ws, "place_names", None), std)], ignore_index=True)
+    files = write_table(table, out / "inspect_addresses.csv", xlsx_path=out / "inspect_addresses.xlsx",
+                        headers_zh=_ADDRESS_ZH, sheet="地址检查")
+    return files, table
+
+
+def run_inspect(ws: Workspace, what: str, *, units: str | None = None, parents: str | None = None,
+                markers: str | None = None, lines: str | None = None, addresses: str | None = None,
+                names_file: str | None = None, today: str | None = None) -> Inspection:
+    """The place-name staff's inspections by name (``mzgis inspect WS WHAT``): ``boundaries``,
+    ``markers``, ``plan`` or ``addresses``; each is also a function of its own (``run_inspect_*``)."""
+    _ = ws.out_dir  # checked first, as each inspection does: an out/ that is a file is refused first
+    _day(today)  # a bad --today is refused whatever the inspection
+    if what == "boundaries":
+        return run_inspect_boundaries(ws, units=units, parents=parents)
+    if what == "markers":
+        return run_inspect_markers(ws, markers=markers, lines=lines, today=today)
+    if what == "plan":
+        return run_inspect_plan(ws, markers=markers, lines=lines, today=today)
+    if what == "addresses":
+        return run_inspect_addresses(ws, addresses=addresses, names_file=names_file)
+    msg = f"inspect {what}: use boundaries, markers, plan or addresses"
+    raise LayerError(msg)
+
+
+def _read_names(path: str) -> list[str]:
+    """``--names``: a standard place-name list, one name per line (UTF-8 or GBK/GB18030)."""
+    raw = Path(path).read_bytes()
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        msg = f"--names {path}: 无法识别编码 neither UTF-8 nor GBK/GB18030 text; 请另存为 UTF-8 save it as UTF-8"
+        raise LayerError(msg)
+    if not text.strip():
+        return []
+    col = pd.read_csv(io.StringIO(text), header=None, dtype=str, skip_blank_lines=True)[0]
+    return [str(n).strip() for n in col.dropna() if str(n).strip()]
+
+
+#: Largest photo ``mzgis record`` copies into the workspace.
+MAX_PHOTO_BYTES = 50 * 1024 * 1024
+
+#: Image types accepted as inspection photos: leading bytes → file extension.
+_IMAGE_MAGIC: tuple[tuple[bytes, int, str], ...] = (
+    (b"\xff\xd8\xff", 0, ".jpg"), (b"\x89PNG\r\n\x1a\n", 0, ".png"), (b"GIF87a", 0, ".gif"),
+    (b"GIF89a", 0, ".gif"), (b"II*\x00", 0, ".tif"), (b"MM\x00*", 0, ".tif"), (b"BM", 0, ".bmp"),
+    (b"WEBP", 8, ".webp"), (b"ftypheic", 4, ".heic"), (b"ftypheix", 4, ".heic"), (b"ftypmif1", 4, ".heif"),
+)
+
+
+def _photo_extension(src: Path) -> str:
+    """Check ``--photo`` is a readable image file of sensible size; its extension by content."""
+    if not src.is_file():
+        what = "是文件夹 is a folder" if src.is_dir() else "文件不存在 file not found"
+        msg = f"--photo {src}: {what}; 请给出照片文件 give the photo's file (JPEG, PNG, …)"
+        raise LayerError(msg)
+    size = src.stat().st_size
+    if size == 0 or size > MAX_PHOTO_BYTES:
+        msg = (f"--photo {src}: 文件大小 {size} 字节 size {size} bytes; 照片应在 1 字节到 {MAX_PHOTO_BYTES // 2**20} MB "
+               f"之间 a photo must be between 1 byte and {MAX_PHOTO_BYTES // 2**20} MB")
+        raise LayerError(msg)
+    with open(src, "rb") as fh:
+        head = fh.read(16)
+    for magic, at, ext in _IMAGE_MAGIC:
+        if head[at:at + len(magic)] == magic:
+            return ext
+    msg = (f"--photo {src}: 不是图片 not an image (its content is not JPEG, PNG, GIF, TIFF, BMP, WebP or HEIC); "
+           "请给出照片文件 give the photo's file")
+    raise LayerError(msg)
+
+
+def _marker_row(ws: Workspace, marker_code: str, layer: str | None) -> tuple[str, int]:
+    """The marker layer holding ``marker_code`` and the marker's current version."""
+    store = ws.store
+    names = [layer] if layer else store.layer_names("boundary_markers")
+    if layer and layer not in store.layer_names():
+        msg = f"--layer {layer}: 没有图层 no such layer; layers: {store.layer_names('boundary_markers')}"
+        raise LayerError(msg)
+    for n in names:
+        try:
+            row = store.feature(n, str(marker_code))
+        except LayerError:
+            continue
+        missing = {"condition", "last_inspection_date"} - set(row.index)
+        if missing:
+            msg = (f"图层 layer '{n}' 没有字段 has no fields {sorted(missing)}: 它不是界桩图层 it is not a "
+                   "boundary-marker layer (import markers with --type boundary_markers)")
+            raise LayerError(msg)
+        if not pd.isna(row.get("mz_retired_at")):
+            msg = f"界桩 marker '{marker_code}' 已退役 is retired in '{n}'; 用 use `mzgis revert` to bring it back"
+            raise LayerError(msg)
+        return n, int(row["mz_version"])
+    msg = f"没有界桩 no boundary marker '{marker_code}' in {names}; 请检查编号 check the code"
+    raise LayerError(msg)
+
+
+def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, inspector: str,
+               photo: str | None = None, note: str | None = None, layer: str | None = None) -> dict[str, Any]:
+    """Record one marker inspection: the marker's condition and date updated (history kept) and an
+    inspection record appended (``mzgis_inspections``); a photo is copied to
+    ``photos/<date>/<code>_<name><ext>`` (a safe, unique name inside the workspace).
+
+    Everything is checked first; the photo is copied under a temporary name, the store is written,
+    and only then the photo is moved in place: a failure leaves no photo and no half record.
+    """
+    from mzgis.layers.paths import inside, safe_filename
+    from mzgis.layers.schemas import MARKER_CONDITIONS
+
+    cond = MARKER_CONDITIONS.get(condition, MARKER_CONDITIONS.get(condition.lower()))
+    if cond is None:
+        msg = f"--condition {condition}: 应为 use one of {sorted(set(MARKER_CONDITIONS.values()))}"
+        raise LayerError(msg)
+    try:
+        day = pd.Timestamp(date).date().isoformat()
+    except ValueError as exc:
+        msg = f"--date {date}: 日期无法识别 not a date; write it as 2026-11-20"
+        raise LayerError(msg) from exc
+    if not inspector.strip() or "\x00" in inspector:
+        msg = f"--inspector {inspector!r}: 请给出检查人姓名 give the inspector's name"
+        raise LayerError(msg)
+    where, version = _marker_row(ws, marker_code, layer)
+    ext = _photo_extension(Path(photo)) if photo else None
+    store = ws.store
+    final: Path | None = None
+    part: Path | None = None
+    try:
+        if photo and ext:
+            folder = ws.root / "photos" / day
+            if not inside(folder, ws.root):
+                msg = f"{folder}: 照片文件夹不在工作区内 the photo folder lies outside the workspace (a symlink?)"
+                raise LayerError(msg)
+            stem = safe_filename(f"{marker_code}_{Path(photo).stem}", default="photo")
+            final = folder / f"{stem}{ext}"
+            n = 1
+            while final.exists():  # a unique name: never overwrite an earlier photo
+                n += 1
+                final = folder / f"{stem}-{n}{ext}"
+            if not inside(final, ws.root):
+                msg = f"{final}: 照片路径不在工作区内 the photo path lies outside the workspace"
+                raise LayerError(msg)
+            # the copy waits in cache/ (same disk) until the store has the record: a killed or failed
+            # command leaves nothing in photos/
+            fd, tmp = tempfile.mkstemp(prefix=".photo-", suffix=".part", dir=ws.cache_dir)
+            os.close(fd)
+            part = Path(tmp)
+            shutil.copyfile(photo, part)
+        rec = {"ts": pd.Timestamp.now().isoformat(timespec="seconds"), "layer": where,
+               "marker_code": str(marker_code), "date": day, "condition": cond, "inspector": inspector,
+               "photo": None if final is None else final.relative_to(ws.root).as_posix(), "note": note}
+        # the marker's new condition and the inspection record: one transaction
+        store.edit_feature(where, marker_code, changes={"condition": cond, "last_inspection_date": day},
+                           user=inspector, expect_version=version,
+                           note=f"inspection {day}" + (f": {note}" if note else ""),
+                           records={"mzgis_inspections": [rec]})
+        if part is not None and final is not None:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(part, final)
+            part = None
+        return rec
+    except BaseException:
+        if part is not None:
+            part.unlink(missing_ok=True)
+        raise

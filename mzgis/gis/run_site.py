@@ -1,0 +1,103 @@
+"""``mzgis site``: the siting model of :mod:`mzgis.analysis.siting` on the workspace's inputs,
+the proposed sites written as tables and a store layer.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from mzgis.analysis.siting import (
+    CoverageProblem,
+    SitingResult,
+    existing_coverage,
+    generate_candidates,
+    solve,
+)
+from mzgis.analysis.snapping import SegmentIndex
+from mzgis.errors import LayerError
+from mzgis.gis.inputs import (
+    SCENARIOS,
+    facilities_of,
+    file_stem,
+    load_demand,
+    load_network,
+    snap_setting,
+)
+from mzgis.gis.workspace import Workspace
+from mzgis.layers.kinds import get_kind
+from mzgis.maps.tables import write_table
+
+log = logging.getLogger(__name__)
+
+
+# -- siting ------------------------------------------------------------------------------------------
+@dataclass
+class SiteRun:
+    """Outputs of :func:`run_site`."""
+
+    table: pd.DataFrame
+    result: SitingResult
+    files: list[Path]
+    candidates_source: str
+
+
+def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float | None = None,
+             minutes: float | None = None, demand: str | None = None, candidates: str | None = None,
+             capacity: float | None = None, decay: str | None = None, method: str = "auto",
+             profile: str = "walk", statuses: tuple[str, ...] = SCENARIOS["today"],
+             snap_to: str | None = None, coords: str = "wgs84") -> SiteRun:
+    """Propose new sites for a kind; writes ``out/sites_<kind>.csv`` and the layer ``sites_<kind>``.
+
+    Facilities of ``statuses`` are held fixed (default 建成运营; the planned scenario also holds the
+    在建/规划 stations fixed). Without a candidate layer the candidates are every network node
+    within the service distance of uncovered demand (:func:`~mzgis.analysis.siting.generate_candidates`)."""
+    k = get_kind(kind)
+    graph = load_network(ws)
+    index = SegmentIndex.shared(graph, snap_to=snap_setting(ws, snap_to))
+    t_min = float(minutes) if minutes is not None else float(k.threshold_min or max(ws.thresholds_min))
+    limit = t_min * ws.walk_speed_m_per_min(profile)
+    snap = ws.settings.travel.max_snap_distance_m
+    dem, _ = load_demand(ws, demand, graph)
+    dem = dem.reset_index(drop=True)
+    fac = facilities_of(ws, k.id, statuses)
+    base = existing_coverage(graph, dem, fac, limit_m=limit, decay=decay, max_snap_m=snap, index=index)
+    if candidates is not None:
+        cand = ws.store.read(candidates).reset_index(drop=True)
+        source = f"layer {candidates}"
+    else:
+        cand = generate_candidates(graph, dem, covered=base, limit_m=limit, max_snap_m=snap, index=index)
+        source = (f"{len(cand)} 个路网节点 network nodes within {t_min:g} min of uncovered demand "
+                  "(every such node: 'exact' is exact over all of them)")
+    if cand.empty:
+        msg = "没有候选址 no candidates: every demand point is covered, or the candidate layer is empty"
+        raise LayerError(msg)
+    problem = CoverageProblem.from_network(graph, dem, cand, base=base, limit_m=limit, decay=decay,
+                                           capacity_households=capacity, max_snap_m=snap, index=index)
+    result = solve(problem, add=add, target_share=target, method=method)
+    table = result.table(problem.candidate_ids, problem.candidate_lonlat)
+    table["fixed_status"] = "、".join(statuses)
+    out = ws.out_dir
+    shown = table.copy()
+    if len(shown):
+        from mzgis.layers.crs import to_output_coords
+
+        ox, oy, label = to_output_coords(shown["x"].to_numpy(), shown["y"].to_numpy(), coords)
+        shown["x"], shown["y"] = np.round(ox, 7), np.round(oy, 7)
+        shown["coord_system"] = label
+    stem = file_stem(k.id)
+    files = write_table(shown, out / f"sites_{stem}.csv", xlsx_path=out / f"sites_{stem}.xlsx",
+                        headers_zh={"rank": "排序", "candidate_id": "候选址编号", "x": "经度", "y": "纬度",
+                                    "households_gained": "新增覆盖户数", "cumulative_share": "累计户数覆盖率",
+                                    "fixed_status": "视为已有的设施状态", "coord_system": "坐标系"},
+                        sheet="建议选址")
+    layer = gpd.GeoDataFrame(table.rename(columns={"candidate_id": "feature_id"}).assign(kind=k.id, minutes=t_min),
+                             geometry=gpd.points_from_xy(table["x"], table["y"]), crs="EPSG:4326")
+    ws.store.write_layer(f"sites_{k.id}", layer, layer_type="sites", kind=k.id, retire_missing=True,
+                         note=f"site {k.id} {result.method}")
+    return SiteRun(shown, result, files, source)
