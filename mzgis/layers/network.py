@@ -187,12 +187,15 @@ class RoadGraph:
           node is a node), ``created_with``;
         * nodes keyed by OSM node id (``node_key="osmid"``, as osmnx does) or by their position
           ``0 .. n-1`` in this graph's arrays (``node_key="index"``, the numbering the reach engine
-          uses), with ``x``, ``y`` (in ``crs``) and ``osmid``;
+          uses, the OSM id then in ``osmid``), with ``x``, ``y`` (in ``crs``) and ``street_count``
+          (edges at the node);
         * every undirected edge as two directed edges (walking is two-way), key 0, with ``length``
           (metres), ``geometry`` (a straight ``LineString`` from ``u`` to ``v`` in ``crs``),
           ``oneway`` False and ``reversed`` (False for ``u < v``).
 
-        Shortest-path lengths on it (``weight="length"``) equal the engine's node distances.
+        Shortest-path lengths on it (``weight="length"``) equal the engine's node distances. The
+        graph keeps no OSM way ids, so edges have no ``osmid`` and ``osmnx.convert.validate_graph``
+        reports that; ``graph_to_gdfs``, ``graph_from_gdfs`` and routing do not need it.
         """
         import networkx as nx
         import shapely
@@ -209,9 +212,11 @@ class RoadGraph:
         else:
             keys = list(range(self.n_nodes))
         g = nx.MultiDiGraph(crs=self.crs, simplified=False, created_with="mzgis")
+        streets = np.bincount(np.concatenate([self.u, self.v]), minlength=self.n_nodes).tolist()
         g.add_nodes_from(
-            (k, {"x": float(a), "y": float(b), "osmid": int(o)})
-            for k, a, b, o in zip(keys, self.x.tolist(), self.y.tolist(), ids.tolist(), strict=True))
+            (k, {"x": float(a), "y": float(b), "street_count": int(c)}
+             | ({"osmid": int(o)} if node_key == "index" else {}))
+            for k, a, b, o, c in zip(keys, self.x.tolist(), self.y.tolist(), ids.tolist(), streets, strict=True))
         xy = np.column_stack([self.x, self.y])
         fwd = shapely.linestrings(np.stack([xy[self.u], xy[self.v]], axis=1))
         back = shapely.linestrings(np.stack([xy[self.v], xy[self.u]], axis=1))
