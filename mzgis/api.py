@@ -74,8 +74,6 @@ __all__ = [
 ]
 
 SnapTo = Literal["main", "any"]
-#: Passed as an id column name that no frame has: the analyses then use the frame's index as ids.
-_USE_INDEX = "\0"
 
 
 # -- checks ------------------------------------------------------------------------------------------
@@ -114,14 +112,25 @@ def _speed(walk_speed_km_per_h: float) -> float:
     return _positive("walk_speed_km_per_h", walk_speed_km_per_h) * 1000.0 / 60.0
 
 
-def _id_column(gdf: pd.DataFrame, given: str | None, candidates: Sequence[str]) -> str:
-    """The id column: ``given``, else the first of ``candidates`` present ("" = use the index)."""
+def _index_ids(index: pd.Index) -> list[str]:
+    """Text ids from an index; a MultiIndex (osmnx's ``(element, id)``) joined as ``way/123``."""
+    if isinstance(index, pd.MultiIndex):
+        return ["/".join(str(p) for p in key) for key in index]
+    return [str(k) for k in index]
+
+
+def _with_id(gdf: gpd.GeoDataFrame, given: str | None, candidates: Sequence[str]) -> tuple[gpd.GeoDataFrame, str]:
+    """The frame and its id column: ``given``, else the first of ``candidates`` present, else
+    ``feature_id`` made from the index (on a copy; the caller's frame is not changed)."""
     if given is not None:
         if given not in gdf.columns:
             msg = f"没有编号列 no id column {given!r}; columns: {list(gdf.columns)}"
             raise LayerError(msg)
-        return given
-    return next((c for c in candidates if c in gdf.columns), "")
+        return gdf, given
+    col = next((c for c in candidates if c in gdf.columns), None)
+    if col is not None:
+        return gdf, col
+    return gdf.assign(feature_id=_index_ids(gdf.index)), "feature_id"
 
 
 def _metric_crs(gdf: gpd.GeoDataFrame, metric_crs: str | None) -> str:
@@ -290,11 +299,11 @@ def _reach_result(graph: RoadGraph, facilities: gpd.GeoDataFrame, demand: gpd.Ge
                   facility_id: str | None, demand_id: str | None, pairs: bool) -> Any:
     from mzgis.analysis.reach import network_reach
 
-    fid = _id_column(facilities, facility_id, ("feature_id",))
-    did = _id_column(demand, demand_id, ("demand_id", "feature_id"))
+    facilities, fid = _with_id(facilities, facility_id, ("feature_id",))
+    demand, did = _with_id(demand, demand_id, ("demand_id", "feature_id"))
     return network_reach(graph, facilities, demand, thresholds_min=minutes, speed_m_per_min=speed,
                          max_snap_m=_positive("max_snap_distance_m", max_snap_distance_m),
-                         facility_id=fid or _USE_INDEX, demand_id=did or _USE_INDEX, pairs=pairs, snap_to=snap_to)
+                         facility_id=fid, demand_id=did, pairs=pairs, snap_to=snap_to)
 
 
 def reach(graph: RoadGraph, facilities: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, *,
@@ -341,7 +350,8 @@ def demand_points(layer: gpd.GeoDataFrame, *, metric_crs: str | None = None, per
     s = DemandSettings(_positive("persons_per_household", persons_per_household), float(elderly_share),
                        _positive("floor_area_per_household_m2", floor_area_per_household_m2),
                        _positive("default_floors", default_floors))
-    out = demand_from_layer(layer, _metric_crs(layer, metric_crs), settings=s)
+    ids, _ = _with_id(layer, None, ("feature_id",))
+    out = demand_from_layer(ids, _metric_crs(layer, metric_crs), settings=s)
     out.index = layer.index
     return out
 
@@ -397,11 +407,12 @@ def service_areas(graph: RoadGraph, facilities: gpd.GeoDataFrame, *,
     from mzgis.analysis.service_areas import service_areas as areas
 
     facilities = _frame(facilities, "facilities")
-    fid = _id_column(facilities, facility_id, ("feature_id",))
+    crs = facilities.crs
+    facilities, fid = _with_id(facilities, facility_id, ("feature_id",))
     out = areas(graph, facilities, thresholds_min=_thresholds(minutes), speed_m_per_min=_speed(walk_speed_km_per_h),
                 buffer_m=_positive("buffer_m", buffer_m), max_snap_m=_positive("max_snap_distance_m", max_snap_distance_m),
-                dissolve_by=dissolve_by, facility_id=fid or _USE_INDEX, snap_to=snap_to)
-    return out.to_crs(facilities.crs)
+                dissolve_by=dissolve_by, facility_id=fid, snap_to=snap_to)
+    return out.to_crs(crs)
 
 
 def site(graph: RoadGraph, facilities: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, *,
@@ -488,7 +499,8 @@ def _site_core(graph: RoadGraph, fac: gpd.GeoDataFrame, dem: gpd.GeoDataFrame, *
     matrix = sp.csr_matrix((vals, (pf, d_ok[pd_])), shape=(len(c_ok), len(dem)))
     problem = CoverageProblem(matrix, dem["households"].astype(float).to_numpy(), base, capacity)
     result = solve(problem, add=add, target_share=target_share, method=method)
-    ids = (cand["feature_id"].astype(str).to_numpy() if "feature_id" in cand else cand.index.astype(str).to_numpy())[c_ok]
+    ids = (cand["feature_id"].astype(str).to_numpy() if "feature_id" in cand
+           else np.asarray(_index_ids(candidates.index) if candidates is not None else cand.index.astype(str)))[c_ok]
     table = result.table(list(ids), np.column_stack([cx[c_ok], cy[c_ok]]))
     out = gpd.GeoDataFrame(table.drop(columns=["x", "y"]), geometry=gpd.points_from_xy(table["x"], table["y"]),
                            crs=graph.crs).to_crs(dem.crs)
@@ -514,6 +526,7 @@ def access(graph: RoadGraph, facilities: gpd.GeoDataFrame, demand: gpd.GeoDataFr
     from mzgis.analysis.access import accessibility
 
     facilities, demand = _frame(facilities, "facilities"), _frame(demand, "demand")
+    geometry, crs = demand.geometry.to_numpy(), demand.crs
     if demand_field not in demand.columns:
         demand = _weighted(demand, graph)
     if distance_m is not None:
@@ -523,14 +536,14 @@ def access(graph: RoadGraph, facilities: gpd.GeoDataFrame, demand: gpd.GeoDataFr
     else:
         msg = "access: 给出 minutes 或 distance_m give minutes= or distance_m="
         raise LayerError(msg)
-    fid = _id_column(facilities, None, ("feature_id",))
-    did = _id_column(demand, None, ("demand_id", "feature_id"))
+    facilities, fid = _with_id(facilities, None, ("feature_id",))
+    demand, did = _with_id(demand, None, ("demand_id", "feature_id"))
     res = accessibility(graph, facilities, demand, supply=supply, demand_field=demand_field, method=method,
                         decay=decay, threshold=threshold, mode="distance" if mode == "distance" else "minutes",
                         speed_m_per_min=_speed(walk_speed_km_per_h),
                         max_snap_m=_positive("max_snap_distance_m", max_snap_distance_m),
-                        facility_id=fid or _USE_INDEX, demand_id=did or _USE_INDEX, snap_to=snap_to)
-    out = gpd.GeoDataFrame(res.demand, geometry=demand.geometry.to_numpy(), crs=demand.crs)
+                        facility_id=fid, demand_id=did, snap_to=snap_to)
+    out = gpd.GeoDataFrame(res.demand, geometry=geometry, crs=crs)
     out.attrs.update(measure=res.measure.name, method=res.method, decay=res.decay,
                      threshold=res.threshold_label, notes=list(res.notes))
     return out

@@ -196,6 +196,12 @@ def test_results_keep_the_callers_crs_and_index(demo):
     assert res.crs == moved.crs
     assert res.geometry.equals(moved.geometry)
     np.testing.assert_allclose(res["distance_m"].to_numpy(), base["distance_m"].to_numpy(), atol=1e-6)
+    # without an id column the ids are the index (a MultiIndex as osmnx gives it joined with "/")
+    plain = mzgis.reach(graph, fac, moved.drop(columns="demand_id"), counts=False)
+    assert plain["demand_id"].tolist() == list(moved.index)
+    multi = moved.drop(columns="demand_id").set_axis(pd.MultiIndex.from_arrays(
+        [["way"] * len(moved), range(len(moved))]), axis=0)
+    assert mzgis.reach(graph, fac, multi, counts=False)["demand_id"].iloc[2] == "way/2"
     areas = mzgis.service_areas(graph, fac.to_crs("EPSG:3857"), minutes=[5, 10])
     assert areas.crs == "EPSG:3857"
     assert len(areas) == 2 * len(fac)
