@@ -7,9 +7,40 @@ with their units in the name, and return DataFrames/GeoDataFrames — they write
 no store. Results keep the caller's index (per demand point) and CRS (geometries come back in the
 CRS of the frame they belong to).
 
+A street 300 m long, a station 10 m off its west end, two compounds along it (all in UTM metres):
+
+>>> import geopandas as gpd, shapely
 >>> import mzgis
->>> sorted(n for n in ("reach", "coverage", "site") if n in mzgis.__all__)
-['coverage', 'reach', 'site']
+>>> street = gpd.GeoSeries([shapely.LineString([(0, 0), (300, 0)])], crs="EPSG:32650")
+>>> graph = mzgis.graph_from_lines(street)
+>>> station = gpd.GeoDataFrame({"feature_id": ["S1"]}, geometry=[shapely.Point(0, 10)], crs=graph.crs)
+>>> homes = gpd.GeoDataFrame({"feature_id": ["H1", "H2"], "households": [30, 20]},
+...                          geometry=[shapely.Point(150, 0), shapely.Point(280, 6)], crs=graph.crs)
+
+Walking 10 + 150 m and 10 + 280 + 6 m at 4 km/h (66.7 m/min):
+
+>>> mzgis.reach(graph, station, homes, minutes=[3, 5])[["nearest_facility_id", "distance_m", "minutes"]].round(2)
+  nearest_facility_id  distance_m  minutes
+0                  S1       160.0     2.40
+1                  S1       296.0     4.44
+
+So 30 of the 50 households are within 3 minutes, all within 5 (population and elderly are
+estimated from households: 2.6 persons each, 20 % elderly):
+
+>>> mzgis.coverage(graph, station, homes, minutes=[3, 5])[["minutes", "households_covered", "share_covered"]]
+   minutes  households_covered  share_covered
+0      3.0                30.0            0.6
+1      5.0                50.0            1.0
+
+The 3-minute service area reaches 200 m along the street from the station's foot; one new site
+for the 3-minute circle goes to the street's east end and covers H2:
+
+>>> mzgis.service_areas(graph, station, minutes=3)[["facility_id", "minutes", "distance_m"]]
+  facility_id  minutes  distance_m
+0          S1      3.0       200.0
+>>> mzgis.site(graph, station, homes, add=1, minutes=3)[["candidate_id", "households_gained", "geometry"]]
+  candidate_id  households_gained       geometry
+0           N1               20.0  POINT (300 0)
 
 Workspace and layers
     :func:`open_workspace`, :func:`init_workspace`, :func:`demo_workspace`, :func:`list_layers`,
@@ -134,7 +165,7 @@ def _with_id(gdf: gpd.GeoDataFrame, given: str | None, candidates: Sequence[str]
 
 
 def _metric_crs(gdf: gpd.GeoDataFrame, metric_crs: str | None) -> str:
-    """``metric_crs``, else the UTM zone of the frame's centre."""
+    """``metric_crs``, else the frame's own CRS when it is projected, else the UTM zone of its centre."""
     if metric_crs is not None:
         crs = CRS.from_user_input(metric_crs)
         if not crs.is_projected:
@@ -143,6 +174,8 @@ def _metric_crs(gdf: gpd.GeoDataFrame, metric_crs: str | None) -> str:
         return crs.to_string()
     from mzgis.layers.crs import utm_crs
 
+    if CRS.from_user_input(gdf.crs).is_projected:
+        return CRS.from_user_input(gdf.crs).to_string()
     b = gdf.to_crs("EPSG:4326").total_bounds
     if not np.all(np.isfinite(b)):
         msg = "图层为空 the layer is empty: cannot choose a metric CRS; pass metric_crs='EPSG:n'"
@@ -270,7 +303,7 @@ def graph_from_osm(path: str | Path, *, crs: str | CRS | None = None, keep_large
 def graph_from_lines(lines: gpd.GeoDataFrame | gpd.GeoSeries, *, crs: str | CRS | None = None,
                      keep_largest: bool = False, snap_tolerance_m: float = 0.01) -> RoadGraph:
     """A graph from surveyed road lines; vertices closer than ``snap_tolerance_m`` are one node.
-    ``crs`` defaults to the UTM zone of the lines."""
+    ``crs`` defaults to the lines' own CRS when it is projected, else their UTM zone."""
     from mzgis.layers.network import graph_from_lines as build
 
     if crs is None:

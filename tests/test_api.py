@@ -42,6 +42,18 @@ def test_api_names():
         _ = mzgis.nope
 
 
+def test_api_examples_run():
+    """The worked example in mzgis.api's docstring (reach, coverage, service area, site on one
+    street: distances checkable by hand) is run as a doctest."""
+    import doctest
+
+    import mzgis.api
+
+    res = doctest.testmod(mzgis.api, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert res.attempted >= 8
+    assert res.failed == 0
+
+
 # -- the graph as osmnx has it ---------------------------------------------------------------------
 @pytest.fixture(scope="module", params=EXTRACTS)
 def real(request):
