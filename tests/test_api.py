@@ -174,9 +174,10 @@ def test_site_equals_the_site_command(demo):
     np.testing.assert_allclose(sites.geometry.x, run.table["x"], atol=1e-7)
     assert sites.crs == "EPSG:4326"
     assert sites.attrs["method"] == run.result.method
-    full = mzgis.site(graph, fac, mzgis.read_demand(ws), target_share=1.0)
+    # the 5-minute circle (a smaller instance): every household, and a capacity per site
+    full = mzgis.site(graph, fac, mzgis.read_demand(ws), target_share=1.0, minutes=5)
     assert full["cumulative_share"].iloc[-1] == pytest.approx(1.0)
-    capped = mzgis.site(graph, fac, mzgis.read_demand(ws), add=2, capacity_households=300)
+    capped = mzgis.site(graph, fac, mzgis.read_demand(ws), add=2, capacity_households=300, minutes=5)
     assert len(capped) == 2
     assert (capped["households_gained"] <= 300 + 1e-6).all()
 
