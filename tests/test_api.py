@@ -306,3 +306,61 @@ def test_bad_arguments_are_clear_errors(demo):
             call()
         assert isinstance(info.value, MzgisError)
         assert isinstance(info.value, ValueError)
+
+
+# -- workspaces ------------------------------------------------------------------------------------
+def _snapshot(root):
+    """Every file of a workspace outside cache/ (derived data the engine may keep), with its hash."""
+    import hashlib
+
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and p.relative_to(root).parts[0] != "cache"}
+
+
+def test_analyses_write_nothing(demo):
+    ws, graph = demo
+    before = _snapshot(ws.root)
+    fac = mzgis.read_facilities(ws, kind="elderly_care_station", scenario="today")
+    dem = mzgis.read_demand(ws)
+    units = mzgis.read_units(ws)
+    mzgis.reach(graph, fac, dem)
+    mzgis.coverage(graph, fac, dem, units=units)
+    mzgis.service_areas(graph, fac, minutes=5)
+    mzgis.site(graph, fac, dem, add=1, minutes=5)
+    mzgis.access(graph, fac, dem, supply="count")
+    mzgis.inspect_boundaries(units["community"])
+    assert _snapshot(ws.root) == before
+
+
+def test_a_workspace_from_files(tmp_path):
+    """init → import two CSV files → build the graph from a real extract → coverage; the totals are
+    the files' own and the distances those of a graph built straight from the extract."""
+    osm = shared("osm/beijing_chaoyang_wangjing.osm")
+    direct = mzgis.graph_from_osm(osm)
+    rng = np.random.default_rng(11)
+    nodes = rng.choice(direct.n_nodes, 40, replace=False)
+    lonlat = _points(direct, nodes, crs="EPSG:4326").geometry
+    stations = pd.DataFrame({"编号": ["S1", "S2", "S3"], "名称": ["甲站", "乙站", "丙站"],
+                             "经度": lonlat.x[:3].round(7), "纬度": lonlat.y[:3].round(7), "状态": "建成运营"})
+    homes = pd.DataFrame({"编号": [f"H{i:02d}" for i in range(37)], "经度": lonlat.x[3:].round(7),
+                          "纬度": lonlat.y[3:].round(7), "户数": rng.integers(10, 200, 37)})
+    stations.to_csv(tmp_path / "stations.csv", index=False)
+    homes.to_csv(tmp_path / "homes.csv", index=False)
+    ws = mzgis.init_workspace(tmp_path / "ws", name="望京测试")
+    mzgis.import_layer(ws, tmp_path / "stations.csv", layer="stations", layer_type="facilities",
+                       kind="社区养老服务驿站", coords="wgs84")
+    mzgis.import_layer(ws, tmp_path / "homes.csv", layer="homes", layer_type="demand", coords="wgs84")
+    graph = mzgis.load_graph(ws, osm)
+    assert graph.crs == direct.crs
+    again = mzgis.load_graph(mzgis.open_workspace(tmp_path / "ws"))  # from the cache
+    np.testing.assert_array_equal(again.length_m, graph.length_m)
+    fac = mzgis.read_facilities(ws, kind="elderly_care_station")
+    dem = mzgis.read_demand(ws)
+    table = mzgis.coverage(graph, fac, dem, minutes=[10, 15])
+    assert (table["households"] == homes["户数"].sum()).all()
+    via_ws = mzgis.reach(graph, fac, dem)["distance_m"].to_numpy()
+    straight = mzgis.reach(direct, fac, dem)["distance_m"].to_numpy()
+    np.testing.assert_allclose(via_ws, straight, atol=1e-6)
+    covered = np.nan_to_num(via_ws, nan=np.inf) <= 15 * 4000 / 60
+    assert table.loc[table["minutes"] == 15, "households_covered"].iloc[0] == pytest.approx(
+        float(dem.loc[covered, "households"].sum()))
