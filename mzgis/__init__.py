@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 __all__ = [
-    "RoadGraph", "Workspace", "__version__", "access", "boundary_lines", "coverage", "demand_points",
-    "demo_workspace", "graph_from_lines", "graph_from_osm", "import_layer", "init_workspace",
-    "inspect_addresses", "inspect_boundaries", "inspect_markers", "inspection_plan", "list_layers",
-    "load_graph", "open_workspace", "reach", "reach_pairs", "read_demand", "read_facilities", "read_layer",
-    "read_units", "service_areas", "site",
+    "RoadGraph", "Workspace", "__version__", "access", "access_by_unit", "boundary_lines", "coverage",
+    "demand_points", "demo_workspace", "graph_from_lines", "graph_from_osm", "import_layer",
+    "init_workspace", "inspect_addresses", "inspect_boundaries", "inspect_markers", "inspection_plan",
+    "list_layers", "load_graph", "open_workspace", "reach", "reach_pairs", "read_demand",
+    "read_facilities", "read_layer", "read_units", "service_areas", "site",
 ]
 
 #: The names of :mod:`mzgis.api` that ``mzgis.<name>`` gives (``mzgis.api.__all__``; a test checks).
@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load on f
         RoadGraph,
         Workspace,
         access,
+        access_by_unit,
         boundary_lines,
         coverage,
         demand_points,

@@ -51,8 +51,10 @@ The road graph
     :meth:`RoadGraph.to_networkx <mzgis.layers.network.RoadGraph.to_networkx>`
 Analyses (frames in, frames out)
     :func:`reach`, :func:`reach_pairs`, :func:`coverage`, :func:`service_areas`, :func:`site`,
-    :func:`access`, :func:`demand_points`, :func:`boundary_lines`, :func:`inspect_boundaries`,
-    :func:`inspect_markers`, :func:`inspection_plan`, :func:`inspect_addresses`
+    :func:`access`, :func:`access_by_unit`, :func:`demand_points`
+Place-name checks
+    :func:`boundary_lines`, :func:`inspect_boundaries`, :func:`inspect_markers`,
+    :func:`inspection_plan`, :func:`inspect_addresses`
 
 See ``docs/api.md`` for a worked example.
 """
@@ -63,7 +65,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import geopandas as gpd
 import numpy as np
@@ -79,6 +81,7 @@ __all__ = [
     "RoadGraph",
     "Workspace",
     "access",
+    "access_by_unit",
     "boundary_lines",
     "coverage",
     "demand_points",
@@ -122,7 +125,7 @@ def _frame(gdf: Any, what: str) -> gpd.GeoDataFrame:
 
 def _positive(name: str, value: float) -> float:
     try:
-        v = float(value)
+        v = float("nan") if isinstance(value, bool | str) else float(value)
     except (TypeError, ValueError):
         v = float("nan")
     if not (math.isfinite(v) and v > 0):
@@ -132,7 +135,10 @@ def _positive(name: str, value: float) -> float:
 
 
 def _thresholds(minutes: float | Sequence[float]) -> list[float]:
-    vals = [minutes] if isinstance(minutes, int | float) else list(minutes)
+    if isinstance(minutes, str):
+        msg = f"minutes={minutes!r}: 应为数字或数字列表 give a number or a list of numbers, e.g. minutes=[5, 10, 15]"
+        raise LayerError(msg)
+    vals: list[Any] = [minutes] if np.ndim(minutes) == 0 else list(cast(Sequence[float], minutes))
     if not vals:
         msg = "minutes=[]: 至少一个阈值 give at least one threshold, e.g. minutes=(5, 10, 15)"
         raise LayerError(msg)
@@ -167,7 +173,13 @@ def _with_id(gdf: gpd.GeoDataFrame, given: str | None, candidates: Sequence[str]
 def _metric_crs(gdf: gpd.GeoDataFrame, metric_crs: str | None) -> str:
     """``metric_crs``, else the frame's own CRS when it is projected, else the UTM zone of its centre."""
     if metric_crs is not None:
-        crs = CRS.from_user_input(metric_crs)
+        from pyproj.exceptions import CRSError
+
+        try:
+            crs = CRS.from_user_input(metric_crs)
+        except CRSError as exc:
+            msg = f"metric_crs={metric_crs!r}: 不认识的坐标系 not a CRS pyproj knows; use e.g. EPSG:32650"
+            raise LayerError(msg) from exc
         if not crs.is_projected:
             msg = f"metric_crs={metric_crs!r}: 应为投影坐标系 must be a projected CRS in metres, e.g. EPSG:32650"
             raise LayerError(msg)
@@ -424,8 +436,9 @@ def coverage(graph: RoadGraph, facilities: gpd.GeoDataFrame, demand: gpd.GeoData
                         max_snap_distance_m=max_snap_distance_m, snap_to=snap_to, facility_id=None,
                         demand_id=None, pairs=False)
     by_level = _units_by_level(units)
+    names = _unit_names(by_level)
     return coverage_table(dem, res.demand["minutes"], ths, unit_of=assign_units(dem, by_level),
-                          unit_names=_unit_names(by_level), jurisdiction=("ALL", jurisdiction))
+                          unit_names=names, jurisdiction=("ALL", jurisdiction))
 
 
 def service_areas(graph: RoadGraph, facilities: gpd.GeoDataFrame, *,
@@ -542,24 +555,13 @@ def _site_core(graph: RoadGraph, fac: gpd.GeoDataFrame, dem: gpd.GeoDataFrame, *
     return out
 
 
-def access(graph: RoadGraph, facilities: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, *,
-           supply: str = "beds", demand_field: str = "elderly",
-           method: Literal["2sfca", "e2sfca", "gravity"] = "e2sfca", decay: str | None = None,
-           minutes: float | None = 15.0, distance_m: float | None = None, walk_speed_km_per_h: float = 4.0,
-           max_snap_distance_m: float = 300.0, snap_to: SnapTo = "main") -> gpd.GeoDataFrame:
-    """Capacity-aware accessibility (2SFCA, E2SFCA, gravity) of every demand point, as
-    ``mzgis access`` computes it: ``supply`` (``beds``, ``floor_area_m2`` or ``count``) reachable
-    within ``minutes`` (or ``distance_m`` of walking, which takes precedence), shared with every
-    other point that reaches it.
-
-    Returns ``demand``'s index, CRS and geometry with ``demand_id, demand, access,
-    supply_reachable, cost_to_nearest, snapped``; ``access`` is in the units ``.attrs["measure"]``
-    names (e.g. ``beds_per_1000_elderly``); ``.attrs`` also holds ``method``, ``decay``,
-    ``threshold`` and ``notes``."""
+def _access(graph: RoadGraph, facilities: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, *, supply: str,
+            demand_field: str, method: str, decay: str | None, minutes: float | None, distance_m: float | None,
+            walk_speed_km_per_h: float, max_snap_distance_m: float, snap_to: SnapTo) -> tuple[Any, gpd.GeoDataFrame]:
+    """:func:`mzgis.analysis.access.accessibility` on checked arguments; the result and the demand used."""
     from mzgis.analysis.access import accessibility
 
     facilities, demand = _frame(facilities, "facilities"), _frame(demand, "demand")
-    geometry, crs = demand.geometry.to_numpy(), demand.crs
     if demand_field not in demand.columns:
         demand = _weighted(demand, graph)
     if distance_m is not None:
@@ -576,10 +578,61 @@ def access(graph: RoadGraph, facilities: gpd.GeoDataFrame, demand: gpd.GeoDataFr
                         speed_m_per_min=_speed(walk_speed_km_per_h),
                         max_snap_m=_positive("max_snap_distance_m", max_snap_distance_m),
                         facility_id=fid, demand_id=did, snap_to=snap_to)
+    return res, demand
+
+
+def access(graph: RoadGraph, facilities: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, *,
+           supply: str = "beds", demand_field: str = "elderly",
+           method: Literal["2sfca", "e2sfca", "gravity"] = "e2sfca", decay: str | None = None,
+           minutes: float | None = 15.0, distance_m: float | None = None, walk_speed_km_per_h: float = 4.0,
+           max_snap_distance_m: float = 300.0, snap_to: SnapTo = "main") -> gpd.GeoDataFrame:
+    """Capacity-aware accessibility (2SFCA, E2SFCA, gravity) of every demand point, as
+    ``mzgis access`` computes it: ``supply`` (``beds``, ``floor_area_m2`` or ``count``) reachable
+    within ``minutes`` (or ``distance_m`` of walking, which takes precedence), shared with every
+    other point that reaches it. ``decay``: ``gaussian[:σ]``, ``linear``, ``step:5,10,15``,
+    ``power:β`` (see :mod:`mzgis.analysis.access`).
+
+    Returns ``demand``'s index, CRS and geometry with ``demand_id, demand, access,
+    supply_reachable, cost_to_nearest, snapped``; ``access`` is in the units ``.attrs["measure"]``
+    names (e.g. ``beds_per_1000_elderly``); ``.attrs`` also holds ``method``, ``decay``,
+    ``threshold`` and ``notes``."""
+    geometry, crs = _frame(demand, "demand").geometry.to_numpy(), demand.crs
+    res, _ = _access(graph, facilities, demand, supply=supply, demand_field=demand_field, method=method,
+                     decay=decay, minutes=minutes, distance_m=distance_m, walk_speed_km_per_h=walk_speed_km_per_h,
+                     max_snap_distance_m=max_snap_distance_m, snap_to=snap_to)
     out = gpd.GeoDataFrame(res.demand, geometry=geometry, crs=crs)
     out.attrs.update(measure=res.measure.name, method=res.method, decay=res.decay,
                      threshold=res.threshold_label, notes=list(res.notes))
     return out
+
+
+def access_by_unit(graph: RoadGraph, facilities: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, *,
+                   units: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame] | None = None,
+                   target: float | None = None, jurisdiction: str = "辖区", supply: str = "beds",
+                   demand_field: str = "elderly", method: Literal["2sfca", "e2sfca", "gravity"] = "e2sfca",
+                   decay: str | None = None, minutes: float | None = 15.0, distance_m: float | None = None,
+                   walk_speed_km_per_h: float = 4.0, max_snap_distance_m: float = 300.0,
+                   snap_to: SnapTo = "main") -> pd.DataFrame:
+    """Accessibility per unit with its equity figures, as ``mzgis access`` tabulates it: one row per
+    unit (``units`` as for :func:`coverage`) and for the jurisdiction — ``level, unit_code,
+    unit_name, demand, access`` (demand-weighted mean), ``supply_reachable``,
+    ``facilities_reachable``, ``share_below_target`` (NaN without ``target``) and ``gini``. The
+    other options are those of :func:`access`."""
+    from mzgis.analysis.access import access_by_unit as by_unit
+    from mzgis.analysis.coverage import assign_units
+
+    if target is not None and not (math.isfinite(float(target)) and float(target) >= 0):
+        msg = f"target={target!r}: 应为非负数 must be a non-negative number"
+        raise LayerError(msg)
+    res, dem = _access(graph, facilities, demand, supply=supply, demand_field=demand_field, method=method,
+                       decay=decay, minutes=minutes, distance_m=distance_m, walk_speed_km_per_h=walk_speed_km_per_h,
+                       max_snap_distance_m=max_snap_distance_m, snap_to=snap_to)
+    by_level = _units_by_level(units)
+    names = _unit_names(by_level)
+    table = by_unit(res, assign_units(dem, by_level), unit_names=names, jurisdiction=("ALL", jurisdiction),
+                    target=None if target is None else float(target))
+    table.attrs.update(measure=res.measure.name, method=res.method, decay=res.decay, threshold=res.threshold_label)
+    return table
 
 
 # -- boundaries, markers, addresses -------------------------------------------------------------------

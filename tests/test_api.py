@@ -191,6 +191,9 @@ def test_access_equals_the_access_command(demo):
     run = run_access(ws, kind="community_service", supply="floor_area_m2", method="2sfca")
     np.testing.assert_allclose(pts["access"].to_numpy(), run.points["access"].to_numpy())
     assert pts.attrs["measure"] == "floor_area_m2_per_1000_elderly"
+    table = mzgis.access_by_unit(graph, fac, mzgis.read_demand(ws), units=mzgis.read_units(ws), supply="floor_area_m2",
+                                 method="2sfca", jurisdiction=ws.config["project"]["jurisdiction"])
+    pd.testing.assert_frame_equal(table, run.by_unit[table.columns])
     # the supply each facility offers reaches the demand: demand-weighted access adds up to supply
     w = pts["demand"].to_numpy() / 1000.0
     reached = fac["floor_area_m2"].sum()
@@ -284,10 +287,15 @@ def test_bad_arguments_are_clear_errors(demo):
     ws, graph = demo
     fac = mzgis.read_facilities(ws, kind="elderly_care_station")
     dem = mzgis.read_demand(ws)
+    units = mzgis.read_layer(ws, "communities")
     cases = [
         (lambda: mzgis.reach(graph, pd.DataFrame(fac), dem), "GeoDataFrame"),
         (lambda: mzgis.reach(graph, fac, dem.set_crs(None, allow_override=True)), "no CRS"),
         (lambda: mzgis.reach(graph, fac, dem, minutes=[5, -1]), "positive"),
+        (lambda: mzgis.reach(graph, fac, dem, minutes="15"), "list of numbers"),
+        (lambda: mzgis.reach(graph, fac, dem, max_snap_distance_m=True), "max_snap_distance_m"),
+        (lambda: mzgis.coverage(graph, fac, dem, units={"community": units.drop(columns="feature_id")}),
+         "feature_id"),
         (lambda: mzgis.coverage(graph, fac, dem, walk_speed_km_per_h=0), "walk_speed_km_per_h"),
         (lambda: mzgis.coverage(graph, fac, dem, units=mzgis.read_layer(ws, "communities").drop(columns="level")),
          "level"),
@@ -300,6 +308,9 @@ def test_bad_arguments_are_clear_errors(demo):
         (lambda: mzgis.reach(graph, fac, dem, facility_id="nope"), "nope"),
         (lambda: mzgis.inspect_boundaries(mzgis.read_layer(ws, "communities"), metric_crs="EPSG:4326"),
          "projected"),
+        (lambda: mzgis.boundary_lines(mzgis.read_layer(ws, "communities"), metric_crs="EPSG:nope"),
+         "not a CRS"),
+        (lambda: mzgis.access_by_unit(graph, fac, dem, supply="count", target=-1), "non-negative"),
     ]
     for call, text in cases:
         with pytest.raises(LayerError, match=text) as info:

@@ -22,7 +22,8 @@ def test_the_page_has_examples_of_every_analysis():
     code = "\n".join(blocks())
     for name in ("open_workspace", "demo_workspace", "read_layer", "read_facilities", "read_demand", "read_units",
                  "load_graph", "graph_from_osm", "reach", "reach_pairs", "coverage", "service_areas", "site",
-                 "access", "demand_points", "boundary_lines", "inspect_boundaries", "to_networkx", "graph_to_gdfs"):
+                 "access", "access_by_unit", "demand_points", "boundary_lines", "inspect_boundaries",
+                 "to_networkx", "graph_to_gdfs"):
         assert f"mzgis.{name}(" in code or f".{name}(" in code, name
 
 
