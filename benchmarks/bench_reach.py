@@ -117,7 +117,7 @@ def real_workload(n_fac: int, skip_slow: bool) -> dict[str, float]:
     assert diff < 0.5
     assert ((counts[15.0] > 0)[chk] == fin[chk]).all(), "d and e disagree on coverage"
 
-    nxg = g.to_networkx()
+    nxg = g.to_networkx(node_key="index")
     res["b"], b_out = best_of(lambda: nx.multi_source_dijkstra_path_length(
         nxg, set(fac_nodes.tolist()), cutoff=LIMIT, weight="length"))
     assert len(b_out) == fin.sum()  # type: ignore[arg-type]  # same sources, same graph

@@ -42,11 +42,11 @@ from mzgis.gis.pipelines import (
     run_site,
     write_report,
 )
-from mzgis.gis.workspace import CONFIG_NAME, init_workspace
+from mzgis.gis.workspace import CONFIG_NAME, Workspace, init_workspace
 from mzgis.layers.network import osm_bounds, read_osm_ways
 from mzgis.layers.safe_text import write_csv
 
-__all__ = ["DemoResult", "demo_osm_path", "generate_sample_layers", "run_demo"]
+__all__ = ["DemoResult", "build_demo_workspace", "demo_osm_path", "generate_sample_layers", "run_demo"]
 
 log = logging.getLogger(__name__)
 
@@ -174,8 +174,6 @@ def is_demo_workspace(root: Path) -> bool:
     if (root / DEMO_MARK).is_file():
         return True
     try:  # the store's own mark (see SAMPLE_DATA_KEY)
-        from mzgis.gis.workspace import Workspace
-
         if Workspace.open(root).store.meta(SAMPLE_DATA_KEY) == "demo":
             return True
     except Exception:  # not a workspace, or an unreadable one: not a demo
@@ -224,11 +222,13 @@ def _clear_for_demo(root: Path, *, force: bool) -> Path | None:
     return backup
 
 
-def run_demo(root: Path, *, force: bool = False) -> DemoResult:
-    """Build the sample workspace at ``root`` and run every analysis.
+def build_demo_workspace(root: Path, *, force: bool = False) -> tuple[Workspace, Path | None]:
+    """The sample workspace at ``root`` with its layers imported and its network built, before any
+    analysis (what :func:`run_demo` and the library's ``mzgis.demo_workspace`` start from).
 
     ``root`` must be new, empty or an earlier demo workspace (rebuilt); any other folder is refused,
-    or with ``force`` moved aside to ``<root>.bak-<time>`` — never deleted.
+    or with ``force`` moved aside to ``<root>.bak-<time>`` — never deleted. Returns the workspace
+    and where an old content went, if it was moved.
     """
     moved = _clear_for_demo(root, force=force)
     root.mkdir(parents=True, exist_ok=True)
@@ -240,13 +240,10 @@ def run_demo(root: Path, *, force: bool = False) -> DemoResult:
     ext = f"extent = [ {b[0] - 0.05}, {b[1] - 0.05}, {b[2] + 0.05}, {b[3] + 0.05},]"
     cfg = cfg.replace("extent = [\n    73.4,\n    18.0,\n    135.1,\n    53.6,\n]", ext)
     ws.config_path.write_text(cfg, encoding="utf-8")
-    from mzgis.gis.workspace import Workspace
-
     ws = Workspace.open(root)
     # the explicit marker behind the 示例数据 sample-data banner of the map and the report
     ws.store.set_meta(SAMPLE_DATA_KEY, "demo")
     inputs = generate_sample_layers(osm, root / "inputs")
-    outputs: list[Path] = []
     import_file(ws, inputs["districts"], layer="districts", layer_type="admin_units", level="district")
     import_file(ws, inputs["subdistricts"], layer="subdistricts", layer_type="admin_units", level="subdistrict")
     import_file(ws, inputs["communities"], layer="communities", layer_type="admin_units", level="community")
@@ -260,6 +257,17 @@ def run_demo(root: Path, *, force: bool = False) -> DemoResult:
     import_file(ws, inputs["minor_protection"], layer="minor_protection", layer_type="facilities",
                 kind="未成年人保护工作站", coords="wgs84")
     build_network(ws, osm)
+    return ws, moved
+
+
+def run_demo(root: Path, *, force: bool = False) -> DemoResult:
+    """Build the sample workspace at ``root`` and run every analysis.
+
+    ``root`` must be new, empty or an earlier demo workspace (rebuilt); any other folder is refused,
+    or with ``force`` moved aside to ``<root>.bak-<time>`` — never deleted.
+    """
+    ws, moved = build_demo_workspace(root, force=force)
+    outputs: list[Path] = []
     out, _ = run_reach(ws, facilities="elderly_stations", demand="residential")
     outputs.append(out)
     site = run_site(ws, kind="elderly_care_station", add=3)

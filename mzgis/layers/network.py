@@ -179,20 +179,54 @@ class RoadGraph:
                        z["indices"], z["weights"], meta[1], meta[2], int(meta[3]))
 
     # -- interoperability -----------------------------------------------------------------------------
-    def to_networkx(self) -> Any:
-        """An undirected ``networkx.Graph`` with ``x``, ``y`` node and ``length`` edge attributes.
+    def to_networkx(self, *, node_key: str = "osmid") -> Any:
+        """The graph as osmnx builds one: a ``networkx.MultiDiGraph`` that ``osmnx.graph_to_gdfs``,
+        ``osmnx.convert.graph_to_gdfs`` and the rest of osmnx accept.
 
-        Nodes are the array indices 0..n-1; ``osmid`` holds the OSM id.
+        * graph attributes: ``crs`` (this graph's metric CRS), ``simplified`` (False: every OSM
+          node is a node), ``created_with``;
+        * nodes keyed by OSM node id (``node_key="osmid"``, as osmnx does) or by their position
+          ``0 .. n-1`` in this graph's arrays (``node_key="index"``, the numbering the reach engine
+          uses, the OSM id then in ``osmid``), with ``x``, ``y`` (in ``crs``) and ``street_count``
+          (edges at the node);
+        * every undirected edge as two directed edges (walking is two-way), key 0, with ``length``
+          (metres), ``geometry`` (a straight ``LineString`` from ``u`` to ``v`` in ``crs``),
+          ``oneway`` False and ``reversed`` (False for ``u < v``).
+
+        Shortest-path lengths on it (``weight="length"``) equal the engine's node distances. The
+        graph keeps no OSM way ids, so edges have no ``osmid`` and ``osmnx.convert.validate_graph``
+        reports that; ``graph_to_gdfs``, ``graph_from_gdfs`` and routing do not need it.
         """
         import networkx as nx
+        import shapely
 
-        g = nx.Graph(crs=self.crs)
+        if node_key not in ("osmid", "index"):
+            msg = f"node_key must be 'osmid' or 'index', got {node_key!r}"
+            raise NetworkError(msg)
+        ids = self.node_ids.astype(np.int64)
+        if node_key == "osmid":
+            if np.unique(ids).size != ids.size:
+                msg = "node ids are not unique: use to_networkx(node_key='index')"
+                raise NetworkError(msg)
+            keys = ids.tolist()
+        else:
+            keys = list(range(self.n_nodes))
+        g = nx.MultiDiGraph(crs=self.crs, simplified=False, created_with="mzgis")
+        streets = np.bincount(np.concatenate([self.u, self.v]), minlength=self.n_nodes).tolist()
         g.add_nodes_from(
-            (i, {"x": float(a), "y": float(b), "osmid": int(o)})
-            for i, (a, b, o) in enumerate(zip(self.x, self.y, self.node_ids, strict=True))
-        )
-        g.add_weighted_edges_from(zip(self.u.tolist(), self.v.tolist(), self.length_m.tolist(), strict=True),
-                                  weight="length")
+            (k, {"x": float(a), "y": float(b), "street_count": int(c)}
+             | ({"osmid": int(o)} if node_key == "index" else {}))
+            for k, a, b, o, c in zip(keys, self.x.tolist(), self.y.tolist(), ids.tolist(), streets, strict=True))
+        xy = np.column_stack([self.x, self.y])
+        fwd = shapely.linestrings(np.stack([xy[self.u], xy[self.v]], axis=1))
+        back = shapely.linestrings(np.stack([xy[self.v], xy[self.u]], axis=1))
+        us = [keys[i] for i in self.u.tolist()]
+        vs = [keys[i] for i in self.v.tolist()]
+        lengths = self.length_m.tolist()
+        g.add_edges_from((a, b, 0, {"length": w, "geometry": geom, "oneway": False, "reversed": False})
+                         for a, b, w, geom in zip(us, vs, lengths, fwd, strict=True))
+        g.add_edges_from((b, a, 0, {"length": w, "geometry": geom, "oneway": False, "reversed": True})
+                         for a, b, w, geom in zip(us, vs, lengths, back, strict=True))
         return g
 
     @classmethod

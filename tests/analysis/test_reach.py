@@ -34,7 +34,7 @@ def test_nearest_matches_networkx_oracle(name):
     assert ds.ok.all()
     limit = 1000.0
     dist, who = nearest_facility(g, fs, ds, limit_m=limit)
-    oracle = nx.multi_source_dijkstra_path_length(g.to_networkx(), set(fac_nodes.tolist()), cutoff=limit,
+    oracle = nx.multi_source_dijkstra_path_length(g.to_networkx(node_key="index"), set(fac_nodes.tolist()), cutoff=limit,
                                                   weight="length")
     ref = np.full(g.n_nodes, np.inf)
     ref[list(oracle)] = list(oracle.values())
@@ -44,13 +44,13 @@ def test_nearest_matches_networkx_oracle(name):
     # the facility named is at that distance
     for d in np.flatnonzero(reached)[::50]:
         f_node = int(fac_nodes[who[d]])
-        assert nx.shortest_path_length(g.to_networkx(), f_node, int(d), weight="length") == pytest.approx(dist[d], abs=0.5)
+        assert nx.shortest_path_length(g.to_networkx(node_key="index"), f_node, int(d), weight="length") == pytest.approx(dist[d], abs=0.5)
 
 
 @pytest.mark.parametrize("name", EXTRACTS)
 def test_facility_pairs_match_networkx_oracle(name):
     g = real_graph(name)
-    nxg = g.to_networkx()
+    nxg = g.to_networkx(node_key="index")
     rng = np.random.default_rng(3)
     fac_nodes = rng.choice(g.n_nodes, 5, replace=False)
     fs = snap_points(g, g.x[fac_nodes], g.y[fac_nodes], max_distance_m=0.01, snap_to="any")
