@@ -477,8 +477,7 @@ def site(graph: RoadGraph, facilities: gpd.GeoDataFrame, demand: gpd.GeoDataFram
     candidate_id, households_gained, cumulative_share`` and the site's point in ``demand``'s CRS;
     ``.attrs`` holds ``method``, ``covered``, ``total``, ``gap`` and ``notes``.
     """
-    # The siting composition still lives in mzgis.gis.pipelines.run_site; this mirrors its core
-    # (snap, baseline, candidates, coverage matrix, solve) on frames, see _site_core.
+    # The same analysis.siting calls as `mzgis site` (mzgis.gis.run_site), on frames: _site_core.
     facilities, demand = _frame(facilities, "facilities"), _frame(demand, "demand")
     if candidates is not None:
         candidates = _frame(candidates, "candidates")
