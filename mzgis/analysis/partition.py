@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 
 #: Side of the square cells that hold the points outside every unit (metres).
 CELL_M = 5000.0
+#: How long to try to reach a scheduler given by address.
+CONNECT_TIMEOUT = "20s"
 #: Added to every clipping distance: far above float rounding, far below anything that matters.
 MARGIN_M = 1.0
 
@@ -294,11 +296,17 @@ def open_client(client: Any = None, *, workers: int | None = None, scheduler: st
     if client is not None:
         yield client
         return
+    import os
+
+    # Dask's own INFO lines (scheduler, nannies, workers) would drown the command's output; the worker
+    # processes read the setting from their environment
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+    logging.getLogger("distributed").setLevel(max(logging.getLogger("distributed").level, logging.WARNING))
     from distributed import Client, LocalCluster
 
     if scheduler:
         try:
-            c = Client(scheduler, timeout="20s")
+            c = Client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as exc:
             msg = (f"无法连接 Dask 调度器 cannot reach the Dask scheduler {scheduler!r}: {exc}. "
                    "检查地址 check the address (tcp://host:port) and that `dask scheduler` runs there")

@@ -390,10 +390,12 @@ class CoverageRun:
 
 def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None, demand: str | None = None,
                  profile: str = "walk", statuses: tuple[str, ...] = SCENARIOS["today"],
-                 snap_to: str | None = None) -> CoverageRun:
+                 snap_to: str | None = None, reach: Any = None) -> CoverageRun:
     """15-minute service-circle coverage of a facility kind, per unit; see ``mzgis coverage``.
 
     Only facilities of ``statuses`` count (default 建成运营, operating); every table says which.
+    ``reach`` replaces :func:`network_reach` (same signature and result), e.g. the partitioned run
+    of :mod:`mzgis.gis.partitioned`.
     """
     k = get_kind(kind)
     graph = load_network(ws)
@@ -401,7 +403,7 @@ def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None
     fac = fac_all[(fac_all["kind"] == k.id) & fac_all["status"].isin(statuses)].reset_index(drop=True)
     dem, source = load_demand(ws, demand, graph)
     ths = minutes or ws.thresholds_min
-    res = network_reach(graph, fac, dem.rename(columns={"demand_id": "feature_id"}), thresholds_min=ths,
+    res = (reach or network_reach)(graph, fac, dem.rename(columns={"demand_id": "feature_id"}), thresholds_min=ths,
                         speed_m_per_min=ws.walk_speed_m_per_min(profile),
                         max_snap_m=float(ws.config["travel"]["max_snap_distance_m"]), pairs=False,
                         snap_to=snap_setting(ws, snap_to))
