@@ -137,9 +137,13 @@ def subgraph(graph: RoadGraph, edges: NDArray[np.int64]) -> RoadGraph:
 
     Lengths and weights are copied, not recomputed, so every distance is the same float."""
     e = np.asarray(edges, dtype=np.int64)
-    nodes = np.unique(np.concatenate([graph.u[e], graph.v[e]]).astype(np.int64))
-    a = np.searchsorted(nodes, graph.u[e]).astype(np.int32)
-    b = np.searchsorted(nodes, graph.v[e]).astype(np.int32)
+    keep = np.zeros(graph.n_nodes, dtype=bool)
+    keep[graph.u[e]] = True
+    keep[graph.v[e]] = True
+    nodes = np.flatnonzero(keep)
+    local = np.cumsum(keep, dtype=np.int64) - 1
+    a = local[graph.u[e]].astype(np.int32)
+    b = local[graph.v[e]].astype(np.int32)
     n = nodes.size
     w = np.maximum(graph.length_m[e], MIN_EDGE_M)
     m = sp.csr_matrix((np.concatenate([w, w]), (np.concatenate([a, b]), np.concatenate([b, a]))), shape=(n, n))
@@ -233,7 +237,7 @@ def partition_by_units(
     def task(key: str, region: Any, d_rows: NDArray[np.int64], f_owned_rows: NDArray[np.int64]) -> PartitionTask:
         near = f_fin[ftree.query(region, predicate="dwithin", distance=r_fac)]
         f_rows = np.union1d(near, f_owned_rows).astype(np.int64)
-        e = np.unique(etree.query(region, predicate="dwithin", distance=r_edge)).astype(np.int64)
+        e = np.sort(etree.query(region, predicate="dwithin", distance=r_edge)).astype(np.int64)
         if e.size == 0:  # nothing to snap to: keep one edge so the piece is a graph; nothing snaps to it
             e = np.zeros(1, dtype=np.int64)
         sub = subgraph(graph, e)
@@ -298,11 +302,14 @@ def open_client(client: Any = None, *, workers: int | None = None, scheduler: st
         return
     import os
 
-    # Dask's own INFO lines (scheduler, nannies, workers) would drown the command's output; the worker
-    # processes read the setting from their environment
-    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
-    logging.getLogger("distributed").setLevel(max(logging.getLogger("distributed").level, logging.WARNING))
+    # Dask's own INFO lines (scheduler, nannies, workers) would drown the command's output, and a
+    # worker closing while it sends a heartbeat logs a traceback: the worker processes read their
+    # level from the environment (their failures reach us as the tasks' exceptions); this process
+    # keeps Dask's warnings (a worker lost and restarted)
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
     from distributed import Client, LocalCluster
+
+    logging.getLogger("distributed").setLevel(logging.WARNING)
 
     if scheduler:
         try:
