@@ -349,21 +349,26 @@ def run_partitions(tasks: Iterator[PartitionTask], client: Any, *, retries: int 
             return client.submit(reach_partition, t, key=f"mzgis-reach-{run}-{count}", retries=retries, pure=False)
 
     ac = as_completed([submit(t) for t in islice(tasks, width)])
-    for fut in ac:
-        try:
-            res = fut.result()
-        except MzgisError:
-            raise
-        except Exception as exc:
-            msg = (f"分区计算失败 a partition failed on the Dask cluster ({type(exc).__name__}: {exc}); "
-                   "重试后仍失败 it failed after its retries — see the worker logs")
-            raise ClusterError(msg) from exc
-        finally:
-            fut.release()
-        nxt = next(tasks, None)
-        if nxt is not None:
-            ac.add(submit(nxt))
-        yield res
+    try:
+        for fut in ac:
+            try:
+                res = fut.result()
+            except MzgisError:
+                raise
+            except Exception as exc:
+                msg = (f"分区计算失败 a partition failed on the Dask cluster ({type(exc).__name__}: {exc}); "
+                       "重试后仍失败 it failed after its retries — see the worker logs")
+                raise ClusterError(msg) from exc
+            finally:
+                fut.release()
+            nxt = next(tasks, None)
+            if nxt is not None:
+                ac.add(submit(nxt))
+            yield res
+    finally:  # stopped early (an error, or the caller gave up): the tasks still queued are not needed
+        pending = list(getattr(ac, "futures", ()))
+        if pending:
+            client.cancel(pending)
 
 
 @contextmanager

@@ -147,3 +147,17 @@ def test_empty_inputs():
     # no units at all: every point in cells
     ref = network_reach(g, fac, dem, pairs=False)
     _assert_identical(reach_partitioned(g, fac, dem, units=units.iloc[:0], workers=0, cell_m=700.0), ref)
+
+
+def test_snap_to_any_and_points_without_coordinates():
+    """``snap_to="any"`` (every piece of network may receive points) is partitioned the same way,
+    and a demand point without a geometry stays unsnapped in its own partition."""
+    g, units, dem, fac = _case("beijing_haidian_tsinghua_pku.osm", n=800)
+    dem = dem.copy()
+    dem.loc[dem.index[:3], "geometry"] = None
+    ref = network_reach(g, fac, dem, thresholds_min=[10.0], pairs=False, snap_to="any")
+    assert ref.demand["snapped"].sum() < len(dem)
+    res = reach_partitioned(g, fac, dem, units=units, thresholds_min=[10.0], snap_to="any", workers=0, cell_m=500.0)
+    _assert_identical(res, ref)
+    assert res.snap_to == "any"
+    assert set(ref.unsnapped_demand) >= {"D0", "D1", "D2"}

@@ -179,3 +179,31 @@ def test_killed_worker_run_completes_identical(demo_ws):
         assert pids[victim] not in client.run(os.getpid).values()
     pd.testing.assert_frame_equal(res.demand, ref.demand, check_exact=True)
     pd.testing.assert_frame_equal(table, ref_table, check_exact=True)
+
+
+def test_failing_partition_is_retried_then_reported(demo_ws):
+    """A partition that raises on every try (here: main-network flags of the wrong length) is
+    retried, then the run stops with a ClusterError that says so — no result is half-written."""
+    import dataclasses
+
+    from distributed import Client, LocalCluster
+
+    from mzgis.analysis.partition import ClusterError, partition_by_units, run_partitions
+    from mzgis.analysis.reach import points_xy
+    from mzgis.gis.pipelines import all_facilities, load_demand, load_network, units_by_level
+    from mzgis.gis.workspace import Workspace
+
+    ws = Workspace.open(demo_ws)
+    g = load_network(ws)
+    fac = all_facilities(ws)
+    dem, _ = load_demand(ws, None, g)
+    tasks = list(partition_by_units(g, points_xy(fac, g.crs), points_xy(dem, g.crs), units_by_level(ws)["subdistrict"],
+                                    limit_m=1000.0, max_snap_m=300.0))
+    broken = [tasks[0], dataclasses.replace(tasks[1], on_main=tasks[1].on_main[:-1]), *tasks[2:]]
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as cluster, Client(cluster) as client:
+        got = []
+        with pytest.raises(ClusterError, match="partition failed") as err:
+            got.extend(run_partitions(iter(broken), client, retries=1))
+        assert "main_edges must have one flag per edge" in str(err.value)
+        # the healthy partitions still run: the same tasks without the broken one all answer
+        assert len(list(run_partitions(iter(tasks), client))) == len(tasks)
