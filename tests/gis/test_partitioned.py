@@ -84,6 +84,25 @@ def test_cli_partitioned_files_identical(demo_ws, capfd):
     assert out.splitlines()[1:] == single_out.splitlines()
 
 
+def test_cli_with_a_scheduler_address(demo_ws, capfd):
+    """``--scheduler tcp://…``: an existing cluster (here a LocalCluster of one worker process,
+    reached only through its address) computes the same files."""
+    from distributed import LocalCluster
+
+    assert main(["coverage", str(demo_ws), "--kind", KIND]) == 0
+    capfd.readouterr()
+    single = _outputs(demo_ws)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        assert main(["coverage", str(demo_ws), "--kind", KIND, "--by", "subdistrict", "--scheduler",
+                     cluster.scheduler_address]) == 0
+    out, err = capfd.readouterr()
+    assert cluster.scheduler_address in out
+    assert "Traceback" not in err
+    part = _outputs(demo_ws)
+    assert part["csv"] == single["csv"]
+    pd.testing.assert_frame_equal(part["gaps"], single["gaps"], check_exact=True)
+
+
 @pytest.mark.parametrize(("args", "needle"), [
     (["--by", "province"], "levels present: district, subdistrict, community"),
     (["--workers", "2"], "need --by LEVEL"),
