@@ -363,6 +363,11 @@ class SegmentIndex:
         receive points, and points that lay nearer an island are flagged; ``"any"``: every edge.
     method
         ``"fast"`` (default) or ``"strtree"``: see :class:`_NearestEdge`; the results are equal.
+    main_edges
+        With ``snap_to="main"``: which edges are on the main network, when the graph is a piece
+        clipped from a larger one (the whole graph's labels, so that a point snaps exactly as it
+        would on the whole graph; see :mod:`mzgis.analysis.partition`). Default: this graph's own
+        largest connected component.
 
     A point goes to its nearest edge; among edges at exactly the same distance, the lowest edge
     index. Snapped positions are remembered per set of coordinates (in memory, and on disk in the
@@ -370,7 +375,8 @@ class SegmentIndex:
     so a layer is snapped once per graph, setting and maximum distance.
     """
 
-    def __init__(self, graph: RoadGraph, *, snap_to: SnapTo = "main", method: str = "fast") -> None:
+    def __init__(self, graph: RoadGraph, *, snap_to: SnapTo = "main", method: str = "fast",
+                 main_edges: NDArray[np.bool_] | None = None) -> None:
         if snap_to not in SNAP_TO:
             msg = f"snap_to 应为 must be one of {SNAP_TO}, got {snap_to!r}"
             raise ValueError(msg)
@@ -380,7 +386,12 @@ class SegmentIndex:
         self.graph = graph
         self.snap_to = snap_to
         self.method = method
-        if snap_to == "main":
+        if snap_to == "main" and main_edges is not None:
+            on_main = np.asarray(main_edges, dtype=bool)
+            if on_main.shape != (graph.n_edges,):
+                msg = f"main_edges must have one flag per edge ({graph.n_edges}), got shape {on_main.shape}"
+                raise ValueError(msg)
+        elif snap_to == "main":
             on_main = main_component_edges(graph)
         else:
             on_main = np.ones(graph.n_edges, dtype=bool)

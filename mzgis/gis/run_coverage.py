@@ -108,8 +108,11 @@ class CoverageRun:
 
 def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None, demand: str | None = None,
                  profile: str = "walk", statuses: tuple[str, ...] = SCENARIOS["today"],
-                 snap_to: str | None = None, user: str | None = None) -> CoverageRun:
+                 snap_to: str | None = None, user: str | None = None, reach: Any = None) -> CoverageRun:
     """15-minute service-circle coverage of a facility kind, per unit; see ``mzgis coverage``.
+
+    ``reach`` replaces :func:`network_reach` (same signature and result), e.g. the partitioned run
+    of :mod:`mzgis.gis.partitioned`.
 
     ``user`` is recorded in the history of the gaps layer it writes (default: the login name).
 
@@ -120,7 +123,7 @@ def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None
     fac = facilities_of(ws, k.id, statuses)
     dem, source = load_demand(ws, demand, graph)
     ths = minutes or ws.thresholds_min
-    res = network_reach(graph, fac, dem.rename(columns={"demand_id": "feature_id"}), thresholds_min=ths,
+    res = (reach or network_reach)(graph, fac, dem.rename(columns={"demand_id": "feature_id"}), thresholds_min=ths,
                         speed_m_per_min=ws.walk_speed_m_per_min(profile),
                         max_snap_m=ws.settings.travel.max_snap_distance_m, pairs=False,
                         snap_to=snap_setting(ws, snap_to))
