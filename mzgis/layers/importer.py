@@ -692,7 +692,7 @@ def _vector_geometry(
     wrong = (~base.isin(schema.geometry) & ~skip & ~((base == "Polygon") & points_ok)).to_numpy()
     # a line in a polygon layer (a point in a line layer …) is left out and reported, not fatal:
     # the file's other features are what it is for (see PreparedLayer.skipped)
-    for i in np.flatnonzero(wrong):
+    for i in np.flatnonzero(wrong).tolist():
         skipped.append(FieldProblem(labels[i], gfield, gtypes.iloc[i],
                                     f"几何类型不符 wrong geometry type for {schema.type}",
                                     f"需要 expected {'/'.join(schema.geometry)}; 改画为{_GEOM_ZH.get(schema.geometry[0], '')}"
