@@ -477,7 +477,7 @@ def _fill_merged(df: pd.DataFrame, merges: list[Merge], first: int) -> list[str]
     for (r0, c0), (r1, c1) in merges:
         if r1 < first or r0 < first or (r0 == r1 and c0 == c1) or r0 >= nrow or c0 >= ncol:
             continue
-        value = df.iat[r0, c0]
+        value = str(df.iat[r0, c0])
         if value == "":
             continue
         cells = [(r, c) for r in range(r0, min(r1, nrow - 1) + 1) for c in range(c0, min(c1, ncol - 1) + 1)]
