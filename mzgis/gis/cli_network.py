@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mzgis.gis.argtypes import coords_name, minutes_list, positive_float, positive_int, share
+from mzgis.gis.argtypes import add_output_coords, minutes_list, positive_float, positive_int, share
 
 
 def add_counting_args(s: argparse.ArgumentParser) -> None:
@@ -290,8 +290,7 @@ def add_site_command(sub: Any) -> None:
     s.add_argument("--capacity", type=positive_float, help="households one new facility can serve")
     s.add_argument("--decay", choices=["linear"], help="distance decay of coverage within the threshold")
     s.add_argument("--method", default="auto", choices=["auto", "exact", "greedy"])
-    s.add_argument("--coords", default="wgs84", type=coords_name, help="sites_<kind>.csv coordinates: wgs84 | gcj02 | bd09 | "
-                                                      "cgcs2000 | EPSG:n")
+    add_output_coords(s, "sites_<kind>.csv")
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
     add_counting_args(s)
     s.set_defaults(func=cmd_site)

@@ -62,6 +62,7 @@ from mzgis.analysis.siting import CoverageProblem, SitingResult, network_candida
 from mzgis.analysis.snapping import SegmentIndex
 from mzgis.errors import ConfigError, LayerError, NetworkError
 from mzgis.gis.workspace import Workspace
+from mzgis.layers.crs import with_output_coords
 from mzgis.layers.importer import prepare_layer
 from mzgis.layers.kinds import KINDS, get_kind
 from mzgis.layers.network import RoadGraph, file_hash, is_osm, load_or_build, osm_bounds
@@ -785,13 +786,7 @@ def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float 
     table = result.table(list(ids), xy)
     table["fixed_status"] = "、".join(statuses)
     out = ws.out_dir
-    shown = table.copy()
-    if len(shown):
-        from mzgis.layers.crs import to_output_coords
-
-        ox, oy, label = to_output_coords(shown["x"].to_numpy(), shown["y"].to_numpy(), coords)
-        shown["x"], shown["y"] = np.round(ox, 7), np.round(oy, 7)
-        shown["coord_system"] = label
+    shown = with_output_coords(table, coords, x="x", y="y") if len(table) else table.copy()
     stem = _file_stem(k.id)
     files = write_table(shown, out / f"sites_{stem}.csv", xlsx_path=out / f"sites_{stem}.xlsx",
                         headers_zh={"rank": "排序", "candidate_id": "候选址编号", "x": "经度", "y": "纬度",
@@ -878,9 +873,12 @@ def _layers_of(ws: Workspace, layer_type: str, name: str | None) -> gpd.GeoDataF
 
 def run_inspect(ws: Workspace, what: str, *, units: str | None = None, parents: str | None = None,
                 markers: str | None = None, lines: str | None = None, addresses: str | None = None,
-                names_file: str | None = None, today: str | None = None) -> tuple[list[Path], pd.DataFrame]:
-    """The place-name staff's inspections: ``boundaries``, ``markers``, ``plan`` or ``addresses``."""
+                names_file: str | None = None, today: str | None = None,
+                coords: str = "wgs84") -> tuple[list[Path], pd.DataFrame]:
+    """The place-name staff's inspections: ``boundaries``, ``markers``, ``plan`` or ``addresses``;
+    the ``lon``/``lat`` of every finding are written in ``coords`` (as ``export`` and ``site``)."""
     out = ws.out_dir
+    where = {"lon": "经度", "lat": "纬度", "coord_system": "坐标系"}
     day = pd.Timestamp(today).date() if today else None
     if what == "boundaries":
         if not units:
@@ -898,12 +896,12 @@ def run_inspect(ws: Workspace, what: str, *, units: str | None = None, parents: 
             parent_layer = units_by_level(ws).get(above) if above else None
         found = inspect_units(ws.store.read(units), crs, parents=parent_layer,
                               sliver_m2=float(ws.config["inspection"]["sliver_m2"]))
-        table = pd.DataFrame(found.drop(columns="geometry"))
+        table = with_output_coords(pd.DataFrame(found.drop(columns="geometry")), coords)
         # one file per inspected layer, so inspecting communities does not overwrite subdistricts
         stem = f"inspect_boundaries_{_file_stem(units)}"
         files = write_table(table, out / f"{stem}.csv", xlsx_path=out / f"{stem}.xlsx",
-                            headers_zh={"finding": "问题", "units": "涉及单位", "area_m2": "面积(㎡)", "lon": "经度",
-                                        "lat": "纬度", "detail": "说明"}, sheet="界线拓扑检查")
+                            headers_zh={"finding": "问题", "units": "涉及单位", "area_m2": "面积(㎡)", "detail": "说明",
+                                        **where}, sheet="界线拓扑检查")
         name = f"inspect_boundaries_{units}"
         if len(found) or name in ws.store.layer_names():
             geo = found.assign(feature_id=[f"P{i + 1}" for i in range(len(found))])
@@ -914,17 +912,18 @@ def run_inspect(ws: Workspace, what: str, *, units: str | None = None, parents: 
         ln = _layers_of(ws, "boundary_lines", lines)
         crs = ws.metric_crs().to_string()
         if what == "markers":
-            table = inspect_markers(mk, ln, crs, settings=_marker_settings(ws), today=day)
+            table = with_output_coords(inspect_markers(mk, ln, crs, settings=_marker_settings(ws), today=day), coords)
             files = write_table(table, out / "inspect_markers.csv", xlsx_path=out / "inspect_markers.xlsx",
                                 headers_zh={"marker_code": "界桩编号", "line_id": "界线", "finding": "问题",
-                                            "detail": "说明", "distance_m": "距离(m)"}, sheet="界桩检查")
+                                            "detail": "说明", "distance_m": "距离(m)", **where}, sheet="界桩检查")
         else:
-            table = inspection_plan(mk, ln, crs, settings=_marker_settings(ws), today=day)
+            table = with_output_coords(inspection_plan(mk, ln, crs, settings=_marker_settings(ws), today=day), coords)
             files = write_table(table, out / "inspection_plan.csv", xlsx_path=out / "inspection_plan.xlsx",
                                 headers_zh={"line_id": "界线", "left_code": "左侧", "right_code": "右侧",
                                             "line_length_m": "界线长度(m)", "seq": "序号", "marker_code": "界桩编号",
                                             "chainage_m": "里程(m)", "condition": "状况",
-                                            "last_inspection_date": "最近检查", "task": "任务"}, sheet="联检任务")
+                                            "last_inspection_date": "最近检查", "task": "任务", **where},
+                                sheet="联检任务")
         return files, table
     if what == "addresses":
         ad = _layers_of(ws, "addresses", addresses)
@@ -935,9 +934,10 @@ def run_inspect(ws: Workspace, what: str, *, units: str | None = None, parents: 
             if pn:
                 table = pd.concat([table, check_place_names(_layers_of(ws, "place_names", None), std)],
                                   ignore_index=True)
+        table = with_output_coords(table, coords)
         files = write_table(table, out / "inspect_addresses.csv", xlsx_path=out / "inspect_addresses.xlsx",
-                            headers_zh={"feature_id": "编号", "address": "地址", "finding": "问题", "detail": "说明"},
-                            sheet="地址检查")
+                            headers_zh={"feature_id": "编号", "address": "地址", "finding": "问题", "detail": "说明",
+                                        **where}, sheet="地址检查")
         return files, table
     msg = f"inspect {what}: use boundaries, markers, plan or addresses"
     raise LayerError(msg)
