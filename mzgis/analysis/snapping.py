@@ -431,15 +431,16 @@ class SegmentIndex:
         key = f"{h.hexdigest()}|{x.size}|{float(max_distance_m)!r}|{self.snap_to}|{_CACHE_VERSION}"
         hit = self._memo.get(key)
         if hit is not None:
-            return hit
+            self._memo[key] = self._memo.pop(key)  # most recently used last: demand, used by every
+            return hit                             # analysis, is never the one pushed out
         path = self._cache_file(key)
         out = _load_snapped(path, x.size) if path is not None else None
         if out is None:
             out = self._snap(x, y, max_distance_m)
             if path is not None:
                 _save_snapped(path, out)
-        if len(self._memo) >= 4:
-            self._memo.pop(next(iter(self._memo)))
+        if len(self._memo) >= _MEMO_SETS:
+            self._memo.pop(next(iter(self._memo)))  # the least recently used
         self._memo[key] = out
         return out
 
@@ -477,6 +478,9 @@ class SegmentIndex:
 
 
 _SHARED: dict[tuple[int, str], tuple[weakref.ref[RoadGraph], SegmentIndex]] = {}
+#: Snapped point sets an index keeps in memory (least recently used dropped first): the demand and
+#: the facility sets of one map or report (a facility set per kind of indicator).
+_MEMO_SETS = 8
 #: Bump when the snapping rule changes, so cached positions are not reused.
 _CACHE_VERSION = "1"
 #: Snapped point sets kept on disk per cache folder.

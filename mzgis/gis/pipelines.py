@@ -394,16 +394,19 @@ class CoverageRun:
 
 def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None, demand: str | None = None,
                  profile: str = "walk", statuses: tuple[str, ...] = SCENARIOS["today"],
-                 snap_to: str | None = None) -> CoverageRun:
+                 snap_to: str | None = None, graph: RoadGraph | None = None,
+                 demand_points: tuple[gpd.GeoDataFrame, str] | None = None) -> CoverageRun:
     """15-minute service-circle coverage of a facility kind, per unit; see ``mzgis coverage``.
 
     Only facilities of ``statuses`` count (default 建成运营, operating); every table says which.
+    ``graph`` and ``demand_points`` (as :func:`load_demand` returns them) are reused when the caller
+    has them (the map): one graph object means one snapping index, so demand is snapped once.
     """
     k = get_kind(kind)
-    graph = load_network(ws)
+    graph = graph if graph is not None else load_network(ws)
     fac_all = all_facilities(ws)
     fac = fac_all[(fac_all["kind"] == k.id) & fac_all["status"].isin(statuses)].reset_index(drop=True)
-    dem, source = load_demand(ws, demand, graph)
+    dem, source = demand_points if demand_points is not None else load_demand(ws, demand, graph)
     ths = minutes or ws.thresholds_min
     res = network_reach(graph, fac, dem.rename(columns={"demand_id": "feature_id"}), thresholds_min=ths,
                         speed_m_per_min=ws.walk_speed_m_per_min(profile),
@@ -450,22 +453,26 @@ class StandardsRun:
 
 
 def run_standards(ws: Workspace, *, plan: str | None = None, profile: str = "walk",
-                  statuses: tuple[str, ...] = SCENARIOS["today"], snap_to: str | None = None) -> StandardsRun:
+                  statuses: tuple[str, ...] = SCENARIOS["today"], snap_to: str | None = None,
+                  graph: RoadGraph | None = None,
+                  demand_points: tuple[gpd.GeoDataFrame, str] | None = None) -> StandardsRun:
     """Evaluate the workspace's indicators and the per-100-household area standard.
 
-    Facilities of ``statuses`` count where an indicator does not name its own statuses."""
+    Facilities of ``statuses`` count where an indicator does not name its own statuses. ``graph``
+    and ``demand_points``: as for :func:`run_coverage`."""
     cfg = dict(ws.config)
     if plan is not None:
         cfg["indicators"] = {**cfg.get("indicators", {}), "plan": plan, "targets": {}, "params": {}}
     inds = indicator_set(cfg, ws.root)
     units = units_by_level(ws)
     fac = all_facilities(ws)
+    if graph is None:
+        try:
+            graph = load_network(ws)
+        except NetworkError:
+            graph = None
     try:
-        graph: RoadGraph | None = load_network(ws)
-    except NetworkError:
-        graph = None
-    try:
-        dem, _ = load_demand(ws, None, graph)
+        dem = demand_points[0] if demand_points is not None else load_demand(ws, None, graph)[0]
     except LayerError:
         dem = None
     rules = rules_from_config(ws.config.get("area_rules"))
@@ -579,9 +586,18 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
     gaps = None
     walkable = [k for k in kind_ids if KINDS[k].threshold_min is not None] or kind_ids[:1]
     main_kind = walkable[0] if walkable else None
+    # one graph and one demand set for coverage, indicators and the map's extent: the graph's
+    # snapping index (and its memory of snapped point sets) is then shared, so demand is snapped once
+    demand_points: tuple[gpd.GeoDataFrame, str] | None = None
+    if graph is not None:
+        try:
+            demand_points = load_demand(ws, None, graph)
+        except LayerError:
+            demand_points = None
     if graph is not None and main_kind is not None:
         try:
-            cov = run_coverage(ws, kind=main_kind, profile=profile, statuses=statuses, snap_to=snap_to)
+            cov = run_coverage(ws, kind=main_kind, profile=profile, statuses=statuses, snap_to=snap_to,
+                               graph=graph, demand_points=demand_points)
         except LayerError as exc:
             log.warning("no coverage on the map: %s", exc)
         speed = ws.walk_speed_m_per_min(profile)
@@ -594,7 +610,8 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
                                        snap_to=snap_setting(ws, snap_to))
         if f"gaps_{main_kind}" in store.layer_names():
             gaps = store.read(f"gaps_{main_kind}")
-    std = run_standards(ws, profile=profile, statuses=statuses, snap_to=snap_to)
+    std = run_standards(ws, profile=profile, statuses=statuses, snap_to=snap_to, graph=graph,
+                        demand_points=demand_points)
     markers = None
     for name in store.layer_names("boundary_markers"):
         markers = store.read(name)
@@ -610,10 +627,7 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
                                            dissolve_by="kind", snap_to=snap_setting(ws, snap_to))
     sample = is_sample_workspace(ws)
     roads, labels = _map_roads(ws, graph)
-    try:
-        focus = load_demand(ws, None, graph)[0] if graph is not None else None
-    except LayerError:
-        focus = None
+    focus = demand_points[0] if demand_points is not None else None
     data = MapData(
         title=f"{ws.config['project'].get('jurisdiction') or ws.config['project'].get('name')} 民政设施与服务圈",
         facilities=shown, units=units, coverage=cov.table if cov else None,

@@ -61,7 +61,7 @@ def display_service_areas(graph: RoadGraph, facilities: gpd.GeoDataFrame, *, dis
 
     ths = sorted(float(t) for t in thresholds_min)
     limit = ths[-1] * speed_m_per_min
-    idx = index or SegmentIndex(graph, snap_to=snap_to)
+    idx = index or SegmentIndex.shared(graph, snap_to=snap_to)
     fx, fy = points_xy(facilities, graph.crs)
     snapped = idx.snap(fx, fy, max_distance_m=max_snap_m)
     keys = facilities[dissolve_by].astype(str).to_numpy()
