@@ -203,7 +203,7 @@ def cmd_report(a: argparse.Namespace) -> int:
 
     ws = Workspace.open(a.dir)
     files = run_report(ws, kinds=[k for k in (a.kinds or "").split(",") if k.strip()] or None, profile=a.profile,
-                       date=a.date, paper=a.paper, **counting(a))
+                       date=a.date, paper=a.paper, access=a.access, **counting(a))
     print("报告 report:")
     for p in files:
         print(f"  → {p}")
@@ -247,6 +247,10 @@ def add_map_commands(sub: Any) -> None:
     s.add_argument("--paper", default="all", help="PDF 地图纸张 print maps: all (default), A4, A3, A4-landscape, "
                                                   "A4-portrait, A3-landscape, A3-portrait; comma-separated")
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    s.add_argument("--access", action="append", metavar="KIND[:SUPPLY]",
+                   help="可达性与公平 compute accessibility of KIND first (supply beds|floor_area_m2|count, default "
+                        "beds; other settings as mzgis access) and report it; results of earlier `mzgis access` "
+                        "runs are reported without this")
     add_counting_args(s)
     s.set_defaults(func=cmd_report)
 

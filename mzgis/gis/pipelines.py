@@ -636,18 +636,42 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
         sites=sites, site_areas=site_areas, indicators=std.indicators, sample=sample,
         tianditu_key=str(ws.config.get("maps", {}).get("tianditu_key", "")), focus=focus, labels=labels, tiles=tiles)
     m = build_map(data, basemap=basemap)
+    _add_saved_access(ws, m, units, kind_ids if kinds else None)
     path, size = save_map(m, out or ws.out_dir / "map.html")
     return MapRun(path, size, data, cov, std)
 
 
+def _add_saved_access(ws: Workspace, m: Any, units: dict[str, gpd.GeoDataFrame], kinds: list[str] | None) -> None:
+    """The access choropleth of every kind ``mzgis access`` has results for, as a layer of the map
+    (in its grouped layer control, off until chosen)."""
+    from mzgis.gis.access_results import saved_access
+    from mzgis.maps.access_report import access_map_layer
+
+    for acc in saved_access(ws.out_dir, kinds):
+        access_map_layer(m, units, acc.by_unit, name=f"可达性 access: {KINDS[acc.kind].name_zh} {acc.unit_label}",
+                         label=acc.unit_label)
+
+
 def run_report(ws: Workspace, *, kinds: list[str] | None = None, profile: str = "walk",
                statuses: tuple[str, ...] = SCENARIOS["today"], snap_to: str | None = None,
-               date: str | dt.date | None = None, paper: str = "all") -> list[Path]:
+               date: str | dt.date | None = None, paper: str = "all", access: list[str] | None = None) -> list[Path]:
     """``out/report.html`` (one self-contained file), ``out/report.docx`` and the print maps
-    ``out/map_<A4|A3>_<landscape|portrait>.pdf``; see :func:`write_report`."""
+    ``out/map_<A4|A3>_<landscape|portrait>.pdf``; see :func:`write_report`. ``access``: ``KIND`` or
+    ``KIND:SUPPLY`` (beds, floor_area_m2, count; default beds) whose accessibility is computed first
+    with ``mzgis access``'s other defaults; results of earlier ``mzgis access`` runs are shown too."""
     day = report_date(date)  # a bad --date, --paper or template fails before any work
     paper_names(paper)
     check_template(ws.root / "templates")
+    runs = []
+    for spec in access or []:
+        name, _, supply = spec.partition(":")
+        if supply not in ("", "beds", "floor_area_m2", "count"):
+            msg = (f"--access {spec}: 供给 supply '{supply}' 应为 must be beds, floor_area_m2 or count "
+                   "(e.g. --access 社区养老服务驿站:count)")
+            raise LayerError(msg)
+        runs.append((get_kind(name).id, supply or "beds"))
+    for k, supply in runs:
+        run_access(ws, kind=k, supply=supply, profile=profile, statuses=statuses, snap_to=snap_to)
     return write_report(ws, run_map(ws, kinds=kinds, out=ws.out_dir / "map.html", profile=profile,
                                     statuses=statuses, snap_to=snap_to), date=day, paper=paper)
 
@@ -717,13 +741,26 @@ def write_report(ws: Workspace, mp: MapRun, *, date: dt.date | None = None, pape
         conclusion=conclusion(indicators=std.indicators if std else None, coverage=cov_table,
                               coverage_kind=mp.data.coverage_kind, uncovered=uncovered),
         tables=report_tables(indicators=std.indicators if std else None, coverage=cov_table,
-                             coverage_kind=mp.data.coverage_kind, uncovered=uncovered, area=std.area if std else None),
+                             coverage_kind=mp.data.coverage_kind, uncovered=uncovered, area=std.area if std else None)
+        + _saved_access_tables(ws, mp),
         notes=notes, images=pngs, map_html=mp.path.read_text(encoding="utf-8"), sample=mp.data.sample, pdfs=pdfs)
     templates = ws.root / "templates"
     rp = out / "report.html"
     rp.write_text(report_html(content, templates=templates), encoding="utf-8")
     docx = write_docx(content, out / "report.docx", templates=templates)
     return [rp, docx, *pdfs, mp.path, *pngs]
+
+
+def _saved_access_tables(ws: Workspace, mp: MapRun) -> list[Any]:
+    """The accessibility/equity section of every kind with saved results (of the map's kinds)."""
+    from mzgis.gis.access_results import saved_access
+    from mzgis.maps.access_report import access_report_tables
+
+    kinds = sorted(set(mp.data.facilities["kind"].astype(str))) if mp.data.facilities is not None else None
+    out: list[Any] = []
+    for acc in saved_access(ws.out_dir, kinds):
+        out += access_report_tables(acc.by_unit, acc.worst, lorenz=acc.lorenz, source=acc.source)
+    return out
 
 
 # -- siting ------------------------------------------------------------------------------------------

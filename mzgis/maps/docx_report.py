@@ -109,6 +109,8 @@ def write_docx(content: ReportContent, path: Path, *, templates: Path | None = N
         _column_widths(table, [t.columns, *t.rows], _usable_width(doc))
         if t.note:
             doc.add_paragraph(xml_text(t.note)).runs[0].font.size = Pt(8.5)
+        if t.figure is not None:
+            doc.add_picture(str(t.figure), width=min(Mm(120), _usable_width(doc)))
     if content.images:
         doc.add_heading(f"{numerals[len(content.tables) % 10]}、专题图", level=1)
         for img in content.images:
