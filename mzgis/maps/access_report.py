@@ -14,6 +14,8 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from branca.element import MacroElement
+from jinja2 import Template
 
 from mzgis.errors import LayerError
 from mzgis.maps.summary import Table, fmt_count, fmt_number, fmt_share
@@ -122,8 +124,9 @@ def access_breaks(values: np.ndarray) -> np.ndarray:
     return _breaks(np.asarray(values, dtype=float))
 
 
-def access_legend(m: folium.Map, breaks: np.ndarray, *, label: str) -> None:
-    """A fixed legend (bottom right) for the access classes; text escaped."""
+def access_legend(m: folium.Map, breaks: np.ndarray, *, label: str, element_id: str = "") -> None:
+    """A fixed legend (bottom right) for the access classes; text escaped. With ``element_id`` the
+    box carries that id (for :class:`_ShownWith`) and starts hidden."""
     edges = [float("nan"), *[float(b) for b in breaks], float("nan")]
     rows = []
     for i in range(len(breaks) + 1):
@@ -131,7 +134,9 @@ def access_legend(m: folium.Map, breaks: np.ndarray, *, label: str) -> None:
         text = (f"< {_cell(hi)}" if i == 0 else (f"≥ {_cell(lo)}" if i == len(breaks) else f"{_cell(lo)} – {_cell(hi)}"))
         rows.append(f"<div><span style='display:inline-block;width:14px;height:10px;background:{RAMP[min(i, len(RAMP) - 1)]};"
                     f"border:1px solid #999;margin-right:4px'></span>{text}</div>")
-    box = ("<div style='position:fixed;bottom:110px;right:10px;z-index:1000;background:white;padding:6px 8px;"
+    ident = f"id='{html.escape(element_id, quote=True)}' " if element_id else ""
+    hidden = "display:none;" if element_id else ""
+    box = (f"<div {ident}style='{hidden}position:fixed;bottom:110px;right:10px;z-index:1000;background:white;padding:6px 8px;"
            "font-size:12px;border-radius:4px;box-shadow:0 0 4px rgba(0,0,0,.3)'>"
            f"<b>可达性 access</b><br>{html.escape(label)}{''.join(rows)}</div>")
     root: Any = m.get_root()
@@ -272,7 +277,32 @@ def access_map_layer(m: folium.Map, units: Mapping[str, gpd.GeoDataFrame], by_un
         return False
     rows = by_unit[by_unit["level"] == level]
     br = access_breaks(rows["access"].to_numpy(dtype=float))
-    access_layer(m, units[level], rows, name=name, label=label, show=False, breaks=br)
-    access_legend(m, br, label=label)
+    fg = access_layer(m, units[level], rows, name=name, label=label, show=False, breaks=br)
+    legend_id = f"legend_{fg.get_name()}"
+    access_legend(m, br, label=label, element_id=legend_id)
+    m.add_child(_ShownWith(fg, legend_id))
     layer_control_last(m)
     return True
+
+
+class _ShownWith(MacroElement):
+    """Show an element (a legend) only while a layer is on the map: a legend for a layer that is
+    switched off would describe colours nobody sees, and take room on a phone."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+  var el = document.getElementById({{ this.element_id|tojson }});
+  if (!el) { return; }
+  var layer = {{ this.layer.get_name() }};
+  layer.on('add', function () { el.style.display = 'block'; });
+  layer.on('remove', function () { el.style.display = 'none'; });
+  el.style.display = {{ this._parent.get_name() }}.hasLayer(layer) ? 'block' : 'none';
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, layer: folium.FeatureGroup, element_id: str) -> None:
+        super().__init__()
+        self.layer = layer
+        self.element_id = element_id

@@ -152,3 +152,33 @@ def test_report_access_option_computes_and_reports(built, capsys):
     err = capsys.readouterr().err
     assert "rooms" in err
     assert "Traceback" not in err
+
+
+def test_access_legend_shows_only_with_its_layer_in_a_browser(built):
+    """Offline Chromium: the access layer starts off and so does its legend; switching the layer on
+    in the layer control shows the legend, off hides it. No errors, no dialogs, no requests."""
+    from tests.maps.browser import visit
+
+    script = """() => {
+      const el = document.querySelector("[id^='legend_']");
+      const shown = () => getComputedStyle(el).display;
+      const label = [...document.querySelectorAll('.leaflet-control-layers label')]
+        .find(l => l.textContent.includes('可达性 access:'));
+      const input = label.querySelector('input');
+      const before = [shown(), input.checked];
+      input.click();
+      const on = [shown(), input.checked];
+      input.click();
+      return [before, on, [shown(), input.checked], el.textContent];
+    }"""
+    for size in ((1400, 900), (390, 844)):
+        v = visit(built["out"] / "map.html", script=script, size=size)
+        before, on, off, text = v.result
+        assert before == ["none", False]
+        assert on == ["block", True]
+        assert off == ["none", False]
+        # the legend of the results the map was built from (an earlier test may have recomputed them)
+        assert str(_csv(built["out"] / f"access_{KIND}_units.csv")["access_unit_zh"].iloc[0]) in text
+        assert v.console_errors == []
+        assert v.dialogs == []
+        assert v.network_requests == []
