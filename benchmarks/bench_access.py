@@ -13,52 +13,28 @@ time ratio printed. Run: ``.venv/bin/python benchmarks/bench_access.py``.
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mzgis.analysis.access import access_by_unit, accessibility, decay_function, two_step  # noqa: E402
-from mzgis.analysis.coverage import assign_units  # noqa: E402
-from mzgis.layers.crs import utm_crs  # noqa: E402
-from mzgis.layers.network import load_or_build, osm_bounds  # noqa: E402
+from benchmarks.common import SPEED, cached_heidelberg, grid_cells, near_streets
+from benchmarks.common import status_mib as _status
+from mzgis.analysis.access import access_by_unit, accessibility, decay_function, two_step
+from mzgis.analysis.coverage import assign_units
 
-SRC = ROOT.parent / "shared" / "data" / "osm" / "heidelberg.osm.pbf"
 N_DEMAND, N_FAC = 100_000, 2_000
-SPEED = 4000 / 60
 T_MIN = 15.0
 
 
-def _status(key: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return float(line.split()[1]) / 1024
-    return float("nan")
-
-
 def main() -> int:
-    cache = Path(tempfile.gettempdir()) / "mzgis-bench-cache"
-    b = osm_bounds(SRC)
-    crs = utm_crs((b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
-    load_or_build(SRC, crs, cache)  # make sure the cache exists (not timed)
-
     rng = np.random.default_rng(7)
-    t0 = time.perf_counter()
-    g, cached = load_or_build(SRC, crs, cache)
-    t_load = time.perf_counter() - t0
-    if not cached:
-        print("cache was not used")
-        return 1
-    pick = rng.choice(g.n_nodes, N_DEMAND)
-    dx = g.x[pick] + rng.normal(0, 30, N_DEMAND)
-    dy = g.y[pick] + rng.normal(0, 30, N_DEMAND)
+    g, t_load = cached_heidelberg()
+    dx, dy = near_streets(g, rng, N_DEMAND)
     eld = rng.integers(1, 120, N_DEMAND).astype(float)
     demand = gpd.GeoDataFrame({"demand_id": np.arange(N_DEMAND).astype(str), "elderly": eld},
                               geometry=gpd.points_from_xy(dx, dy), crs=g.crs)
@@ -81,8 +57,7 @@ def main() -> int:
           f"peak RSS {peak:.0f} MiB (target < 2048; {rss0:.0f} MiB before)")
 
     # per-unit aggregation and equity (not part of the 10 s target): a 20 x 20 grid of communities
-    xs, ys = np.linspace(g.x.min(), g.x.max(), 21), np.linspace(g.y.min(), g.y.max(), 21)
-    cells = [(f"C{i:02d}{j:02d}", shapely.box(xs[i], ys[j], xs[i + 1], ys[j + 1])) for i in range(20) for j in range(20)]
+    cells = [(f"C{i:02d}{j:02d}", box) for i, j, box in grid_cells(g)[0]]
     units = {"community": gpd.GeoDataFrame({"feature_id": [c[0] for c in cells]}, geometry=[c[1] for c in cells],
                                            crs=g.crs)}
     t0 = time.perf_counter()

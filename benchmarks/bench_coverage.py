@@ -10,7 +10,6 @@ aggregation. Run: ``.venv/bin/python benchmarks/bench_coverage.py``.
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -18,54 +17,32 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mzgis.analysis.coverage import assign_units, coverage_table  # noqa: E402
-from mzgis.analysis.reach import nearest_facility  # noqa: E402
-from mzgis.analysis.snapping import SegmentIndex  # noqa: E402
-from mzgis.layers.crs import utm_crs  # noqa: E402
-from mzgis.layers.network import load_or_build, osm_bounds  # noqa: E402
+from benchmarks.common import SPEED, cached_heidelberg, grid_cells, near_streets
+from benchmarks.common import status_mib as _status
+from mzgis.analysis.coverage import assign_units, coverage_table
+from mzgis.analysis.reach import nearest_facility
+from mzgis.analysis.snapping import SegmentIndex
 
-SRC = ROOT.parent / "shared" / "data" / "osm" / "heidelberg.osm.pbf"
 N_DEMAND, N_FAC = 100_000, 2_000
-SPEED = 4000 / 60
 THRESHOLDS = [5.0, 10.0, 15.0]
 
 
-def _status(key: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return float(line.split()[1]) / 1024
-    return float("nan")
-
-
 def main() -> int:
-    cache = Path(tempfile.gettempdir()) / "mzgis-bench-cache"
-    b = osm_bounds(SRC)
-    crs = utm_crs((b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
-    load_or_build(SRC, crs, cache)  # make sure the cache exists (not timed)
-
     rng = np.random.default_rng(7)
     t_all = time.perf_counter()
-    t0 = time.perf_counter()
-    g, cached = load_or_build(SRC, crs, cache)
-    t_load = time.perf_counter() - t0
-    assert cached
+    g, t_load = cached_heidelberg()
     # workload (not timed): demand near streets, facilities at random nodes, unit grid
-    pick = rng.choice(g.n_nodes, N_DEMAND)
-    dx = g.x[pick] + rng.normal(0, 30, N_DEMAND)
-    dy = g.y[pick] + rng.normal(0, 30, N_DEMAND)
+    dx, dy = near_streets(g, rng, N_DEMAND)
     hh = rng.integers(10, 300, N_DEMAND).astype(float)
     demand = gpd.GeoDataFrame({"households": hh, "population": hh * 2.6, "elderly": hh * 0.52},
                               geometry=gpd.points_from_xy(dx, dy), crs=g.crs)
     fn = rng.choice(g.n_nodes, N_FAC, replace=False)
     x0, y0, x1, y1 = g.x.min(), g.y.min(), g.x.max(), g.y.max()
-    xs, ys = np.linspace(x0, x1, 21), np.linspace(y0, y1, 21)
-    com, sub = [], []
-    for i in range(20):
-        for j in range(20):
-            com.append((f"C{i:02d}{j:02d}", f"社区{i}-{j}", shapely.box(xs[i], ys[j], xs[i + 1], ys[j + 1])))
+    cells, xs, ys = grid_cells(g)
+    com = [(f"C{i:02d}{j:02d}", f"社区{i}-{j}", box) for i, j, box in cells]
+    sub = []
     for i in range(5):
         for j in range(5):
             sub.append((f"S{i}{j}", f"街道{i}-{j}", shapely.box(xs[4 * i], ys[4 * j], xs[4 * i + 4], ys[4 * j + 4])))

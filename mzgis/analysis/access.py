@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import geopandas as gpd
 import numpy as np
@@ -67,6 +67,22 @@ METHODS = ("2sfca", "e2sfca", "gravity")
 SUPPLY_FIELDS = {"beds": "床位数", "floor_area_m2": "建筑面积(㎡)", "count": "设施数"}
 DEMAND_FIELDS = {"elderly": "名老年人", "population": "名常住人口", "households": "户"}
 Mode = Literal["minutes", "distance"]
+#: The threshold when none is given: the 15-minute life circle.
+DEFAULT_THRESHOLD_MIN = 15.0
+
+
+class AccessOptions(TypedDict, total=False):
+    """What :func:`accessibility` measures and how, for functions that pass it on (as
+    :func:`~mzgis.analysis.scenarios.compare_scenarios` does); the defaults are :func:`accessibility`'s."""
+
+    supply: str
+    demand_field: str
+    method: str
+    decay: str | None
+    threshold: float
+    mode: Mode
+    speed_m_per_min: float
+    max_snap_m: float
 
 Weight = Callable[[NDArray[np.float64]], NDArray[np.float64]]
 
@@ -304,7 +320,7 @@ def accessibility(
     demand_field: str = "elderly",
     method: str = "e2sfca",
     decay: str | None = None,
-    threshold: float = 15.0,
+    threshold: float = DEFAULT_THRESHOLD_MIN,
     mode: Mode = "minutes",
     speed_m_per_min: float = 4000.0 / 60.0,
     max_snap_m: float = 300.0,
@@ -329,7 +345,7 @@ def accessibility(
     dv = _demand_values(demand, demand_field)
     per_unit = 1.0 if mode == "distance" else float(speed_m_per_min)
     limit_m = float(threshold) * per_unit
-    idx = index or SegmentIndex(graph, snap_to=snap_to)
+    idx = index or SegmentIndex.shared(graph, snap_to=snap_to)
     fx, fy = points_xy(facilities, graph.crs)
     dx, dy = points_xy(demand, graph.crs)
     fs = idx.snap(fx, fy, max_distance_m=max_snap_m)

@@ -47,7 +47,7 @@ def check_addresses(addresses: gpd.GeoDataFrame, units: Mapping[str, gpd.GeoData
         idx = np.flatnonzero(has)
         unk = idx[~known.to_numpy()]
         frames.append(pd.DataFrame({
-            "feature_id": fid[unk], "address": [parsed[i].raw for i in unk], "finding": "unknown_unit",
+            "_row": unk, "feature_id": fid[unk], "address": [parsed[i].raw for i in unk], "finding": "unknown_unit",
             "detail": [f"地址中的{_LEVEL_ZH[level]} {named[i]} 不在行政区划图层中 not in the admin layer" for i in unk]}))
         chk = idx[known.to_numpy()]
         if chk.size == 0:
@@ -61,7 +61,7 @@ def check_addresses(addresses: gpd.GeoDataFrame, units: Mapping[str, gpd.GeoData
         jb = j.loc[j.index.isin(bad), "name"].dropna().astype(str)
         where = jb.groupby(level=0).agg("、".join).reindex(bad).fillna("（无 none）")
         frames.append(pd.DataFrame({
-            "feature_id": fid[bad], "address": [parsed[i].raw for i in bad], "finding": "outside_named_unit",
+            "_row": bad, "feature_id": fid[bad], "address": [parsed[i].raw for i in bad], "finding": "outside_named_unit",
             "detail": [f"地址写 {named[i]}，点位在 {where[i]} the point lies in {where[i]}, not in {named[i]}"
                        for i in bad]}))
     norm = pd.Series(["|".join(str(getattr(p, k) or "") for k in ("district", "road", "house_number", "compound",
@@ -70,26 +70,40 @@ def check_addresses(addresses: gpd.GeoDataFrame, units: Mapping[str, gpd.GeoData
     dup = norm.duplicated(keep=False) & (norm.str.strip("|") != "")
     if dup.any():
         groups = pd.Series(fid).groupby(norm.to_numpy()).agg(list)
-        rows = [(fid[i], parsed[i].raw, "duplicate_address",
+        rows = [(i, fid[i], parsed[i].raw, "duplicate_address",
                  f"与 {', '.join(x for x in groups[norm[i]] if x != fid[i])} 地址相同 same address")
                 for i in np.flatnonzero(dup.to_numpy())]
-        frames.append(pd.DataFrame(rows, columns=COLUMNS))
+        frames.append(pd.DataFrame(rows, columns=["_row", *COLUMNS[:4]]))
     flagged = [i for i, p in enumerate(parsed) if p.flags]
-    frames.append(pd.DataFrame({"feature_id": fid[flagged], "address": [parsed[i].raw for i in flagged],
+    frames.append(pd.DataFrame({"_row": flagged, "feature_id": fid[flagged], "address": [parsed[i].raw for i in flagged],
                                 "finding": "non_standard",
                                 "detail": ["不规范 non-standard: " + ", ".join(parsed[i].flags) for i in flagged]}))
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame(columns=COLUMNS)
-    return pd.concat(frames, ignore_index=True)[COLUMNS]
+    out = pd.concat(frames, ignore_index=True)
+    return _with_lonlat(out, pts.geometry, out["_row"].to_numpy(dtype=np.int64))[COLUMNS]
 
 
-COLUMNS = ["feature_id", "address", "finding", "detail"]
+#: Columns of the findings; ``lon``/``lat`` (WGS-84) is where the address point lies.
+COLUMNS = ["feature_id", "address", "finding", "detail", "lon", "lat"]
+
+
+def _with_lonlat(df: pd.DataFrame, geoms: gpd.GeoSeries, rows: np.ndarray) -> pd.DataFrame:
+    """``lon``/``lat`` (WGS-84, 6 decimals) of the features at ``rows`` (a point inside polygons)."""
+    g = geoms.to_crs("EPSG:4326") if geoms.crs is not None else geoms
+    pts = g.iloc[rows]
+    pts = pts.where(pts.geom_type == "Point", pts.representative_point())
+    df["lon"] = np.round(pts.x.to_numpy(), 6)
+    df["lat"] = np.round(pts.y.to_numpy(), 6)
+    return df
 
 
 def check_place_names(names: gpd.GeoDataFrame, standard: Iterable[str]) -> pd.DataFrame:
     """Place names that are not in the standard name list."""
     std = {str(s).strip() for s in standard if str(s).strip()}
-    rows = [(str(f), str(n), "nonstandard_place_name", "不在标准地名录中 not in the standard name list")
-            for f, n in zip(names["feature_id"], names["name"], strict=True) if str(n).strip() not in std]
-    return pd.DataFrame(rows, columns=["feature_id", "address", "finding", "detail"])
+    names = names.reset_index(drop=True)
+    rows = [(i, str(f), str(n), "nonstandard_place_name", "不在标准地名录中 not in the standard name list")
+            for i, (f, n) in enumerate(zip(names["feature_id"], names["name"], strict=True)) if str(n).strip() not in std]
+    out = pd.DataFrame(rows, columns=["_row", *COLUMNS[:4]])
+    return _with_lonlat(out, names.geometry, out["_row"].to_numpy(dtype=np.int64))[COLUMNS]

@@ -56,6 +56,24 @@ def _chainage(line: shapely.Geometry, pts: gpd.GeoSeries) -> np.ndarray:
     return np.array([offsets[b] + shapely.line_locate_point(parts[b], pt) for b, pt in zip(best, pts.values, strict=True)])
 
 
+def _point_at(line: shapely.Geometry, chainage: float) -> shapely.Geometry:
+    """The point at a chainage along a (multi)line, parts chained end to end as in :func:`_chainage`."""
+    parts = list(getattr(line, "geoms", [line]))
+    for part in parts[:-1]:
+        if chainage <= part.length:
+            return part.interpolate(chainage)
+        chainage -= part.length
+    return parts[-1].interpolate(chainage)
+
+
+def _with_lonlat(df: pd.DataFrame, points: list[shapely.Geometry | None], metric_crs: str) -> pd.DataFrame:
+    """``lon``/``lat`` (WGS-84, 6 decimals ≈ 0.1 m) of each row's place: where to go and look."""
+    ll = gpd.GeoSeries(points, crs=metric_crs).to_crs("EPSG:4326")
+    df["lon"] = ll.x.round(6).to_numpy()
+    df["lat"] = ll.y.round(6).to_numpy()
+    return df
+
+
 def _prepare(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, metric_crs: str, settings: MarkerSettings | None,
              today: dt.date | None) -> tuple[MarkerSettings, gpd.GeoDataFrame, gpd.GeoDataFrame,
                                              dict[str, shapely.Geometry], pd.Timestamp]:
@@ -71,9 +89,11 @@ def _prepare(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, metric_crs: str
 
 def inspect_markers(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, metric_crs: str, *,
                     settings: MarkerSettings | None = None, today: dt.date | None = None) -> pd.DataFrame:
-    """All findings, one row each: ``marker_code, line_id, finding, detail, distance_m``."""
+    """All findings, one row each: ``marker_code, line_id, finding, detail, distance_m, lon, lat``
+    (``lon``/``lat``: the marker, or the middle of a gap, in WGS-84)."""
     s, mk, ln, by_id, due_before = _prepare(markers, lines, metric_crs, settings, today)
     rows: list[tuple[str, str, str, str, float]] = []
+    where: list[shapely.Geometry | None] = []  # the place of each row, in the metric CRS
     codes = mk["feature_id"].astype(str)
     line_ids = mk["line_id"] if "line_id" in mk else pd.Series([None] * len(mk))
     tree = shapely.STRtree(ln.geometry.values) if len(ln) else None
@@ -82,9 +102,11 @@ def inspect_markers(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, metric_c
         lid = None if lid is None or (isinstance(lid, float) and np.isnan(lid)) or str(lid) == "" else str(lid)
         if lid is None:
             rows.append((code, "", "no_line", "界桩未指定所属界线 the marker names no boundary line", np.nan))
+            where.append(pt)
             continue
         if lid not in by_id:
             rows.append((code, lid, "unknown_line", f"界线 {lid} 不存在 no such line in the boundary layer", np.nan))
+            where.append(pt)
             continue
         d = float(shapely.distance(by_id[lid], pt))
         if d > s.near_m:
@@ -94,8 +116,10 @@ def inspect_markers(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, metric_c
                 nearest = str(ln["feature_id"].iloc[k])
             rows.append((code, lid, "not_near_line",
                          f"距所属界线 {d:.1f} m，超过 {s.near_m:g} m；最近的界线 nearest line: {nearest}", round(d, 2)))
+            where.append(pt)
         elif d > s.tolerance_m:
             rows.append((code, lid, "offset", f"偏离界线 {d:.1f} m（允许 tolerance {s.tolerance_m:g} m）", round(d, 2)))
+            where.append(pt)
     dup = codes[codes.duplicated(keep=False)]
     for code in sorted(set(dup)):
         idx = np.flatnonzero(codes.to_numpy() == code)
@@ -103,18 +127,22 @@ def inspect_markers(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, metric_c
             lid = line_ids.iloc[int(k)]
             rows.append((code, "" if lid is None else str(lid), "duplicate_code",
                          f"编号重复 the code is used by {len(idx)} markers", np.nan))
+            where.append(mk.geometry.iloc[int(k)])
     last = pd.to_datetime(mk["last_inspection_date"], errors="coerce") if "last_inspection_date" in mk else \
         pd.Series(pd.NaT, index=mk.index)
     for i in range(len(mk)):
         lid = "" if line_ids.iloc[i] is None else str(line_ids.iloc[i])
         if pd.isna(last.iloc[i]):
             rows.append((codes.iloc[i], lid, "overdue", "从未检查 never inspected", np.nan))
+            where.append(mk.geometry.iloc[i])
         elif last.iloc[i] < due_before:
             rows.append((codes.iloc[i], lid, "overdue",
                          f"最近检查 last inspected {last.iloc[i].date()}，超过 {s.cycle_years:g} 年联检周期", np.nan))
+            where.append(mk.geometry.iloc[i])
         cond = mk["condition"].iloc[i] if "condition" in mk else None
         if cond in BAD_CONDITIONS:
             rows.append((codes.iloc[i], lid, "condition", f"状况 condition: {cond}", np.nan))
+            where.append(mk.geometry.iloc[i])
     # gaps along each line
     on_line = mk[[lid is not None and str(lid) in by_id for lid in line_ids]]
     for lid, line in by_id.items():
@@ -127,14 +155,18 @@ def inspect_markers(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, metric_c
             if b - a > s.spacing_m:
                 rows.append(("", lid, "gap", f"界线 {a:.0f}–{b:.0f} m 段 {b - a:.0f} m 无界桩 no marker over this "
                              f"stretch (spacing {s.spacing_m:g} m)", round(float(b - a), 1)))
-    return pd.DataFrame(rows, columns=["marker_code", "line_id", "finding", "detail", "distance_m"])
+                where.append(_point_at(line, (a + b) / 2.0))
+    out = pd.DataFrame(rows, columns=["marker_code", "line_id", "finding", "detail", "distance_m"])
+    return _with_lonlat(out, where, metric_crs)
 
 
 def inspection_plan(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, metric_crs: str, *,
                     settings: MarkerSettings | None = None, today: dt.date | None = None) -> pd.DataFrame:
-    """Task list: per boundary line, its markers in order along the line, with what is due."""
+    """Task list: per boundary line, its markers in order along the line, with what is due; ``lon``/
+    ``lat`` (WGS-84) of each marker, or of the middle of a line without markers."""
     _, mk, ln, by_id, due_before = _prepare(markers, lines, metric_crs, settings, today)
     rows = []
+    where: list[shapely.Geometry | None] = []
     for r in ln.to_dict("records"):
         lid = str(r["feature_id"])
         here = mk[mk["line_id"].astype(str) == lid] if "line_id" in mk else mk.iloc[0:0]
@@ -144,6 +176,7 @@ def inspection_plan(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, metric_c
             rows.append({"line_id": lid, "left_code": r.get("left_code"), "right_code": r.get("right_code"),
                          "line_length_m": round(float(r["geometry"].length), 1), "seq": 0, "marker_code": "",
                          "chainage_m": np.nan, "condition": "", "last_inspection_date": "", "task": "界线无界桩 no markers"})
+            where.append(_point_at(by_id[lid], by_id[lid].length / 2.0))
             continue
         for seq, k in enumerate(order, start=1):
             m = here.iloc[k]
@@ -155,4 +188,5 @@ def inspection_plan(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, metric_c
                          "line_length_m": round(float(r["geometry"].length), 1), "seq": seq,
                          "marker_code": str(m["feature_id"]), "chainage_m": round(float(ch[k]), 1), "condition": cond,
                          "last_inspection_date": "" if pd.isna(last) else str(last.date()), "task": task})
-    return pd.DataFrame(rows)
+            where.append(here.geometry.iloc[k])
+    return _with_lonlat(pd.DataFrame(rows), where, metric_crs)

@@ -12,12 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Unpack
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from mzgis.analysis.access import SUPPLY_FIELDS, AccessResult, Mode, access_by_unit, accessibility
+from mzgis.analysis.access import (
+    DEFAULT_THRESHOLD_MIN,
+    SUPPLY_FIELDS,
+    AccessOptions,
+    AccessResult,
+    access_by_unit,
+    accessibility,
+)
 from mzgis.analysis.coverage import coverage_table
 from mzgis.analysis.snapping import SegmentIndex, SnapTo
 from mzgis.errors import LayerError
@@ -67,33 +75,27 @@ def compare_scenarios(
     unit_of: pd.DataFrame,
     unit_names: Mapping[str, Mapping[str, str]],
     jurisdiction: tuple[str, str] = ("ALL", "辖区"),
-    supply: str = "beds",
-    demand_field: str = "elderly",
-    method: str = "e2sfca",
-    decay: str | None = None,
-    threshold: float = 15.0,
-    mode: Mode = "minutes",
-    speed_m_per_min: float = 4000.0 / 60.0,
-    max_snap_m: float = 300.0,
     snap_to: SnapTo = "main",
+    **options: Unpack[AccessOptions],
 ) -> ScenarioComparison:
     """Coverage (households within ``threshold``) and accessibility per unit for each scenario.
 
     ``scenarios`` maps a name to its facilities (the first is the baseline); ``demand`` has
-    ``demand_id``, ``households``, ``population``, ``elderly``. Writes nothing.
+    ``demand_id``, ``households``, ``population``, ``elderly``. ``options`` (supply, demand_field,
+    method, decay, threshold, mode, speed_m_per_min, max_snap_m) are :func:`accessibility`'s, the
+    same for every scenario. Writes nothing.
     """
     if not scenarios:
         msg = "compare_scenarios needs at least one scenario"
         raise ValueError(msg)
-    index = SegmentIndex(graph, snap_to=snap_to)
+    threshold = options.get("threshold", DEFAULT_THRESHOLD_MIN)
+    index = SegmentIndex.shared(graph, snap_to=snap_to)
     names = list(scenarios)
     results: dict[str, AccessResult] = {}
     covered: dict[str, np.ndarray] = {}
     merged: pd.DataFrame | None = None
     for s in names:
-        res = accessibility(graph, scenarios[s], demand, supply=supply, demand_field=demand_field, method=method,
-                            decay=decay, threshold=threshold, mode=mode, speed_m_per_min=speed_m_per_min,
-                            max_snap_m=max_snap_m, index=index)
+        res = accessibility(graph, scenarios[s], demand, index=index, **options)
         results[s] = res
         cost = res.demand["cost_to_nearest"]
         covered[s] = (cost <= threshold).to_numpy()

@@ -12,7 +12,11 @@ which lies inside the 15-minute area.
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -25,7 +29,7 @@ from mzgis.analysis.reach import multi_source_node_distances, points_xy
 from mzgis.analysis.snapping import SegmentIndex, Snapped, SnapTo
 from mzgis.layers.network import RoadGraph
 
-__all__ = ["reached_segments", "service_areas"]
+__all__ = ["GroupReach", "nested_rings", "reach_groups", "reached_segments", "service_areas"]
 
 
 def reached_segments(graph: RoadGraph, dist: NDArray[np.float64], threshold_m: float,
@@ -91,6 +95,71 @@ def reached_segments(graph: RoadGraph, dist: NDArray[np.float64], threshold_m: f
     return np.concatenate(segs)
 
 
+@dataclass
+class GroupReach:
+    """Walking distances from one group of facilities (one facility, or every one of a kind)."""
+
+    graph: RoadGraph
+    key: str
+    sources: Snapped
+    xy: tuple[NDArray[np.float64], NDArray[np.float64]]
+    dist: NDArray[np.float64]
+
+    def segments(self, threshold_m: float) -> NDArray[np.float64]:
+        """The road segments reached within ``threshold_m`` (see :func:`reached_segments`)."""
+        return reached_segments(self.graph, self.dist, threshold_m, self.sources, self.xy)
+
+
+def reach_groups(graph: RoadGraph, facilities: gpd.GeoDataFrame, *, limit_m: float, max_snap_m: float = 300.0,
+                 dissolve_by: str | None = None, facility_id: str = "feature_id", index: SegmentIndex | None = None,
+                 snap_to: SnapTo = "main", progress: bool = False) -> tuple[str, Iterator[GroupReach]]:
+    """Facilities snapped once and grouped (per ``dissolve_by`` value, else each on its own), with
+    the node distances from each group up to ``limit_m``; returns the key's name and the groups
+    (computed one at a time; groups with no facility on the network are left out)."""
+    idx = index or SegmentIndex.shared(graph, snap_to=snap_to)
+    fx, fy = points_xy(facilities, graph.crs)
+    snapped = idx.snap(fx, fy, max_distance_m=max_snap_m)
+    if dissolve_by is not None:
+        keys = facilities[dissolve_by].astype(str).to_numpy()
+        groups = [(k, np.flatnonzero((keys == k) & snapped.ok)) for k in pd.unique(keys)]
+        key_name = dissolve_by
+    else:
+        ids = (facilities[facility_id].astype(str).to_numpy() if facility_id in facilities
+               else facilities.index.astype(str).to_numpy())
+        groups = [(ids[i], np.array([i])) for i in np.flatnonzero(snapped.ok)]
+        key_name = "facility_id"
+
+    def each() -> Iterator[GroupReach]:
+        for key, members in tqdm(groups, desc="service areas", unit="area",
+                                 disable=not progress or not sys.stderr.isatty() or len(groups) < 20):
+            if members.size == 0:
+                continue
+            sub = snapped.take(members)
+            yield GroupReach(graph, str(key), sub, (fx[members], fy[members]),
+                             multi_source_node_distances(graph, sub, limit_m=limit_m))
+
+    return key_name, each()
+
+
+def nested_rings(key_name: str, key: str, thresholds_min: list[float], speed_m_per_min: float,
+                 ring: Callable[[float], Any]) -> list[dict[str, Any]]:
+    """One row per threshold (smallest first) with ``ring(minutes)`` unioned with the smaller
+    rings, so 5 ⊂ 10 ⊂ 15 minutes holds whatever ``ring`` does at the edges."""
+    rows: list[dict[str, Any]] = []
+    prev = None
+    for t in thresholds_min:
+        poly = ring(t)
+        if prev is not None:
+            poly = shapely.union(poly, prev)
+        prev = poly
+        rows.append({key_name: key, "minutes": t, "distance_m": t * speed_m_per_min, "geometry": poly})
+    return rows
+
+
+def _ring_area(grp: GroupReach, speed_m_per_min: float, buffer_m: float, minutes: float) -> shapely.Geometry:
+    return _area(grp.segments(minutes * speed_m_per_min), buffer_m)
+
+
 def _area(segs: NDArray[np.float64], buffer_m: float) -> shapely.Geometry:
     if segs.shape[0] == 0:
         return shapely.Polygon()
@@ -130,34 +199,13 @@ def service_areas(
         geometry in the graph's metric CRS (nested across thresholds).
     """
     ths = sorted(float(t) for t in thresholds_min)
-    limit = ths[-1] * speed_m_per_min
-    idx = index or SegmentIndex.shared(graph, snap_to=snap_to)
-    fx, fy = points_xy(facilities, graph.crs)
-    snapped = idx.snap(fx, fy, max_distance_m=max_snap_m)
-    ids = (facilities[facility_id].astype(str).to_numpy() if facility_id in facilities
-           else facilities.index.astype(str).to_numpy())
-    if dissolve_by is not None:
-        keys = facilities[dissolve_by].astype(str).to_numpy()
-        groups = [(k, np.flatnonzero((keys == k) & snapped.ok)) for k in pd.unique(keys)]
-        key_name = dissolve_by
-    else:
-        groups = [(ids[i], np.array([i])) for i in np.flatnonzero(snapped.ok)]
-        key_name = "facility_id"
+    key_name, groups = reach_groups(graph, facilities, limit_m=ths[-1] * speed_m_per_min, max_snap_m=max_snap_m,
+                                    dissolve_by=dissolve_by, facility_id=facility_id, index=index, snap_to=snap_to,
+                                    progress=True)
     rows = []
-    for key, members in tqdm(groups, desc="service areas", unit="area",
-                             disable=not sys.stderr.isatty() or len(groups) < 20):
-        if members.size == 0:
-            continue
-        sub = snapped.take(members)
-        dist = multi_source_node_distances(graph, sub, limit_m=limit)
-        prev = None
-        for t in ths:
-            segs = reached_segments(graph, dist, t * speed_m_per_min, sub, (fx[members], fy[members]))
-            poly = _area(segs, buffer_m)
-            if prev is not None:
-                poly = shapely.union(poly, prev)
-            prev = poly
-            rows.append({key_name: key, "minutes": t, "distance_m": t * speed_m_per_min, "geometry": poly})
+    for grp in groups:
+        rows += nested_rings(key_name, grp.key, ths, speed_m_per_min,
+                             functools.partial(_ring_area, grp, speed_m_per_min, buffer_m))
     gdf = gpd.GeoDataFrame(rows, columns=[key_name, "minutes", "distance_m", "geometry"], geometry="geometry",
                            crs=graph.crs)
     gdf["area_m2"] = gdf.geometry.area

@@ -194,9 +194,7 @@ class _NearestEdge:
                   max_d: float) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
         """``(position or -1, t, distance)`` by the R-tree."""
         n = x.size
-        pos = np.full(n, -1, dtype=np.int64)
-        t = np.zeros(n)
-        dist = np.full(n, np.inf)
+        pos, t, dist = _unanswered(n)
         if n == 0 or self.edges.size == 0:
             return pos, t, dist
         for start in range(0, n, _CHUNK):
@@ -212,12 +210,7 @@ class _NearestEdge:
             p = has[near[0]]
             e = near[1].astype(np.int64)
             tt, dd = self.table.project(e, x[sl][p], y[sl][p])
-            # per point: smallest distance, then lowest edge position
-            order = np.lexsort((e, dd, p))
-            p, e, tt, dd = p[order], e[order], tt[order], dd[order]
-            first = np.ones(p.size, dtype=bool)
-            first[1:] = p[1:] != p[:-1]
-            p, e, tt, dd = p[first], e[first], tt[first], dd[first]
+            p, e, tt, dd = _best_per_point(p, e, tt, dd)
             ok = dd <= max_d
             pos[start + p[ok]] = e[ok]
             t[start + p[ok]] = tt[ok]
@@ -247,9 +240,7 @@ class _NearestEdge:
              max_d: float) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
         """``(position or -1, t, distance)``, equal to :meth:`reference`."""
         n = x.size
-        pos = np.full(n, -1, dtype=np.int64)
-        t = np.zeros(n)
-        dist = np.full(n, np.inf)
+        pos, t, dist = _unanswered(n)
         if n == 0 or self.edges.size == 0:
             return pos, t, dist
         if self._kd is None:
@@ -274,9 +265,7 @@ class _NearestEdge:
         ``r`` is the distance to some edge (or ``max_d``), holds every edge within ``r`` — exact,
         without building the R-tree."""
         n = x.size
-        pos = np.full(n, -1, dtype=np.int64)
-        t = np.zeros(n)
-        dist = np.full(n, np.inf)
+        pos, t, dist = _unanswered(n)
         _, ik = self._kd.query(np.column_stack([x, y]), k=1, workers=-1)
         _, d0 = self.table.project(self._owner[ik], x, y)
         radius = np.minimum(d0, max_d) + self.h / 2.0 + 2 * _EPS
@@ -287,11 +276,7 @@ class _NearestEdge:
         row = np.repeat(np.arange(n), cnt)
         cand = self._owner[np.concatenate([np.asarray(b, dtype=np.int64) for b in balls if len(b)])]
         tt, dd = self.table.project(cand, x[row], y[row])
-        order = np.lexsort((cand, dd, row))
-        row, cand, tt, dd = row[order], cand[order], tt[order], dd[order]
-        first = np.ones(row.size, dtype=bool)
-        first[1:] = row[1:] != row[:-1]
-        row, cand, tt, dd = row[first], cand[first], tt[first], dd[first]
+        row, cand, tt, dd = _best_per_point(row, cand, tt, dd)
         ok = dd <= max_d
         pos[row[ok]], t[row[ok]], dist[row[ok]] = cand[ok], tt[ok], dd[ok]
         return pos, t, dist
@@ -334,6 +319,23 @@ class _NearestEdge:
         return ~proven
 
     last_fallback = 0
+
+
+def _unanswered(n: int) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    """``(position, t, distance)`` arrays for ``n`` points none of which is snapped yet."""
+    return np.full(n, -1, dtype=np.int64), np.zeros(n), np.full(n, np.inf)
+
+
+def _best_per_point(p: NDArray[np.int64], e: NDArray[np.int64], t: NDArray[np.float64],
+                    d: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64],
+                                                     NDArray[np.float64]]:
+    """Of candidate (point, edge, t, distance) rows, each point's best: the smallest distance, then
+    the lowest edge position (the tie rule both snapping paths share)."""
+    order = np.lexsort((e, d, p))
+    p, e, t, d = p[order], e[order], t[order], d[order]
+    first = np.ones(p.size, dtype=bool)
+    first[1:] = p[1:] != p[:-1]
+    return p[first], e[first], t[first], d[first]
 
 
 def _spatial_order(x: NDArray[np.float64], y: NDArray[np.float64], cell: float) -> NDArray[np.int64]:
@@ -442,15 +444,16 @@ class SegmentIndex:
         key = f"{h.hexdigest()}|{x.size}|{float(max_distance_m)!r}|{self.snap_to}|{_CACHE_VERSION}"
         hit = self._memo.get(key)
         if hit is not None:
-            return hit
+            self._memo[key] = self._memo.pop(key)  # most recently used last: demand, used by every
+            return hit                             # analysis, is never the one pushed out
         path = self._cache_file(key)
         out = _load_snapped(path, x.size) if path is not None else None
         if out is None:
             out = self._snap(x, y, max_distance_m)
             if path is not None:
                 _save_snapped(path, out)
-        if len(self._memo) >= 4:
-            self._memo.pop(next(iter(self._memo)))
+        if len(self._memo) >= _MEMO_SETS:
+            self._memo.pop(next(iter(self._memo)))  # the least recently used
         self._memo[key] = out
         return out
 
@@ -488,6 +491,9 @@ class SegmentIndex:
 
 
 _SHARED: dict[tuple[int, str], tuple[weakref.ref[RoadGraph], SegmentIndex]] = {}
+#: Snapped point sets an index keeps in memory (least recently used dropped first): the demand and
+#: the facility sets of one map or report (a facility set per kind of indicator).
+_MEMO_SETS = 8
 #: Bump when the snapping rule changes, so cached positions are not reused.
 _CACHE_VERSION = "1"
 #: Snapped point sets kept on disk per cache folder.

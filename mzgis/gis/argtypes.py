@@ -14,7 +14,7 @@ import math
 import re
 from typing import NoReturn
 
-__all__ = ["coords_name", "iso_date", "minutes_list", "positive_float", "positive_int", "share"]
+__all__ = ["add_output_coords", "coords_name", "iso_date", "minutes_list", "positive_float", "positive_int", "share"]
 
 
 def _fail(msg: str) -> NoReturn:
@@ -94,3 +94,9 @@ def coords_name(text: str) -> str:
     except CrsError as exc:
         _fail(str(exc))
     return text
+
+
+def add_output_coords(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--coords`` for the coordinates a command writes (``export``, ``site``, ``inspect``)."""
+    parser.add_argument("--coords", default="wgs84", type=coords_name,
+                        help=f"{what} coordinates: wgs84 (default) | gcj02 (高德/腾讯) | bd09 (百度) | cgcs2000 | EPSG:n")

@@ -18,7 +18,7 @@ from typing import NoReturn
 
 from mzgis import __version__
 from mzgis.errors import MzgisError
-from mzgis.gis.argtypes import coords_name
+from mzgis.gis.argtypes import add_output_coords, coords_name
 from mzgis.gis.logs import setup_logging
 from mzgis.layers.schemas import LAYER_TYPES
 
@@ -279,8 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("layer")
     s.add_argument("out")
     s.add_argument("--include-retired", action="store_true")
-    s.add_argument("--coords", default="wgs84", type=coords_name,
-                   help="wgs84 (default) | gcj02 (高德/腾讯) | bd09 (百度) | cgcs2000 | EPSG:n")
+    add_output_coords(s, "OUT")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("demo", help="运行示例 build the sample workspace and run every analysis")

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mzgis.gis.argtypes import coords_name, minutes_list, positive_float, positive_int, share
+from mzgis.gis.argtypes import add_output_coords, minutes_list, positive_float, positive_int, share
 
 
 def add_counting_args(s: argparse.ArgumentParser) -> None:
@@ -226,7 +226,7 @@ def cmd_report(a: argparse.Namespace) -> int:
 
     ws = Workspace.open(a.dir)
     files = run_report(ws, kinds=[k for k in (a.kinds or "").split(",") if k.strip()] or None, profile=a.profile,
-                       date=a.date, paper=a.paper, **counting(a))
+                       date=a.date, paper=a.paper, access=a.access, **counting(a))
     print("报告 report:")
     for p in files:
         print(f"  → {p}")
@@ -270,6 +270,10 @@ def add_map_commands(sub: Any) -> None:
     s.add_argument("--paper", default="all", help="PDF 地图纸张 print maps: all (default), A4, A3, A4-landscape, "
                                                   "A4-portrait, A3-landscape, A3-portrait; comma-separated")
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    s.add_argument("--access", action="append", metavar="KIND[:SUPPLY]",
+                   help="可达性与公平 compute accessibility of KIND first (supply beds|floor_area_m2|count, default "
+                        "beds; other settings as mzgis access) and report it; results of earlier `mzgis access` "
+                        "runs are reported without this")
     add_counting_args(s)
     s.set_defaults(func=cmd_report)
 
@@ -313,8 +317,7 @@ def add_site_command(sub: Any) -> None:
     s.add_argument("--capacity", type=positive_float, help="households one new facility can serve")
     s.add_argument("--decay", choices=["linear"], help="distance decay of coverage within the threshold")
     s.add_argument("--method", default="auto", choices=["auto", "exact", "greedy"])
-    s.add_argument("--coords", default="wgs84", type=coords_name, help="sites_<kind>.csv coordinates: wgs84 | gcj02 | bd09 | "
-                                                      "cgcs2000 | EPSG:n")
+    add_output_coords(s, "sites_<kind>.csv")
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
     add_counting_args(s)
     s.set_defaults(func=cmd_site)

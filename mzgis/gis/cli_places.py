@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from mzgis.gis.argtypes import coords_name, iso_date, positive_int
+from mzgis.gis.argtypes import add_output_coords, coords_name, iso_date, positive_int
 
 
 def cmd_boundaries(a: argparse.Namespace) -> int:
@@ -31,7 +31,7 @@ def cmd_inspect(a: argparse.Namespace) -> int:
 
     ws = Workspace.open(a.dir)
     files, table = run_inspect(ws, a.what, units=a.units, parents=a.parents, markers=a.markers, lines=a.lines,
-                               addresses=a.addresses, names_file=a.names, today=a.today)
+                               addresses=a.addresses, names_file=a.names, today=a.today, coords=a.coords)
     if a.what == "plan":
         print(f"联检任务 inspection plan: {table['line_id'].nunique() if len(table) else 0} 条界线 lines, "
               f"{int((table['marker_code'] != '').sum()) if len(table) else 0} 个界桩 markers")
@@ -163,6 +163,7 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--addresses", help="address layer (default: all)")
     s.add_argument("--names", help="standard place-name list (CSV, one name per line)")
     s.add_argument("--today", type=iso_date, help="inspection date for due checks, YYYY-MM-DD (default: today)")
+    add_output_coords(s, "inspect_*.csv/.xlsx lon/lat")
     s.set_defaults(func=cmd_inspect)
 
     s = sub.add_parser("record", help="记录检查 record a boundary-marker inspection")

@@ -128,8 +128,11 @@ def import_file(
                              id_field=id_field, extent=ws.extent, join_arrays=join_arrays)
     report = ws.store.write_layer(layer, prepared.gdf, layer_type=layer_type, kind=prepared.kind,
                                   level=prepared.level, source=str(source), source_coords=prepared.source_coords,
-                                  retire_missing=retire_missing)
+                                  retire_missing=retire_missing, keep_ids=prepared.skipped_ids,
+                                  note=(f"跳过 skipped {len(prepared.skipped)} rows of the wrong geometry kind: "
+                                        + "; ".join(p.row for p in prepared.skipped[:20])) if prepared.skipped else None)
     report.notes = prepared.notes
+    report.skipped = [str(p) for p in prepared.skipped]
     return report
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 
 from mzgis.analysis.area_standard import (
@@ -108,7 +109,9 @@ class CoverageRun:
 
 def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None, demand: str | None = None,
                  profile: str = "walk", statuses: tuple[str, ...] = SCENARIOS["today"],
-                 snap_to: str | None = None, user: str | None = None, reach: Any = None) -> CoverageRun:
+                 snap_to: str | None = None, user: str | None = None, reach: Any = None,
+                 graph: RoadGraph | None = None,
+                 demand_points: tuple[gpd.GeoDataFrame, str] | None = None) -> CoverageRun:
     """15-minute service-circle coverage of a facility kind, per unit; see ``mzgis coverage``.
 
     ``reach`` replaces :func:`network_reach` (same signature and result), e.g. the partitioned run
@@ -117,11 +120,13 @@ def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None
     ``user`` is recorded in the history of the gaps layer it writes (default: the login name).
 
     Only facilities of ``statuses`` count (default 建成运营, operating); every table says which.
+    ``graph`` and ``demand_points`` (as :func:`load_demand` returns them) are reused when the caller
+    has them (the map): one graph object means one snapping index, so demand is snapped once.
     """
     k = get_kind(kind)
-    graph = load_network(ws)
+    graph = graph if graph is not None else load_network(ws)
     fac = facilities_of(ws, k.id, statuses)
-    dem, source = load_demand(ws, demand, graph)
+    dem, source = demand_points if demand_points is not None else load_demand(ws, demand, graph)
     ths = minutes or ws.thresholds_min
     res = (reach or network_reach)(graph, fac, dem.rename(columns={"demand_id": "feature_id"}), thresholds_min=ths,
                         speed_m_per_min=ws.walk_speed_m_per_min(profile),
@@ -160,22 +165,26 @@ class StandardsRun:
 
 
 def run_standards(ws: Workspace, *, plan: str | None = None, profile: str = "walk",
-                  statuses: tuple[str, ...] = SCENARIOS["today"], snap_to: str | None = None) -> StandardsRun:
+                  statuses: tuple[str, ...] = SCENARIOS["today"], snap_to: str | None = None,
+                  graph: RoadGraph | None = None,
+                  demand_points: tuple[gpd.GeoDataFrame, str] | None = None) -> StandardsRun:
     """Evaluate the workspace's indicators and the per-100-household area standard.
 
-    Facilities of ``statuses`` count where an indicator does not name its own statuses."""
+    Facilities of ``statuses`` count where an indicator does not name its own statuses. ``graph``
+    and ``demand_points``: as for :func:`run_coverage`."""
     cfg = dict(ws.config)
     if plan is not None:
         cfg["indicators"] = {**cfg.get("indicators", {}), "plan": plan, "targets": {}, "params": {}}
     inds = indicator_set(cfg, ws.root)
     units = units_by_level(ws)
     fac = all_facilities(ws)
+    if graph is None:
+        try:
+            graph = load_network(ws)
+        except NetworkError:
+            graph = None
     try:
-        graph: RoadGraph | None = load_network(ws)
-    except NetworkError:
-        graph = None
-    try:
-        dem, _ = load_demand(ws, None, graph)
+        dem = demand_points[0] if demand_points is not None else load_demand(ws, None, graph)[0]
     except LayerError:
         dem = None
     rules = rules_from_config(ws.settings.area_rules)

@@ -147,9 +147,18 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
     gaps = None
     walkable = [k for k in kind_ids if KINDS[k].threshold_min is not None] or kind_ids[:1]
     main_kind = walkable[0] if walkable else None
+    # one graph and one demand set for coverage, indicators and the map's extent: the graph's
+    # snapping index (and its memory of snapped point sets) is then shared, so demand is snapped once
+    demand_points: tuple[gpd.GeoDataFrame, str] | None = None
+    if graph is not None:
+        try:
+            demand_points = load_demand(ws, None, graph)
+        except LayerError:
+            demand_points = None
     if graph is not None and main_kind is not None:
         try:
-            cov = run_coverage(ws, kind=main_kind, profile=profile, statuses=statuses, snap_to=snap_to)
+            cov = run_coverage(ws, kind=main_kind, profile=profile, statuses=statuses, snap_to=snap_to,
+                               graph=graph, demand_points=demand_points)
         except LayerError as exc:
             log.warning("no coverage on the map: %s", exc)
         speed = ws.walk_speed_m_per_min(profile)
@@ -162,7 +171,8 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
                                        snap_to=snap_setting(ws, snap_to))
         if f"gaps_{main_kind}" in store.layer_names():
             gaps = store.read(f"gaps_{main_kind}")
-    std = run_standards(ws, profile=profile, statuses=statuses, snap_to=snap_to)
+    std = run_standards(ws, profile=profile, statuses=statuses, snap_to=snap_to, graph=graph,
+                        demand_points=demand_points)
     markers = None
     for name in store.layer_names("boundary_markers"):
         markers = store.read(name)
@@ -178,10 +188,7 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
                                            dissolve_by="kind", snap_to=snap_setting(ws, snap_to))
     sample = is_sample_workspace(ws)
     roads, labels = _map_roads(ws, graph)
-    try:
-        focus = load_demand(ws, None, graph)[0] if graph is not None else None
-    except LayerError:
-        focus = None
+    focus = demand_points[0] if demand_points is not None else None
     data = MapData(
         title=f"{ws.settings.project.title} 民政设施与服务圈",
         facilities=shown, units=units, coverage=cov.table if cov else None,
@@ -190,18 +197,44 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
         sites=sites, site_areas=site_areas, indicators=std.indicators, sample=sample,
         tianditu_key=ws.settings.maps.tianditu_key, focus=focus, labels=labels, tiles=tiles)
     m = build_map(data, basemap=basemap)
+    _add_saved_access(ws, m, units, kind_ids if kinds else None)
     path, size = save_map(m, out or ws.out_dir / "map.html")
     return MapRun(path, size, data, cov, std)
 
 
+def _add_saved_access(ws: Workspace, m: Any, units: dict[str, gpd.GeoDataFrame], kinds: list[str] | None) -> None:
+    """The access choropleth of every kind ``mzgis access`` has results for, as a layer of the map
+    (in its grouped layer control, off until chosen)."""
+    from mzgis.gis.access_results import saved_access
+    from mzgis.maps.access_report import access_map_layer
+
+    for acc in saved_access(ws.out_dir, kinds):
+        access_map_layer(m, units, acc.by_unit, name=f"可达性 access: {KINDS[acc.kind].name_zh} {acc.unit_label}",
+                         label=acc.unit_label)
+
+
 def run_report(ws: Workspace, *, kinds: list[str] | None = None, profile: str = "walk",
                statuses: tuple[str, ...] = SCENARIOS["today"], snap_to: str | None = None,
-               date: str | dt.date | None = None, paper: str = "all") -> list[Path]:
+               date: str | dt.date | None = None, paper: str = "all", access: list[str] | None = None) -> list[Path]:
     """``out/report.html`` (one self-contained file), ``out/report.docx`` and the print maps
-    ``out/map_<A4|A3>_<landscape|portrait>.pdf``; see :func:`write_report`."""
+    ``out/map_<A4|A3>_<landscape|portrait>.pdf``; see :func:`write_report`. ``access``: ``KIND`` or
+    ``KIND:SUPPLY`` (beds, floor_area_m2, count; default beds) whose accessibility is computed first
+    with ``mzgis access``'s other defaults; results of earlier ``mzgis access`` runs are shown too."""
+    from mzgis.gis.run_access import run_access
+
     day = report_date(date)  # a bad --date, --paper or template fails before any work
     paper_names(paper)
     check_template(ws.root / "templates")
+    runs = []
+    for spec in access or []:
+        name, _, supply = spec.partition(":")
+        if supply not in ("", "beds", "floor_area_m2", "count"):
+            msg = (f"--access {spec}: 供给 supply '{supply}' 应为 must be beds, floor_area_m2 or count "
+                   "(e.g. --access 社区养老服务驿站:count)")
+            raise LayerError(msg)
+        runs.append((get_kind(name).id, supply or "beds"))
+    for k, supply in runs:
+        run_access(ws, kind=k, supply=supply, profile=profile, statuses=statuses, snap_to=snap_to)
     return write_report(ws, run_map(ws, kinds=kinds, out=ws.out_dir / "map.html", profile=profile,
                                     statuses=statuses, snap_to=snap_to), date=day, paper=paper)
 
@@ -270,10 +303,23 @@ def write_report(ws: Workspace, mp: MapRun, *, date: dt.date | None = None, pape
         conclusion=conclusion(indicators=std.indicators if std else None, coverage=cov_table,
                               coverage_kind=mp.data.coverage_kind, uncovered=uncovered),
         tables=report_tables(indicators=std.indicators if std else None, coverage=cov_table,
-                             coverage_kind=mp.data.coverage_kind, uncovered=uncovered, area=std.area if std else None),
+                             coverage_kind=mp.data.coverage_kind, uncovered=uncovered, area=std.area if std else None)
+        + _saved_access_tables(ws, mp),
         notes=notes, images=pngs, map_html=mp.path.read_text(encoding="utf-8"), sample=mp.data.sample, pdfs=pdfs)
     templates = ws.root / "templates"
     rp = out / "report.html"
     rp.write_text(report_html(content, templates=templates), encoding="utf-8")
     docx = write_docx(content, out / "report.docx", templates=templates)
     return [rp, docx, *pdfs, mp.path, *pngs]
+
+
+def _saved_access_tables(ws: Workspace, mp: MapRun) -> list[Any]:
+    """The accessibility/equity section of every kind with saved results (of the map's kinds)."""
+    from mzgis.gis.access_results import saved_access
+    from mzgis.maps.access_report import access_report_tables
+
+    kinds = sorted(set(mp.data.facilities["kind"].astype(str))) if mp.data.facilities is not None else None
+    out: list[Any] = []
+    for acc in saved_access(ws.out_dir, kinds):
+        out += access_report_tables(acc.by_unit, acc.worst, lorenz=acc.lorenz, source=acc.source)
+    return out

@@ -26,6 +26,7 @@ from mzgis.gis.inputs import (
     units_by_level,
 )
 from mzgis.gis.workspace import Workspace
+from mzgis.layers.crs import with_output_coords
 from mzgis.maps.tables import write_table
 
 log = logging.getLogger(__name__)
@@ -45,14 +46,15 @@ def run_boundaries(ws: Workspace, *, units: str) -> BoundaryLines:
 
 
 #: The columns of the inspection tables, in Chinese.
-_BOUNDARY_ZH = {"finding": "问题", "units": "涉及单位", "area_m2": "面积(㎡)", "lon": "经度", "lat": "纬度",
-                "detail": "说明"}
+#: Where a finding is: ``lon``/``lat`` in the coordinates asked for (``--coords``, as export and site).
+_WHERE_ZH = {"lon": "经度", "lat": "纬度", "coord_system": "坐标系"}
+_BOUNDARY_ZH = {"finding": "问题", "units": "涉及单位", "area_m2": "面积(㎡)", "detail": "说明", **_WHERE_ZH}
 _MARKER_ZH = {"marker_code": "界桩编号", "line_id": "界线", "finding": "问题", "detail": "说明",
-              "distance_m": "距离(m)"}
+              "distance_m": "距离(m)", **_WHERE_ZH}
 _PLAN_ZH = {"line_id": "界线", "left_code": "左侧", "right_code": "右侧", "line_length_m": "界线长度(m)", "seq": "序号",
             "marker_code": "界桩编号", "chainage_m": "里程(m)", "condition": "状况",
-            "last_inspection_date": "最近检查", "task": "任务"}
-_ADDRESS_ZH = {"feature_id": "编号", "address": "地址", "finding": "问题", "detail": "说明"}
+            "last_inspection_date": "最近检查", "task": "任务", **_WHERE_ZH}
+_ADDRESS_ZH = {"feature_id": "编号", "address": "地址", "finding": "问题", "detail": "说明", **_WHERE_ZH}
 
 Inspection = tuple[list[Path], pd.DataFrame]
 
@@ -62,7 +64,8 @@ def _day(today: str | dt.date | None) -> dt.date | None:
     return pd.Timestamp(today).date() if today else None
 
 
-def run_inspect_boundaries(ws: Workspace, *, units: str | None, parents: str | None = None) -> Inspection:
+def run_inspect_boundaries(ws: Workspace, *, units: str | None, parents: str | None = None,
+                           coords: str = "wgs84") -> Inspection:
     """``inspect boundaries``: overlaps, gaps, slivers and parent mismatches of an admin-unit layer;
     ``out/inspect_boundaries_<layer>.csv/.xlsx`` and the findings layer ``inspect_boundaries_<layer>``."""
     out = ws.out_dir  # first: an out/ that is a file is refused before any work
@@ -80,7 +83,7 @@ def run_inspect_boundaries(ws: Workspace, *, units: str | None, parents: str | N
         parent_layer = units_by_level(ws).get(above) if above else None
     found = inspect_units(ws.store.read(units), ws.metric_crs().to_string(), parents=parent_layer,
                           sliver_m2=ws.settings.sliver_m2)
-    table = pd.DataFrame(found.drop(columns="geometry"))
+    table = with_output_coords(pd.DataFrame(found.drop(columns="geometry")), coords)
     # one file per inspected layer, so inspecting communities does not overwrite subdistricts
     stem = f"inspect_boundaries_{file_stem(units)}"
     files = write_table(table, out / f"{stem}.csv", xlsx_path=out / f"{stem}.xlsx", headers_zh=_BOUNDARY_ZH,
@@ -93,32 +96,34 @@ def run_inspect_boundaries(ws: Workspace, *, units: str | None, parents: str | N
 
 
 def run_inspect_markers(ws: Workspace, *, markers: str | None = None, lines: str | None = None,
-                        today: str | dt.date | None = None) -> Inspection:
+                        today: str | dt.date | None = None, coords: str = "wgs84") -> Inspection:
     """``inspect markers``: markers off, or far from, their line, missing markers, overdue checks;
     ``out/inspect_markers.csv/.xlsx``."""
     out = ws.out_dir  # first: an out/ that is a file is refused before any work
     day = _day(today)
     mk, ln = layers_of(ws, "boundary_markers", markers), layers_of(ws, "boundary_lines", lines)
-    table = inspect_markers(mk, ln, ws.metric_crs().to_string(), settings=ws.settings.markers, today=day)
+    table = with_output_coords(inspect_markers(mk, ln, ws.metric_crs().to_string(), settings=ws.settings.markers,
+                                               today=day), coords)
     files = write_table(table, out / "inspect_markers.csv", xlsx_path=out / "inspect_markers.xlsx",
                         headers_zh=_MARKER_ZH, sheet="界桩检查")
     return files, table
 
 
 def run_inspect_plan(ws: Workspace, *, markers: str | None = None, lines: str | None = None,
-                     today: str | dt.date | None = None) -> Inspection:
+                     today: str | dt.date | None = None, coords: str = "wgs84") -> Inspection:
     """``inspect plan``: the joint-inspection task list along every line; ``out/inspection_plan.csv/.xlsx``."""
     out = ws.out_dir  # first: an out/ that is a file is refused before any work
     day = _day(today)
     mk, ln = layers_of(ws, "boundary_markers", markers), layers_of(ws, "boundary_lines", lines)
-    table = inspection_plan(mk, ln, ws.metric_crs().to_string(), settings=ws.settings.markers, today=day)
+    table = with_output_coords(inspection_plan(mk, ln, ws.metric_crs().to_string(), settings=ws.settings.markers,
+                                               today=day), coords)
     files = write_table(table, out / "inspection_plan.csv", xlsx_path=out / "inspection_plan.xlsx",
                         headers_zh=_PLAN_ZH, sheet="联检任务")
     return files, table
 
 
 def run_inspect_addresses(ws: Workspace, *, addresses: str | None = None,
-                          names_file: str | None = None) -> Inspection:
+                          names_file: str | None = None, coords: str = "wgs84") -> Inspection:
     """``inspect addresses``: address and place-name checks (against ``--names``, a standard list);
     ``out/inspect_addresses.csv/.xlsx``."""
     out = ws.out_dir  # first: an out/ that is a file is refused before any work
@@ -128,6 +133,7 @@ def run_inspect_addresses(ws: Workspace, *, addresses: str | None = None,
         std = _read_names(names_file)
         if ws.store.layer_names("place_names"):
             table = pd.concat([table, check_place_names(layers_of(ws, "place_names", None), std)], ignore_index=True)
+    table = with_output_coords(table, coords)
     files = write_table(table, out / "inspect_addresses.csv", xlsx_path=out / "inspect_addresses.xlsx",
                         headers_zh=_ADDRESS_ZH, sheet="地址检查")
     return files, table
@@ -135,19 +141,20 @@ def run_inspect_addresses(ws: Workspace, *, addresses: str | None = None,
 
 def run_inspect(ws: Workspace, what: str, *, units: str | None = None, parents: str | None = None,
                 markers: str | None = None, lines: str | None = None, addresses: str | None = None,
-                names_file: str | None = None, today: str | None = None) -> Inspection:
+                names_file: str | None = None, today: str | None = None, coords: str = "wgs84") -> Inspection:
     """The place-name staff's inspections by name (``mzgis inspect WS WHAT``): ``boundaries``,
-    ``markers``, ``plan`` or ``addresses``; each is also a function of its own (``run_inspect_*``)."""
+    ``markers``, ``plan`` or ``addresses``; each is also a function of its own (``run_inspect_*``).
+    The ``lon``/``lat`` of every finding are written in ``coords`` (as ``export`` and ``site``)."""
     _ = ws.out_dir  # checked first, as each inspection does: an out/ that is a file is refused first
     _day(today)  # a bad --today is refused whatever the inspection
     if what == "boundaries":
-        return run_inspect_boundaries(ws, units=units, parents=parents)
+        return run_inspect_boundaries(ws, units=units, parents=parents, coords=coords)
     if what == "markers":
-        return run_inspect_markers(ws, markers=markers, lines=lines, today=today)
+        return run_inspect_markers(ws, markers=markers, lines=lines, today=today, coords=coords)
     if what == "plan":
-        return run_inspect_plan(ws, markers=markers, lines=lines, today=today)
+        return run_inspect_plan(ws, markers=markers, lines=lines, today=today, coords=coords)
     if what == "addresses":
-        return run_inspect_addresses(ws, addresses=addresses, names_file=names_file)
+        return run_inspect_addresses(ws, addresses=addresses, names_file=names_file, coords=coords)
     msg = f"inspect {what}: use boundaries, markers, plan or addresses"
     raise LayerError(msg)
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from mzgis.analysis.siting import (
@@ -30,6 +29,7 @@ from mzgis.gis.inputs import (
     snap_setting,
 )
 from mzgis.gis.workspace import Workspace
+from mzgis.layers.crs import with_output_coords
 from mzgis.layers.kinds import get_kind
 from mzgis.maps.tables import write_table
 
@@ -83,13 +83,7 @@ def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float 
     table = result.table(problem.candidate_ids, problem.candidate_lonlat)
     table["fixed_status"] = "、".join(statuses)
     out = ws.out_dir
-    shown = table.copy()
-    if len(shown):
-        from mzgis.layers.crs import to_output_coords
-
-        ox, oy, label = to_output_coords(shown["x"].to_numpy(), shown["y"].to_numpy(), coords)
-        shown["x"], shown["y"] = np.round(ox, 7), np.round(oy, 7)
-        shown["coord_system"] = label
+    shown = with_output_coords(table, coords, x="x", y="y") if len(table) else table.copy()
     stem = file_stem(k.id)
     files = write_table(shown, out / f"sites_{stem}.csv", xlsx_path=out / f"sites_{stem}.xlsx",
                         headers_zh={"rank": "排序", "candidate_id": "候选址编号", "x": "经度", "y": "纬度",

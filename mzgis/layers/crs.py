@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as PyprojCRSError
@@ -24,7 +25,9 @@ __all__ = [
     "is_projected",
     "parse_source_coords",
     "resolve_metric_crs",
+    "to_output_coords",
     "utm_crs",
+    "with_output_coords",
 ]
 
 #: The CRS every layer is stored in.
@@ -193,3 +196,33 @@ def to_output_coords(lon: NDArray[np.float64], lat: NDArray[np.float64],
     t = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     x, y = t.transform(lon, lat)
     return np.asarray(x), np.asarray(y), "CGCS2000" if name == "cgcs2000" else crs.to_string()
+
+
+def with_output_coords(table: pd.DataFrame, coords: str, *, x: str = "lon", y: str = "lat",
+                       digits: int = 7) -> pd.DataFrame:
+    """A copy of a table whose ``x``/``y`` columns (WGS-84 lon/lat) are given in ``coords`` (see
+    :func:`to_output_coords`), with a ``coord_system`` column saying which system they are in.
+
+    Every CSV/XLSX with coordinates goes through this (``sites_*``, ``inspect_*``), so the file
+    always names its coordinate system; rows without coordinates keep them empty.
+
+    Examples
+    --------
+    >>> t = with_output_coords(pd.DataFrame({"lon": [116.4, None], "lat": [39.9, None]}), "gcj02")
+    >>> t["coord_system"].tolist(), round(float(t["lon"][0]), 4), bool(t["lon"].isna()[1])
+    (['GCJ-02', 'GCJ-02'], 116.4062, True)
+    """
+    out = table.copy()
+    label = to_output_coords(np.zeros(1), np.zeros(1), coords)[2]  # checks the name, on empty tables too
+    if len(out) == 0:
+        out["coord_system"] = pd.Series(dtype=object)
+        return out
+    lon = pd.to_numeric(out[x], errors="coerce").to_numpy(dtype=float)
+    lat = pd.to_numeric(out[y], errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    ox, oy = np.full(lon.size, np.nan), np.full(lat.size, np.nan)
+    if ok.any():
+        ox[ok], oy[ok], label = to_output_coords(lon[ok], lat[ok], coords)
+    out[x], out[y] = np.round(ox, digits), np.round(oy, digits)
+    out["coord_system"] = label
+    return out

@@ -3,7 +3,9 @@
 The checks follow the promise "bad input gets a clear error and loses nothing": every problem is
 reported with the file, the row (or feature), the field, what was found and how to fix it, and
 nothing is written unless every row passes. Fixable geometry faults (self-intersecting polygons)
-are repaired with ``make_valid`` and reported, not refused.
+are repaired with ``make_valid`` and reported, not refused. Features of a geometry kind the layer
+does not hold (a line in a polygon layer) are left out and listed, the others imported; a file
+with no feature of the right kind is refused.
 """
 
 from __future__ import annotations
@@ -58,6 +60,9 @@ class PreparedLayer:
         What the import did that the user should know (repairs, defaults, conversions).
     repaired
         Row labels of geometries repaired with ``make_valid``.
+    skipped
+        Features left out because the layer type does not hold their geometry kind (a line in a
+        polygon layer); the import goes on with the others and reports these.
     """
 
     gdf: gpd.GeoDataFrame
@@ -67,6 +72,10 @@ class PreparedLayer:
     source_coords: str = "wgs84"
     notes: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
+    #: features left out because of their geometry kind (row, kind found, expected, how to fix)
+    skipped: list[FieldProblem] = field(default_factory=list)
+    #: the ids of those features (an update must not retire them: they are in the file)
+    skipped_ids: list[str] = field(default_factory=list)
 
 
 class Problems(list[FieldProblem]):
@@ -370,6 +379,15 @@ def _transform_geoms(geoms: gpd.GeoSeries, coords: str, crs: CRS) -> gpd.GeoSeri
     return gpd.GeoSeries(arr, crs=crs, index=geoms.index).to_crs(STORE_CRS)
 
 
+_GEOM_ZH = {"Point": "点", "LineString": "线", "Polygon": "面"}
+
+
+def _layer_types_for(base: str) -> str:
+    """The layer types that hold a geometry kind, for the fix of a skipped feature."""
+    fits = [t for t, sc in SCHEMAS.items() if base in sc.geometry]
+    return "--type " + "|".join(fits) if fits else "拆分为点/线/面 split it into points, lines or polygons first"
+
+
 _BASE = {
     "Point": "Point", "MultiPoint": "Point",
     "LineString": "LineString", "MultiLineString": "LineString", "LinearRing": "LineString",
@@ -482,6 +500,7 @@ def _prepare(
 
     # -- geometry -------------------------------------------------------------------------------
     repaired: list[str] = []
+    skipped: list[FieldProblem] = []  # features of a geometry kind the layer does not hold
     if raw.is_table and "geometry" not in mapping:
         geometry = _table_points(raw, (mapping["lon"], mapping["lat"]), coords_name, src_crs, extent,
                                  problems, geographic)
@@ -492,7 +511,7 @@ def _prepare(
             geoms = raw.geometry if raw.geometry is not None else gpd.GeoSeries([None] * n)
             gfield = "geometry"
         geometry, repaired = _vector_geometry(geoms.reset_index(drop=True), schema, labels, gfield, coords_name,
-                                              src_crs, extent, problems, notes, geographic, path)
+                                              src_crs, extent, problems, notes, geographic, path, skipped)
 
     # -- attributes -----------------------------------------------------------------------------
     _attributes(raw, schema, mapping, out, problems, notes)
@@ -507,16 +526,32 @@ def _prepare(
             raise LayerError(msg)
         out[fname] = a
 
+    keep = np.ones(n, dtype=bool)
+    if skipped:
+        # a left-out feature's other faults do not matter; the rest of the file must still be right
+        gone = {sk.row for sk in skipped}
+        kept = [p for p in problems if p.row not in gone]
+        omitted = problems.omitted
+        problems = Problems(kept)
+        problems.omitted = omitted
+        keep = np.array([lb not in gone for lb in labels], dtype=bool)
+        if not keep.any():
+            raise ValidationFailed(path, skipped, total=len(skipped))
     if problems:
-        raise ValidationFailed(path, list(problems), total=problems.total)
+        raise ValidationFailed(path, [*problems, *skipped], total=problems.total + len(skipped))
 
     gdf = gpd.GeoDataFrame(out, geometry=geometry.reset_index(drop=True).values, crs=STORE_CRS)
+    if skipped:
+        gdf = gdf.loc[keep].reset_index(drop=True)
+        notes.append(f"{len(skipped)} 个要素几何类型不符已跳过 features of the wrong geometry kind left out "
+                     f"(需要 expected {'/'.join(schema.geometry)}); 已导入 imported {int(keep.sum())}")
     if repaired:
         notes.append(f"{len(repaired)} 个无效面已用 make_valid 修复 invalid polygons repaired: " + "; ".join(repaired[:20]))
     if coords_name in ("gcj02", "bd09"):
         notes.append(f"坐标已从 {coords_name.upper()} 转换为 WGS-84 converted from {coords_name.upper()} to WGS-84")
     return PreparedLayer(gdf, layer_type, kind=kind_id, level=level, source_coords=coords_name,
-                         notes=notes, repaired=repaired)
+                         notes=notes, repaired=repaired, skipped=skipped,
+                         skipped_ids=[str(v) for v in out.loc[~keep, "feature_id"] if v is not None])
 
 
 _COORD_LABELS = {"WGS-84": "wgs84", "GCJ-02": "gcj02", "BD-09": "bd09", "CGCS2000": "cgcs2000"}
@@ -649,13 +684,15 @@ def _wkt_geometries(raw: RawSource, col: str, problems: Problems) -> gpd.GeoSeri
 def _vector_geometry(
     geoms: gpd.GeoSeries, schema: LayerSchema, labels: Sequence[str], gfield: str, coords_name: str,
     src_crs: CRS, extent: tuple[float, float, float, float], problems: Problems, notes: list[str],
-    geographic: bool, path: str,
+    geographic: bool, path: str, skipped: list[FieldProblem],
 ) -> tuple[gpd.GeoSeries, list[str]]:
     """Check, repair and convert the geometries of a vector source; returns them and the repairs.
 
-    Refused (as problems): missing and empty geometries, geometry kinds the layer type does not
-    hold, non-finite coordinates, polygons that ``make_valid`` collapses to lines or points (zero
-    area), coordinates outside the extent. Invalid polygons with an area are repaired and reported.
+    Refused (as problems): missing and empty geometries, non-finite coordinates, polygons that
+    ``make_valid`` collapses to lines or points (zero area), coordinates outside the extent.
+    Features of a geometry kind the layer type does not hold (a line in a polygon layer) are put
+    in ``skipped``: left out of the layer and reported. Invalid polygons with an area are repaired
+    and reported.
     """
     missing = (geoms.isna() | geoms.is_empty).to_numpy()
     for i in _first(missing, problems):
@@ -675,10 +712,14 @@ def _vector_geometry(
     points_ok = "Point" in schema.geometry and schema.type in ("facilities", "boundary_markers", "addresses")
     # polygons in a point layer of these types become a point inside them (below), after repair
     wrong = (~base.isin(schema.geometry) & ~skip & ~((base == "Polygon") & points_ok)).to_numpy()
-    for i in _first(wrong, problems):
-        problems.append(FieldProblem(labels[i], gfield, gtypes.iloc[i],
-                                     f"几何类型不符 wrong geometry type for {schema.type}",
-                                     f"需要 expected {'/'.join(schema.geometry)}; 删除或改画该要素 remove or redraw it"))
+    # a line in a polygon layer (a point in a line layer …) is left out and reported, not fatal:
+    # the file's other features are what it is for (see PreparedLayer.skipped)
+    for i in np.flatnonzero(wrong).tolist():
+        skipped.append(FieldProblem(labels[i], gfield, gtypes.iloc[i],
+                                    f"几何类型不符 wrong geometry type for {schema.type}",
+                                    f"需要 expected {'/'.join(schema.geometry)}; 改画为{_GEOM_ZH.get(schema.geometry[0], '')}"
+                                    f"或放入相应图层后重新导入 redraw it as a {schema.geometry[0]}, or import it into a "
+                                    f"layer that holds it ({_layer_types_for(str(base.iloc[i]))})"))
     skip = skip | wrong
     # raw bounds for swapped / extent checks (in degrees for geographic sources)
     if geographic:

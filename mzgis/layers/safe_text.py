@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["FORMULA_PREFIXES", "neutralise_cell", "neutralise_frame", "write_csv", "write_xlsx"]
+__all__ = ["FORMULA_PREFIXES", "neutralise_cell", "neutralise_frame", "restore_frame", "write_csv", "write_xlsx"]
 
 #: First characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -35,6 +35,17 @@ def neutralise_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
+
+
+def restore_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A table read back from a CSV mzgis wrote, with the text as the user wrote it: the quote
+    :func:`neutralise_cell` put before ``=``, ``+``, ``-``, ``@`` … is taken off again."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = out[c].map(lambda v: v[1:] if isinstance(v, str) and v.startswith("'")
+                                and v[1:].startswith(FORMULA_PREFIXES) else v)
+    return out
 
 
 def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 from pyproj import CRS
@@ -353,20 +354,143 @@ def _read_xlsx(p: Path, *, sheet: str | int | None) -> RawSource:
     if df.empty or not filled.any():
         msg = f"{p}: 工作表 sheet {sheet_name} 为空 is empty (no header, no rows); choose another with --sheet NAME."
         raise LayerError(msg)
-    top, titles = _header_row(df)
-    header = df.iloc[top].tolist()
+    top, titles = _header_row(df)  # before merged cells are filled: a merged title is one cell
+    merges = _merged_ranges(p, which)
+    header, depth, merge_notes = _merged_header(df, top, merges)
     columns, notes, renamed = _clean_columns(header, p)
     if titles:
         notes.insert(0, "表头上方的标题行已跳过 title rows above the header skipped: " + "; ".join(titles))
-    df = df.iloc[top + 1:].reset_index(drop=True)
+    notes += merge_notes
+    first = top + depth  # the first data row (0-based)
+    sections = _section_rows(df, merges, first)
+    notes += _fill_merged(df, merges, first)
+    df = df.iloc[first:].reset_index(drop=True)
     df.columns = columns
-    labels = [f"第 {top + i + 2} 行 row {top + i + 2} (工作表 sheet {sheet_name})" for i in range(len(df))]
+    labels = [f"第 {first + i + 1} 行 row {first + i + 1} (工作表 sheet {sheet_name})" for i in range(len(df))]
     problems: list[FieldProblem] = []
     if p.suffix.lower() in (".xlsx", ".xlsm") and (df == "").to_numpy().any():
-        problems = _formula_problems(p, which, df, labels, first_row=top + 2)
+        problems = _formula_problems(p, which, df, labels, first_row=first + 1)
+    if sections:
+        drop = np.array([i + first in sections for i in range(len(df))], dtype=bool)
+        notes.append(f"{int(drop.sum())} 个分组标题行已跳过 section rows (one merged cell across the table) left out: "
+                     + "; ".join(f"{labels[i]} {next((str(v) for v in df.iloc[i] if v != ''), '')[:30]!r}"
+                                 for i in np.flatnonzero(drop)[:10]))
+        df = df[~drop].reset_index(drop=True)
+        labels = [lb for lb, d in zip(labels, drop, strict=True) if not d]
     df = _drop_empty_unnamed_columns(df, header)
     df, labels = _drop_empty_rows(df, labels, notes)
     return RawSource(p, df, None, None, labels, None, notes=notes, problems=problems, renamed=renamed)
+
+
+#: A merged range as calamine gives it: ((first row, first column), (last row, last column)), 0-based.
+Merge = tuple[tuple[int, int], tuple[int, int]]
+
+
+def _merged_ranges(p: Path, which: str | int) -> list[Merge]:
+    """The merged cell ranges of a sheet (empty for formats calamine reads none from, e.g. .xls)."""
+    try:
+        import python_calamine
+
+        wb = python_calamine.CalamineWorkbook.from_path(str(p))
+        sh = wb.get_sheet_by_name(which) if isinstance(which, str) else wb.get_sheet_by_index(which)
+        ranges = sh.merged_cell_ranges or []
+    except Exception:  # the table itself was read; without merge information cells stay as they are
+        log.debug("%s: no merged-cell information", p, exc_info=True)
+        return []
+    return [((int(a[0]), int(a[1])), (int(b[0]), int(b[1]))) for a, b in ranges]
+
+
+def _merged_header(df: pd.DataFrame, top: int, merges: list[Merge]) -> tuple[list[object], int, list[str]]:
+    """Column names from a header whose cells may be merged; returns the names, the header's
+    height in rows (1 or 2) and notes.
+
+    Bureau ledgers group columns under a merged cell (设施信息 over 名称 and 地址, 坐标 over 经度
+    and 纬度) and merge the cells of ungrouped columns down both header rows (床位数). Such a
+    header is two rows: a column is named by its lower cell (名称), by its upper cell where the
+    lower is part of a vertical merge or empty (床位数), and by both (运营单位名称) where two groups
+    hold columns of the same lower name.
+    """
+    upper = [str(v) for v in df.iloc[top].tolist()]
+    ncol = len(upper)
+    groups = [m for m in merges if m[0][0] == top and m[1][1] > m[0][1]]
+    if not groups or top + 1 >= len(df):
+        return list(upper), 1, []
+    lower_row = df.iloc[top + 1]
+    down = {c for (r0, c0), (r1, c1) in merges if r0 == top and r1 > top for c in range(c0, c1 + 1)}
+    group_of: dict[int, str] = {}
+    for (_, c0), (_, c1) in groups:
+        for c in range(c0, min(c1, ncol - 1) + 1):
+            group_of[c] = upper[c0]
+    beneath = [str(lower_row.iloc[c]).strip() for c in group_of if c not in down]
+    outside = [str(lower_row.iloc[c]).strip() for c in range(ncol) if c not in group_of and c not in down]
+    # a second header row names the grouped columns (text, not numbers) and nothing else: a row with
+    # values outside the groups, or numbers beneath them, is the first data row
+    if not any(beneath) or any(outside) or any(_is_number(v) for v in beneath):
+        return list(upper), 1, []
+    lower = ["" if c in down else str(lower_row.iloc[c]).strip() for c in range(ncol)]
+    counts: dict[str, int] = {}
+    for v in lower:
+        if v:
+            counts[v] = counts.get(v, 0) + 1
+    names: list[object] = []
+    for c in range(ncol):
+        lo, up = lower[c], group_of.get(c, upper[c])
+        if not lo:
+            names.append(up)
+        elif counts[lo] > 1 and up and up != lo:
+            names.append(f"{up}{lo}")
+        else:
+            names.append(lo)
+    shown = ", ".join(f"{group_of[c]}/{lower[c]}" for c in sorted(group_of) if lower[c])[:200]
+    return names, 2, [f"两行表头（合并单元格）two-row header with merged cells, rows {top + 1}–{top + 2}: "
+                      f"列名取下行 columns named by the lower row ({shown})"]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _section_rows(df: pd.DataFrame, merges: list[Merge], first: int) -> set[int]:
+    """Data rows that are only one merged cell across the table (a section heading such as
+    "一、已建成驿站"): left out, they are not features."""
+    ncol = df.shape[1]
+    out: set[int] = set()
+    for (r0, c0), (r1, c1) in merges:
+        if r0 < first or r0 != r1 or c1 - c0 + 1 < max(2, (ncol + 1) // 2):
+            continue
+        row = df.iloc[r0]
+        filled = [c for c in range(ncol) if str(row.iloc[c]).strip()]
+        if filled and all(c0 <= c <= c1 for c in filled):
+            out.add(r0)
+    return out
+
+
+def _fill_merged(df: pd.DataFrame, merges: list[Merge], first: int) -> list[str]:
+    """Give every cell of a merged range in the data rows the value of its first cell (a 街道 cell
+    merged down the rows of its stations holds the 街道 of each of them); returns a note."""
+    filled = 0
+    nrow, ncol = df.shape
+    for (r0, c0), (r1, c1) in merges:
+        if r1 < first or r0 < first or (r0 == r1 and c0 == c1) or r0 >= nrow or c0 >= ncol:
+            continue
+        value = str(df.iat[r0, c0])
+        if value == "":
+            continue
+        cells = [(r, c) for r in range(r0, min(r1, nrow - 1) + 1) for c in range(c0, min(c1, ncol - 1) + 1)]
+        if r0 == r1 and len(cells) >= max(2, (ncol + 1) // 2):
+            continue  # a section heading (left out), not a value of each cell
+        for r, c in cells:
+            if df.iat[r, c] == "":
+                df.iat[r, c] = value
+                filled += 1
+    if not filled:
+        return []
+    return [f"合并单元格已展开 merged cells in the data filled: {filled} 个单元格取合并区域的值 cells take the value of "
+            "their merged range (e.g. a 街道 merged down several rows)"]
 
 
 def _header_row(df: pd.DataFrame) -> tuple[int, list[str]]:

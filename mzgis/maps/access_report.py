@@ -5,6 +5,7 @@ value that reaches HTML is escaped."""
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,14 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from branca.element import MacroElement
+from jinja2 import Template
 
-__all__ = ["access_breaks", "access_layer", "access_legend", "access_section_html", "layer_control_last", "lorenz_png", "newly_covered_layer"]
+from mzgis.errors import LayerError
+from mzgis.maps.summary import Table, fmt_count, fmt_number, fmt_share
+
+__all__ = ["access_breaks", "access_layer", "access_legend", "access_map_layer", "access_report_tables",
+           "access_section_html", "layer_control_last", "lorenz_png", "newly_covered_layer"]
 
 #: light → dark, for low → high access (a colour-blind-safe sequential ramp)
 RAMP = ("#fff7ec", "#fdd49e", "#fc8d59", "#d7301f", "#7f0000")
@@ -117,8 +124,9 @@ def access_breaks(values: np.ndarray) -> np.ndarray:
     return _breaks(np.asarray(values, dtype=float))
 
 
-def access_legend(m: folium.Map, breaks: np.ndarray, *, label: str) -> None:
-    """A fixed legend (bottom right) for the access classes; text escaped."""
+def access_legend(m: folium.Map, breaks: np.ndarray, *, label: str, element_id: str = "") -> None:
+    """A fixed legend (bottom right) for the access classes; text escaped. With ``element_id`` the
+    box carries that id (for :class:`_ShownWith`) and starts hidden."""
     edges = [float("nan"), *[float(b) for b in breaks], float("nan")]
     rows = []
     for i in range(len(breaks) + 1):
@@ -126,7 +134,9 @@ def access_legend(m: folium.Map, breaks: np.ndarray, *, label: str) -> None:
         text = (f"< {_cell(hi)}" if i == 0 else (f"≥ {_cell(lo)}" if i == len(breaks) else f"{_cell(lo)} – {_cell(hi)}"))
         rows.append(f"<div><span style='display:inline-block;width:14px;height:10px;background:{RAMP[min(i, len(RAMP) - 1)]};"
                     f"border:1px solid #999;margin-right:4px'></span>{text}</div>")
-    box = ("<div style='position:fixed;bottom:110px;right:10px;z-index:1000;background:white;padding:6px 8px;"
+    ident = f"id='{html.escape(element_id, quote=True)}' " if element_id else ""
+    hidden = "display:none;" if element_id else ""
+    box = (f"<div {ident}style='{hidden}position:fixed;bottom:110px;right:10px;z-index:1000;background:white;padding:6px 8px;"
            "font-size:12px;border-radius:4px;box-shadow:0 0 4px rgba(0,0,0,.3)'>"
            f"<b>可达性 access</b><br>{html.escape(label)}{''.join(rows)}</div>")
     root: Any = m.get_root()
@@ -204,3 +214,95 @@ def layer_control_last(m: folium.Map, *, group: str = "可达性 access") -> Non
                 child.grouped_overlays.setdefault(esc(group), {}).update(extra)
             del m._children[key]
             m._children[key] = child
+
+
+def access_report_tables(by_unit: pd.DataFrame, worst: pd.DataFrame, *, lorenz: Path | None = None,
+                         source: str = "") -> list[Table]:
+    """The accessibility/equity section of the report (HTML and Word) as two tables: what was
+    measured and how (method, units, threshold, facilities counted) with the jurisdiction's access,
+    Gini and share of demand below the target, the Lorenz curve under it; then the ten worst-served
+    communities. ``by_unit``/``worst`` are the ``access_<kind>_units.csv``/``_worst.csv`` tables."""
+    jur = by_unit[by_unit["level"] == "jurisdiction"]
+    r = (jur if len(jur) else by_unit).iloc[0].to_dict()
+    unit = str(r.get("access_unit_zh") or r.get("access_unit") or "")
+    kind = str(r.get("facility_kind") or "")
+    target = r.get("target")
+    has_target = target is not None and not (isinstance(target, float) and np.isnan(target))
+    rows = [
+        ("方法 method", f"{r.get('method', '')}（距离衰减 decay: {r.get('decay', '')}）"),
+        ("单位 units", unit),
+        ("阈值 threshold", str(r.get("threshold", ""))),
+        ("计入设施 facilities counted", f"{kind}（{r.get('facility_status', '')}）"),
+        (f"全辖区可达性 access ({r.get('unit_name', '')})", fmt_number(r.get("access"))),
+        ("需求 demand", fmt_count(r.get("demand"))),
+        ("基尼系数 Gini", "—" if _absent(r.get("gini")) else f"{float(r['gini']):.3f}"),
+        ("低于目标的需求占比 share of demand below the target",
+         fmt_share(r.get("share_below_target")) if has_target else "未设目标 no target"),
+        ("目标 target", fmt_number(target, f" {unit}") if has_target else "—"),
+    ]
+    head = Table(f"access_{_key(kind)}", f"可达性与公平：{kind}", ["项目 item", "数值 value"], figure=lorenz,
+                 note=("洛伦兹曲线见下图 Lorenz curve below; " if lorenz is not None else "") + source)
+    for k, v in rows:
+        head.rows.append([k, v])
+        head.classes.append(["", "num" if re.fullmatch(r"[\d,.]+%?", v) else ""])
+    low = Table(f"access_worst_{_key(kind)}", f"服务最差的十个社区：{kind}",
+                ["单位编码", "社区", "需求 demand", f"可达性 access ({unit})", "可达供给 supply within reach"])
+    for w in worst.head(10).to_dict("records"):
+        low.rows.append([str(w.get("unit_code", "")), str(w.get("unit_name", "")), fmt_count(w.get("demand")),
+                         fmt_number(w.get("access")), fmt_number(w.get("supply_reachable"))])
+        low.classes.append(["", "", "num", "num", "num"])
+    return [head, low] if len(worst) else [head]
+
+
+def _absent(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and not np.isfinite(v))
+
+
+def _key(text: str) -> str:
+    """A table key (an HTML id) from a kind name: ASCII letters and digits only."""
+    from mzgis.layers.kinds import get_kind
+
+    try:
+        return get_kind(text).id
+    except LayerError:  # a kind the table names but mzgis does not know: a neutral key
+        return "kind"
+
+
+def access_map_layer(m: folium.Map, units: Mapping[str, gpd.GeoDataFrame], by_unit: pd.DataFrame, *,
+                     name: str, label: str) -> bool:
+    """Add the access choropleth of the finest level that has units (community, else subdistrict)
+    and its legend to a finished map, listed in its grouped layer control; False if no level fits."""
+    level = next((lv for lv in ("community", "subdistrict") if lv in units and (by_unit["level"] == lv).any()), None)
+    if level is None:
+        return False
+    rows = by_unit[by_unit["level"] == level]
+    br = access_breaks(rows["access"].to_numpy(dtype=float))
+    fg = access_layer(m, units[level], rows, name=name, label=label, show=False, breaks=br)
+    legend_id = f"legend_{fg.get_name()}"
+    access_legend(m, br, label=label, element_id=legend_id)
+    m.add_child(_ShownWith(fg, legend_id))
+    layer_control_last(m)
+    return True
+
+
+class _ShownWith(MacroElement):
+    """Show an element (a legend) only while a layer is on the map: a legend for a layer that is
+    switched off would describe colours nobody sees, and take room on a phone."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+  var el = document.getElementById({{ this.element_id|tojson }});
+  if (!el) { return; }
+  var layer = {{ this.layer.get_name() }};
+  layer.on('add', function () { el.style.display = 'block'; });
+  layer.on('remove', function () { el.style.display = 'none'; });
+  el.style.display = {{ this._parent.get_name() }}.hasLayer(layer) ? 'block' : 'none';
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, layer: folium.FeatureGroup, element_id: str) -> None:
+        super().__init__()
+        self.layer = layer
+        self.element_id = element_id

@@ -13,15 +13,15 @@ nested (5 ⊂ 10 ⊂ 15 minutes) because each threshold's grid includes the smal
 
 from __future__ import annotations
 
+from typing import Any
+
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from numpy.typing import NDArray
 from scipy import ndimage
 
-from mzgis.analysis.reach import multi_source_node_distances, points_xy
-from mzgis.analysis.service_areas import reached_segments
+from mzgis.analysis.service_areas import GroupReach, nested_rings, reach_groups
 from mzgis.analysis.snapping import SegmentIndex, SnapTo
 from mzgis.layers.network import RoadGraph
 
@@ -56,60 +56,56 @@ def display_service_areas(graph: RoadGraph, facilities: gpd.GeoDataFrame, *, dis
 
     Same columns as :func:`~mzgis.analysis.service_areas.service_areas` with ``dissolve_by``
     (``minutes``, ``distance_m``, ``area_m2``, geometry in the graph's CRS)."""
-    from rasterio import features
-    from rasterio.transform import from_origin
-
     ths = sorted(float(t) for t in thresholds_min)
     limit = ths[-1] * speed_m_per_min
-    idx = index or SegmentIndex(graph, snap_to=snap_to)
-    fx, fy = points_xy(facilities, graph.crs)
-    snapped = idx.snap(fx, fy, max_distance_m=max_snap_m)
-    keys = facilities[dissolve_by].astype(str).to_numpy()
-    rows = []
-    for key in pd.unique(keys):
-        members = np.flatnonzero((keys == key) & snapped.ok)
-        if members.size == 0:
-            continue
-        sub = snapped.take(members)
-        dist = multi_source_node_distances(graph, sub, limit_m=limit)
-        segs_all = reached_segments(graph, dist, limit, sub, (fx[members], fy[members]))
-        if not len(segs_all):
-            continue
-        w = float(np.ptp(segs_all[:, :, 0])) + 2 * buffer_m
-        h = float(np.ptp(segs_all[:, :, 1])) + 2 * buffer_m
-        # a quarter of the buffer width, coarser only when the grid would exceed MAX_CELLS (a
-        # city: then ~30 m, still finer than a screen pixel at the zoom that shows the whole city)
-        cell = float(cell_m or max(buffer_m / 4.0, np.sqrt(w * h / MAX_CELLS), 2.0))
-        r = int(np.ceil(buffer_m / cell))
-        yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
-        # a burnt cell already spans about ±cell/2 around the line: a disc of buffer - cell/5 gives the
-        # exact areas to within a few per cent (checked in tests/maps/test_webmap_areas.py)
-        disc = (xx**2 + yy**2) * cell**2 <= max(buffer_m - cell / 5, cell / 2) ** 2
-        pad = buffer_m + 2 * cell
-        x0 = float(segs_all[:, :, 0].min()) - pad
-        x1 = float(segs_all[:, :, 0].max()) + pad
-        y0 = float(segs_all[:, :, 1].min()) - pad
-        y1 = float(segs_all[:, :, 1].max()) + pad
-        shape = (int(np.ceil((y1 - y0) / cell)), int(np.ceil((x1 - x0) / cell)))
-        transform = from_origin(x0, y1, cell, cell)
-        grid = np.zeros(shape, dtype=bool)
-        prev = None
-        for t in ths:
-            segs = segs_all if t == ths[-1] else reached_segments(graph, dist, t * speed_m_per_min, sub,
-                                                                 (fx[members], fy[members]))
-            _burn(segs, grid, x0, y1, cell)  # cumulative: the larger ring contains the smaller
-            area = ndimage.binary_dilation(grid, structure=disc)
-            polys = np.array([shapely.geometry.shape(geom) for geom, _ in
-                              features.shapes(area.astype(np.uint8), mask=area, transform=transform, connectivity=4)])
-            # the grid's staircase outlines simplified piece by piece (fast; topology-preserving
-            # simplification of one polygon with thousands of holes takes many seconds), then joined
-            polys = shapely.make_valid(shapely.simplify(polys, cell, preserve_topology=False))
-            poly = shapely.union_all(polys[~shapely.is_empty(polys)]) if polys.size else shapely.Polygon()
-            if prev is not None:  # simplified separately, so kept nested explicitly
-                poly = shapely.union(poly, prev)
-            prev = poly
-            rows.append({dissolve_by: key, "minutes": t, "distance_m": t * speed_m_per_min, "geometry": poly})
+    _, groups = reach_groups(graph, facilities, limit_m=limit, max_snap_m=max_snap_m, dissolve_by=dissolve_by,
+                             index=index, snap_to=snap_to)
+    rows: list[dict[str, Any]] = []
+    for grp in groups:
+        segs_all = grp.segments(limit)
+        if len(segs_all):
+            rows += _grid_rings(grp, segs_all, dissolve_by, ths, speed_m_per_min, buffer_m, cell_m)
     gdf = gpd.GeoDataFrame(rows, columns=[dissolve_by, "minutes", "distance_m", "geometry"], geometry="geometry",
                            crs=graph.crs)
     gdf["area_m2"] = gdf.geometry.area
     return gdf
+
+
+def _grid_rings(grp: GroupReach, segs_all: NDArray[np.float64], key_name: str, ths: list[float],
+                speed_m_per_min: float, buffer_m: float, cell_m: float | None) -> list[dict[str, Any]]:
+    """The rings of one group, traced on one grid (see the module's description)."""
+    from rasterio import features
+    from rasterio.transform import from_origin
+
+    w = float(np.ptp(segs_all[:, :, 0])) + 2 * buffer_m
+    h = float(np.ptp(segs_all[:, :, 1])) + 2 * buffer_m
+    # a quarter of the buffer width, coarser only when the grid would exceed MAX_CELLS (a
+    # city: then ~30 m, still finer than a screen pixel at the zoom that shows the whole city)
+    cell = float(cell_m or max(buffer_m / 4.0, np.sqrt(w * h / MAX_CELLS), 2.0))
+    r = int(np.ceil(buffer_m / cell))
+    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+    # a burnt cell already spans about ±cell/2 around the line: a disc of buffer - cell/5 gives the
+    # exact areas to within a few per cent (checked in tests/maps/test_webmap_areas.py)
+    disc = (xx**2 + yy**2) * cell**2 <= max(buffer_m - cell / 5, cell / 2) ** 2
+    pad = buffer_m + 2 * cell
+    x0 = float(segs_all[:, :, 0].min()) - pad
+    x1 = float(segs_all[:, :, 0].max()) + pad
+    y0 = float(segs_all[:, :, 1].min()) - pad
+    y1 = float(segs_all[:, :, 1].max()) + pad
+    shape = (int(np.ceil((y1 - y0) / cell)), int(np.ceil((x1 - x0) / cell)))
+    transform = from_origin(x0, y1, cell, cell)
+    grid = np.zeros(shape, dtype=bool)
+
+    def ring(t: float) -> shapely.Geometry:
+        segs = segs_all if t == ths[-1] else grp.segments(t * speed_m_per_min)
+        _burn(segs, grid, x0, y1, cell)  # cumulative: the larger ring contains the smaller
+        area = ndimage.binary_dilation(grid, structure=disc)
+        polys = np.array([shapely.geometry.shape(geom) for geom, _ in
+                          features.shapes(area.astype(np.uint8), mask=area, transform=transform, connectivity=4)])
+        # the grid's staircase outlines simplified piece by piece (fast; topology-preserving
+        # simplification of one polygon with thousands of holes takes many seconds), then joined
+        polys = shapely.make_valid(shapely.simplify(polys, cell, preserve_topology=False))
+        return shapely.union_all(polys[~shapely.is_empty(polys)]) if polys.size else shapely.Polygon()
+
+    # simplified separately, so kept nested explicitly
+    return nested_rings(key_name, grp.key, ths, speed_m_per_min, ring)

@@ -102,7 +102,7 @@ def _add_table(doc: Any, t: Table) -> None:
     """One report table: a bold repeated header row, numbers right-aligned, pass/fail coloured."""
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Pt, RGBColor
+    from docx.shared import Mm, Pt, RGBColor
 
     table = doc.add_table(rows=1, cols=len(t.columns))
     table.style = "Table Grid" if "Table Grid" in [s.name for s in doc.styles] else table.style
@@ -127,6 +127,8 @@ def _add_table(doc: Any, t: Table) -> None:
     _column_widths(table, [t.columns, *t.rows], _usable_width(doc))
     if t.note:
         doc.add_paragraph(xml_text(t.note)).runs[0].font.size = Pt(8.5)
+    if t.figure is not None:
+        doc.add_picture(str(t.figure), width=min(Mm(120), _usable_width(doc)))
 
 
 def _usable_width(doc: Any) -> int:

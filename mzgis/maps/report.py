@@ -115,7 +115,7 @@ def _template_error(exc: Exception, templates: Path | None) -> ConfigError:
     where = own or f"mzgis/maps/templates/{TEMPLATE}"
     line = getattr(exc, "lineno", None)
     msg = (f"{where}{f' 第 {line} 行 line {line}' if line else ''}: 报告模板错误 report template error: {exc}. "
-           "可用变量 variables: title, issuing_unit, date, date_iso, conclusion, notes, tables, images, "
+           "可用变量 variables: title, issuing_unit, date, date_iso, conclusion, notes, tables, figures, images, "
            "map_html, sample, pdfs; 删除或改正该文件 fix or remove the file to use the shipped template")
     return ConfigError(msg)
 
@@ -133,6 +133,7 @@ def report_html(content: ReportContent, *, templates: Path | None = None) -> str
         return str(tmpl.render(
             title=content.title, issuing_unit=content.issuing_unit, date=date_zh(content.date),
             date_iso=content.date.isoformat(), conclusion=content.conclusion, tables=content.tables,
+            figures={t.key: png_data_uri(t.figure) for t in content.tables if t.figure is not None},
             notes=list(content.notes), images=[png_data_uri(p) for p in content.images],
             map_html=content.map_html, sample=content.sample, pdfs=[p.name for p in content.pdfs]))
     except TemplateError as exc:

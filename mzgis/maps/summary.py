@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -63,6 +64,8 @@ class Table:
     rows: list[list[str]] = field(default_factory=list)
     classes: list[list[str]] = field(default_factory=list)
     note: str = ""
+    #: a PNG shown under the table (e.g. the Lorenz curve of the accessibility section)
+    figure: Path | None = None
 
 
 def _passed(v: Any) -> tuple[str, str]:

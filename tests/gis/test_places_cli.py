@@ -67,7 +67,7 @@ def test_markers_plan_record_edit_history_revert(ws, tmp_path, capsys):
                  "--coords", "wgs84", "--id-field", "界桩编号"]) == 0
     assert main(["inspect", str(ws), "markers", "--today", "2026-11-22"]) == 0
     f = pd.read_csv(ws / "out" / "inspect_markers.csv", encoding="utf-8-sig")
-    assert list(f.columns) == ["marker_code", "line_id", "finding", "detail", "distance_m"]
+    assert list(f.columns) == ["marker_code", "line_id", "finding", "detail", "distance_m", "lon", "lat", "coord_system"]
     marked = {r[1] for r in rows}
     assert len(f[f.line_id.isin(marked)]) == 0  # the marked lines are clean
     assert set(f["finding"]) == {"gap"}  # the other lines have no markers at all

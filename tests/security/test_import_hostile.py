@@ -284,18 +284,80 @@ def test_degenerate_polygon_in_admin_layer_is_refused(ws, tmp_path, capsys, bad)
 
 
 @pytest.mark.parametrize(("bad", "what"), [
-    (pt(116.405, 39.905), "Point"),
-    ({"type": "LineString", "coordinates": [[116.40, 39.90], [116.41, 39.91]]}, "LineString"),
-    ({"type": "GeometryCollection", "geometries": [BOX, pt(116.4, 39.9)]}, "GeometryCollection"),
     ({"type": "Polygon", "coordinates": []}, "empty"),
     (None, "empty"),
 ])
-def test_other_geometry_kinds_and_empty_geometries_in_a_polygon_layer_are_refused(ws, tmp_path, capsys, bad, what):
+def test_empty_geometries_in_a_polygon_layer_are_refused(ws, tmp_path, capsys, bad, what):
     p = geojson(tmp_path / "mixed.geojson",
                 [({"编码": "U1", "名称": "好"}, BOX), ({"编码": "U2", "名称": "坏"}, bad), ({"编码": "U3", "名称": "好"}, BOX)])
     err = refused(ws, p, *UNIT, capsys=capsys, expect=("feature #2", "'geometry'", what))
     assert "feature #1" not in err
     assert "feature #3" not in err
+
+
+LINE = {"type": "LineString", "coordinates": [[116.40, 39.90], [116.41, 39.91]]}
+
+
+@pytest.mark.parametrize(("bad", "what"), [
+    (pt(116.405, 39.905), "Point"),
+    (LINE, "LineString"),
+    ({"type": "MultiLineString", "coordinates": [LINE["coordinates"]]}, "MultiLineString"),
+    ({"type": "GeometryCollection", "geometries": [BOX, pt(116.4, 39.9)]}, "GeometryCollection"),
+])
+def test_other_geometry_kinds_in_a_polygon_layer_are_left_out_and_reported(ws, tmp_path, capsys, bad, what):
+    """The valid features are imported; the odd one is listed (row, kind found, expected, fix), exit 0."""
+    p = geojson(tmp_path / "mixed.geojson",
+                [({"编码": "U1", "名称": "好"}, BOX), ({"编码": "U2", "名称": "坏"}, bad), ({"编码": "U3", "名称": "好"}, BOX)])
+    out = accepted(ws, p, *UNIT, "--layer", "mixed", capsys=capsys)
+    skipped = [ln for ln in out.splitlines() if ln.strip().startswith("- ")]
+    assert len(skipped) == 1, out
+    for e in ("feature #2", "'geometry'", what, "expected Polygon", "wrong geometry type"):
+        assert e in skipped[0], out
+    assert "跳过 skipped 1" in out
+    g = ws.store.read("mixed")
+    assert sorted(g["feature_id"]) == ["U1", "U3"]
+    assert g.geom_type.isin(["Polygon", "MultiPolygon"]).all()
+    # the store's history says rows were skipped
+    assert "skipped 1 rows" in " ".join(str(v) for v in ws.store.history("mixed")["note"].dropna())
+
+
+def test_points_in_a_line_layer_are_left_out_and_reported(ws, tmp_path, capsys):
+    p = geojson(tmp_path / "lines.geojson", [({"编号": "L1"}, LINE), ({"编号": "L2"}, pt(116.4, 39.9)),
+                                             ({"编号": "L3"}, BOX)])
+    out = accepted(ws, p, "--type", "boundary_lines", "--layer", "bl", capsys=capsys)
+    skipped = [ln for ln in out.splitlines() if ln.strip().startswith("- ")]
+    assert len(skipped) == 2, out
+    for e in ("feature #2", "Point", "expected LineString"):
+        assert e in skipped[0], out
+    for e in ("feature #3", "Polygon"):
+        assert e in skipped[1], out
+    assert ws.store.read("bl")["feature_id"].tolist() == ["L1"]
+
+
+def test_no_feature_of_the_right_kind_is_refused_with_the_store_unchanged(ws, tmp_path, capsys):
+    p = geojson(tmp_path / "lines.geojson", [({"编码": "U1"}, LINE), ({"编码": "U2"}, pt(116.4, 39.9))])
+    err = refused(ws, p, *UNIT, capsys=capsys, expect=("feature #1", "feature #2", "LineString", "Point",
+                                                        "expected Polygon"))
+    assert "mixed" not in ws.store.layer_names()
+    assert "lines" not in ws.store.layer_names()
+    assert "store unchanged" in err
+
+
+def test_a_left_out_feature_is_not_retired_by_an_update(ws, tmp_path, capsys):
+    """--retire-missing retires what the file no longer holds, not what it holds in the wrong shape."""
+    first = geojson(tmp_path / "u1.geojson", [({"编码": "U1", "名称": "甲"}, BOX), ({"编码": "U2", "名称": "乙"}, BOX)])
+    accepted(ws, first, *UNIT, "--layer", "units", capsys=capsys)
+    second = geojson(tmp_path / "u2.geojson", [({"编码": "U1", "名称": "甲"}, BOX), ({"编码": "U2", "名称": "乙"}, LINE)])
+    out = accepted(ws, second, *UNIT, "--layer", "units", "--retire-missing", capsys=capsys)
+    assert "退役 retired 0" in out
+    assert sorted(ws.store.read("units")["feature_id"]) == ["U1", "U2"]
+
+
+def test_other_faults_still_refuse_the_file_and_name_the_skipped_rows_too(ws, tmp_path, capsys):
+    p = geojson(tmp_path / "mixed.geojson", [({"编码": "U1", "名称": "好"}, BOX), ({"编码": "U2", "名称": "坏"}, LINE),
+                                             ({"编码": "U3", "名称": "空"}, None)])
+    err = refused(ws, p, *UNIT, capsys=capsys, expect=("feature #3", "empty", "feature #2", "LineString"))
+    assert "feature #1" not in err
 
 
 # -- text ---------------------------------------------------------------------------------------

@@ -101,14 +101,20 @@ class ImportReport:
     #: active features of the layer after the write (None for single-feature edits, which do not count)
     total_active: int | None = None
     notes: list[str] = field(default_factory=list)
+    #: rows of the source left out (wrong geometry kind), each "row [field]: found — problem → fix"
+    skipped: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        """One line for the user."""
-        return (
+        """One line for the user (and one more per skipped row)."""
+        line = (
             f"图层 layer '{self.layer}' ({self.layer_type}): 新增 inserted {self.inserted}, "
             f"更新 updated {self.updated}, 未变 unchanged {self.unchanged}, 退役 retired {self.retired}"
             + ("" if self.total_active is None else f"; 现有 active {self.total_active}")
         )
+        if not self.skipped:
+            return line
+        return "\n".join([line + f"; 跳过 skipped {len(self.skipped)}",
+                          f"  跳过的行 rows left out ({len(self.skipped)}):", *(f"  - {s}" for s in self.skipped)])
 
 
 # -- values ---------------------------------------------------------------------------------------
@@ -609,6 +615,7 @@ class ProjectStore(abc.ABC):
         source: str | None = None,
         source_coords: str | None = None,
         retire_missing: bool = False,
+        keep_ids: Sequence[str] = (),
         user: str | None = None,
         note: str | None = None,
     ) -> ImportReport:
@@ -618,7 +625,8 @@ class ProjectStore(abc.ABC):
         triggers record the old version), unchanged ones left alone. Ids missing from ``gdf`` are
         retired if ``retire_missing``; otherwise they stay. Only the ids in ``gdf`` are read, so the
         cost follows the size of ``gdf``, not of the layer (except with ``retire_missing``, which
-        reads the ids of the layer).
+        reads the ids of the layer). ``keep_ids`` are not retired either (features the source holds
+        but the import left out).
         """
         if "feature_id" not in gdf.columns:
             msg = "internal: a layer needs a feature_id column"
@@ -688,13 +696,15 @@ class ProjectStore(abc.ABC):
                 self._set_declared_type(con, name, declared)
             geoms = promote(geoms, declared)
             kinds = {c: table_kinds[c] for c in attr_cols}
-            self._merge(con, name, new, ids, geoms, kinds, info is None, retire_missing, ts, report)
+            self._merge(con, name, new, ids, geoms, kinds, info is None, retire_missing, ts, report,
+                        keep=[str(k) for k in keep_ids])
             report.total_active = int(self._one(con, f"SELECT COUNT(*) FROM {self.q(name)} "
                                                      "WHERE mz_retired_at IS NULL") or 0)
         return report
 
     def _merge(self, con: Any, name: str, new: pd.DataFrame, ids: pd.Series, geoms: np.ndarray,
-               kinds: dict[str, str], fresh: bool, retire_missing: bool, ts: str, report: ImportReport) -> None:
+               kinds: dict[str, str], fresh: bool, retire_missing: bool, ts: str, report: ImportReport,
+               keep: Sequence[str] = ()) -> None:
         new_wkb = to_wkb(geoms)
         if fresh:
             insert = np.ones(len(new), dtype=bool)
@@ -732,7 +742,7 @@ class ProjectStore(abc.ABC):
             con.executemany(self._sql(f"UPDATE {self.q(name)} SET {sets} WHERE feature_id = ?"), rows)
             report.updated = len(rows)
         if retire_missing and not fresh:
-            tmp = self._stage_ids(con, id_list)
+            tmp = self._stage_ids(con, [*id_list, *keep])
             cur = self._exec(con, f"UPDATE {self.q(name)} SET mz_retired_at = ? WHERE mz_retired_at IS NULL "
                                   f"AND feature_id NOT IN (SELECT feature_id FROM {tmp})", (ts,))
             report.retired = int(cur.rowcount)
