@@ -32,6 +32,10 @@ class StaleEditError(StoreError):
     """An edit was made from an out-of-date copy of a feature (its version moved on)."""
 
 
+class DuplicateRecordError(StoreError):
+    """A record whose key the store already holds (a resent web inspection): nothing was written."""
+
+
 class NetworkError(ValueError, MzgisError):
     """A road network that cannot be built or used (empty, unreadable, mismatched CRS)."""
 

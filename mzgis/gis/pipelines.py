@@ -7,7 +7,9 @@ import hashlib
 import importlib
 import io
 import logging
+import math
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -60,7 +62,7 @@ from mzgis.analysis.reach import (
 from mzgis.analysis.service_areas import service_areas
 from mzgis.analysis.siting import CoverageProblem, SitingResult, network_candidates, solve
 from mzgis.analysis.snapping import SegmentIndex
-from mzgis.errors import ConfigError, LayerError, NetworkError
+from mzgis.errors import ConfigError, DuplicateRecordError, LayerError, NetworkError
 from mzgis.gis.workspace import Workspace
 from mzgis.layers.importer import prepare_layer
 from mzgis.layers.kinds import KINDS, get_kind
@@ -909,16 +911,16 @@ def run_inspect(ws: Workspace, what: str, *, units: str | None = None, parents: 
             ws.store.write_layer(name, geo, layer_type="findings", retire_missing=True, note="inspect boundaries")
         return files, table
     if what in ("markers", "plan"):
-        mk = _layers_of(ws, "boundary_markers", markers)
-        ln = _layers_of(ws, "boundary_lines", lines)
-        crs = ws.metric_crs().to_string()
         if what == "markers":
+            mk = _layers_of(ws, "boundary_markers", markers)
+            ln = _layers_of(ws, "boundary_lines", lines)
+            crs = ws.metric_crs().to_string()
             table = inspect_markers(mk, ln, crs, settings=_marker_settings(ws), today=day)
             files = write_table(table, out / "inspect_markers.csv", xlsx_path=out / "inspect_markers.xlsx",
                                 headers_zh={"marker_code": "界桩编号", "line_id": "界线", "finding": "问题",
                                             "detail": "说明", "distance_m": "距离(m)"}, sheet="界桩检查")
         else:
-            table = inspection_plan(mk, ln, crs, settings=_marker_settings(ws), today=day)
+            table = inspection_plan_table(ws, markers=markers, lines=lines, today=day)
             files = write_table(table, out / "inspection_plan.csv", xlsx_path=out / "inspection_plan.xlsx",
                                 headers_zh={"line_id": "界线", "left_code": "左侧", "right_code": "右侧",
                                             "line_length_m": "界线长度(m)", "seq": "序号", "marker_code": "界桩编号",
@@ -940,6 +942,15 @@ def run_inspect(ws: Workspace, what: str, *, units: str | None = None, parents: 
         return files, table
     msg = f"inspect {what}: use boundaries, markers, plan or addresses"
     raise LayerError(msg)
+
+
+def inspection_plan_table(ws: Workspace, *, markers: str | None = None, lines: str | None = None,
+                          today: dt.date | None = None) -> pd.DataFrame:
+    """The inspection task list (``inspect plan``) without writing its files: per boundary line,
+    its markers in order along the line with what is due (the web app's field pages show it)."""
+    mk = _layers_of(ws, "boundary_markers", markers)
+    ln = _layers_of(ws, "boundary_lines", lines)
+    return inspection_plan(mk, ln, ws.metric_crs().to_string(), settings=_marker_settings(ws), today=today)
 
 
 def _read_names(path: str) -> list[str]:
@@ -1024,14 +1035,51 @@ def _marker_row(ws: Workspace, marker_code: str, layer: str | None) -> tuple[str
     raise LayerError(msg)
 
 
+#: China has one time zone (UTC+8) and no daylight saving time.
+_CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
+
+
+def latest_today() -> dt.date:
+    """The latest date that is not in the future for the inspectors: today here or in China
+    (a phone in Beijing may already be a day ahead of a server's UTC clock)."""
+    return max(dt.date.today(), dt.datetime.now(_CHINA_TZ).date())
+
+
+def check_position(lon: float, lat: float, flag: str = "position") -> tuple[float, float]:
+    """A WGS-84 position (degrees) that is finite and inside the valid ranges, else LayerError."""
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        msg = (f"{flag} {lon},{lat}: 不是有效的 WGS-84 坐标 not a valid WGS-84 position (经度 longitude -180…180, "
+               "纬度 latitude -90…90 degrees)")
+        raise LayerError(msg)
+    return float(lon), float(lat)
+
+
+def geodesic_offset_m(a: Any, lon: float, lat: float) -> float:
+    """Distance in metres on the WGS-84 ellipsoid from point ``a`` (lon/lat) to (lon, lat)."""
+    from pyproj import Geod
+
+    _, _, d = Geod(ellps="WGS84").inv(float(a.x), float(a.y), lon, lat)
+    return float(d)
+
+
 def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, inspector: str,
-               photo: str | None = None, note: str | None = None, layer: str | None = None) -> dict[str, Any]:
+               photo: str | None = None, note: str | None = None, layer: str | None = None,
+               user: str | None = None, photo_name: str | None = None,
+               position: tuple[float, float] | None = None, accuracy_m: float | None = None,
+               client_key: str | None = None) -> dict[str, Any]:
     """Record one marker inspection: the marker's condition and date updated (history kept) and an
     inspection record appended (``mzgis_inspections``); a photo is copied to
     ``photos/<date>/<code>_<name><ext>`` (a safe, unique name inside the workspace).
 
     Everything is checked first; the photo is copied under a temporary name, the store is written,
     and only then the photo is moved in place: a failure leaves no photo and no half record.
+
+    ``user`` is who the store's history names (default the inspector; the web app passes the
+    logged-in user); ``photo_name`` the name the photo's file name is made from (default the
+    photo's own; an upload's name is only a hint); ``position`` (lon, lat in WGS-84) where the
+    marker was found, stored with its offset in metres from the marker's recorded position (the
+    marker's geometry is not moved); ``client_key`` a key the record is stored with: a record
+    whose key the store already holds is not written again (the result has ``duplicate=True``).
     """
     from mzgis.layers.paths import inside, safe_filename
     from mzgis.layers.schemas import MARKER_CONDITIONS
@@ -1045,10 +1093,28 @@ def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, in
     except ValueError as exc:
         msg = f"--date {date}: 日期无法识别 not a date; write it as 2026-11-20"
         raise LayerError(msg) from exc
+    if day > latest_today().isoformat():
+        msg = f"--date {day}: 日期在将来 the date is in the future (today is {latest_today()}); 请给出检查日期 give the day of the inspection"
+        raise LayerError(msg)
     if not inspector.strip() or "\x00" in inspector:
         msg = f"--inspector {inspector!r}: 请给出检查人姓名 give the inspector's name"
         raise LayerError(msg)
+    if client_key is not None and not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", client_key):
+        msg = f"client_key {client_key!r}: 应为 8–64 个字母、数字、_ 或 - must be 8-64 letters, digits, '_' or '-'"
+        raise LayerError(msg)
     where, version = _marker_row(ws, marker_code, layer)
+    extra: dict[str, Any] = {}
+    if position is not None:
+        lon, lat = check_position(*position)
+        here = ws.store.feature(where, str(marker_code)).geometry
+        extra = {"lon": f"{lon:.7f}", "lat": f"{lat:.7f}",
+                 "offset_m": None if here is None or here.is_empty else f"{geodesic_offset_m(here.centroid, lon, lat):.2f}"}
+        if accuracy_m is not None and math.isfinite(accuracy_m) and accuracy_m >= 0:
+            extra["accuracy_m"] = f"{accuracy_m:.1f}"
+    if user is not None:
+        extra["recorded_by"] = user
+    if client_key is not None:
+        extra["client_key"] = client_key
     ext = _photo_extension(Path(photo)) if photo else None
     store = ws.store
     final: Path | None = None
@@ -1059,7 +1125,7 @@ def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, in
             if not inside(folder, ws.root):
                 msg = f"{folder}: 照片文件夹不在工作区内 the photo folder lies outside the workspace (a symlink?)"
                 raise LayerError(msg)
-            stem = safe_filename(f"{marker_code}_{Path(photo).stem}", default="photo")
+            stem = safe_filename(f"{marker_code}_{Path(photo_name or photo).stem}", default="photo")
             final = folder / f"{stem}{ext}"
             n = 1
             while final.exists():  # a unique name: never overwrite an earlier photo
@@ -1076,17 +1142,25 @@ def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, in
             shutil.copyfile(photo, part)
         rec = {"ts": pd.Timestamp.now().isoformat(timespec="seconds"), "layer": where,
                "marker_code": str(marker_code), "date": day, "condition": cond, "inspector": inspector,
-               "photo": None if final is None else final.relative_to(ws.root).as_posix(), "note": note}
+               "photo": None if final is None else final.relative_to(ws.root).as_posix(), "note": note, **extra}
         # the marker's new condition and the inspection record: one transaction
-        store.edit_feature(where, marker_code, changes={"condition": cond, "last_inspection_date": day},
-                           user=inspector, expect_version=version,
-                           note=f"inspection {day}" + (f": {note}" if note else ""),
-                           records={"mzgis_inspections": [rec]})
+        try:
+            store.edit_feature(where, marker_code, changes={"condition": cond, "last_inspection_date": day},
+                               user=user or inspector, expect_version=version,
+                               note=f"inspection {day}" + (f": {note}" if note else ""),
+                               records={"mzgis_inspections": [rec]},
+                               unique_record=None if client_key is None else ("mzgis_inspections", "client_key",
+                                                                                client_key))
+        except DuplicateRecordError:
+            if part is not None:
+                part.unlink(missing_ok=True)
+                part = None
+            return {**rec, "photo": None, "duplicate": True}
         if part is not None and final is not None:
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(part, final)
             part = None
-        return rec
+        return {**rec, "duplicate": False}
     except BaseException:
         if part is not None:
             part.unlink(missing_ok=True)
