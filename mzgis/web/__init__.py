@@ -24,6 +24,9 @@ Conventions (for every router added to the app):
 * **CSRF.** An app-wide dependency checks every request that is not GET/HEAD/OPTIONS: the form
   field ``csrf_token`` (``{% include "_csrf.html" %}`` in every form) or the header
   ``X-CSRF-Token`` (for ``fetch``; the token is ``csrf_token(request)``, e.g. in a ``<meta>``).
+* **Bodies.** A request body larger than ``max_body_bytes`` (2 MB) is refused with 413 before
+  anything reads it; an upload route sets its own limit in ``app.state.mz.body_limits[path]``.
+  The CSRF dependency parses urlencoded and multipart forms (cached by Starlette for the handler).
 * **Templates** (``templates/``, Jinja2, autoescape always on, StrictUndefined) extend
   ``base.html`` and are rendered with :func:`mzgis.web.app.render`. No ``|safe`` and no
   ``Markup`` on anything a user typed or imported. Put ids and names into URLs with

@@ -70,6 +70,8 @@ class WebState:
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     #: one analysis at a time (they write the same out/ files)
     analysis_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: largest request body per path, where it differs from the app's ``max_body_bytes``
+    body_limits: dict[str, int] = field(default_factory=dict)
 
     def workspace(self) -> Any:
         """The workspace, opened afresh (its settings may have changed), on ``store_url`` if given."""
@@ -152,6 +154,7 @@ def _security_headers(resp: Response, path: str) -> None:
 
 def create_app(workspace_path: str | Path, *, store_url: str | None = None, secure_cookies: bool = False,
                login_max_failures: int = 5, login_window_s: float = 60.0, session_max_age_s: int = 12 * 3600,
+               max_body_bytes: int = 2 * 1024 * 1024,
                routers: Sequence[tuple[APIRouter, Sequence[NavItem]]] = ()) -> FastAPI:
     """The web app of a workspace.
 
@@ -165,6 +168,10 @@ def create_app(workspace_path: str | Path, *, store_url: str | None = None, secu
         Send the session cookie over HTTPS only (set behind a TLS proxy).
     login_max_failures, login_window_s
         The login rate limit per (account, client address).
+    max_body_bytes
+        The largest request body (``Content-Length``) accepted; larger ones get 413 before
+        anything reads them, a body without a length 411. A route that takes uploads raises it
+        for its own path through ``app.state.mz.body_limits[path] = bytes``.
     routers
         Extra routers with their navigation entries (see :mod:`mzgis.web`).
     """
@@ -186,7 +193,19 @@ def create_app(workspace_path: str | Path, *, store_url: str | None = None, secu
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
-        resp: Response = await call_next(request)
+        resp: Response
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            limit = state.body_limits.get(request.url.path, max_body_bytes)
+            length = request.headers.get("content-length")
+            if length is None and request.headers.get("transfer-encoding"):
+                resp = PlainTextResponse("需要 Content-Length 411 length required", status_code=411)
+            elif length is not None and (not length.isdigit() or int(length) > limit):
+                resp = PlainTextResponse(f"请求太大 request too large: 至多 at most {limit} bytes", status_code=413)
+            else:
+                resp = await call_next(request)
+            _security_headers(resp, request.url.path)
+            return resp
+        resp = await call_next(request)
         _security_headers(resp, request.url.path)
         return resp
 

@@ -288,7 +288,7 @@ async def check_csrf(request: Request) -> None:
     if sent is None:
         ctype = request.headers.get("content-type", "")
         if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            form = await request.form()
+            form = await request.form(max_files=8, max_fields=1000)
             v = form.get(CSRF_FIELD)
             sent = v if isinstance(v, str) else None
     if not (isinstance(expected, str) and sent and hmac.compare_digest(expected.encode(), sent.encode())):

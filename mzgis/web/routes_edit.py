@@ -75,8 +75,9 @@ def list_page(request: Request, user: Annotated[User, Depends(require_role("plac
     store = _layer(request, layer)
     gdf = store.read(layer)
     if q:
-        text = gdf.drop(columns="geometry").astype(str).agg(" ".join, axis=1)
-        gdf = gdf[text.str.contains(q, regex=False)]
+        attrs = gdf.drop(columns="geometry")
+        hit = [q in " ".join(show(v) for v in row) for row in attrs.itertuples(index=False)]
+        gdf = gdf[hit]
     label_col = next((c for c in ("name", "address", "code", "line_id") if c in gdf.columns), None)
     items = [{"id": str(r["feature_id"]), "label": show(r[label_col]) if label_col else ""}
              for r in gdf.head(LIST_LIMIT).to_dict("records")]

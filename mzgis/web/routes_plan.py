@@ -56,7 +56,8 @@ def plan_run(request: Request, user: Annotated[User, Depends(require_role("plann
                     rows = [{"id": r["indicator_id"], "name": r["name_zh"], "actual": r["actual"],
                              "target": f"{r['comparator']} {r['target']}", "unit": r["unit"],
                              "passed": _passed_zh(str(r["passed"]))} for r in st.indicators.to_dict("records")]
-                    result = {"analysis": "standards", "rows": rows, "files": [p.name for p in st.files]}
+                    result = {"analysis": "standards", "kind": None, "rows": rows,
+                              "files": [p.name for p in st.files]}
         except MzgisError as exc:
             error = f"错误 error: {exc}"
     return render(request, "plan.html", {"kinds": kinds, "result": result, "error": error},
