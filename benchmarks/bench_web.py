@@ -13,7 +13,8 @@ reuses the session cookie), then runs, one after the other, for ``--seconds`` ea
 
 Reports requests/s, median and p95 latency and errors for each (errors must be 0), then checks
 nothing was lost: the store holds exactly one inspection record per successful first send (its
-key), no key twice, one marker-history row and one photo file per stored record.
+key), no key twice, one photo file per stored record (and at most one marker-history row: a record
+that repeats a marker's condition and date leaves the marker, and so its history, unchanged).
 
 Run: ``.venv/bin/python benchmarks/bench_web.py [--clients 50] [--seconds 60] [--ws WS]``.
 Not part of ``make test``.
@@ -230,9 +231,10 @@ def check(ws: Path, first_sent: list[str], h0: int, photos0: set[Path]) -> list[
                         f"(missing {len(set(first_sent) - set(keys))}, extra {len(set(keys) - set(first_sent))})")
     if len(keys) != len(set(keys)):
         problems.append(f"{len(keys) - len(set(keys))} keys stored twice")
+    # a marker's row changes (and gets a history row) unless the same condition and date were recorded before
     h = sum(len(store.history(n)) for n in store.layer_names("boundary_markers")) - h0
-    if h != len(first_sent):
-        problems.append(f"marker history rows {h} != records {len(first_sent)}")
+    if not 0 < h <= len(first_sent):
+        problems.append(f"marker history rows {h}, records {len(first_sent)}")
     photos = {p for p in (ws / "photos").rglob("*") if p.is_file()} - photos0 if (ws / "photos").exists() else set()
     if len(photos) != len(first_sent):
         problems.append(f"photo files {len(photos)} != records {len(first_sent)}")
@@ -285,7 +287,7 @@ def main() -> int:
             print("  LOST/DUPLICATE:", p)
         if not problems:
             print(f"check: {len(res['first_sent'])} records in the store = successful first sends, no key twice, "
-                  "one history row and one photo each")
+                  "one photo each")
         return 1 if errors or problems else 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

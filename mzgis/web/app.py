@@ -238,7 +238,8 @@ def create_app(workspace_path: str | Path, *, store_url: str | None = None, secu
 
     from mzgis.web import routes_core, routes_edit, routes_field, routes_plan, routes_view
 
-    app.add_middleware(routes_field.UploadLimit)  # field uploads are bounded before they are parsed
+    app.add_middleware(routes_field.UploadLimit)  # a too-large photo gets its own message (413)
+    state.body_limits[routes_field.RECORD_PATH] = routes_field.MAX_BODY_BYTES
     for router, nav in [(routes_core.router, routes_core.NAV), (routes_view.router, routes_view.NAV),
                         (routes_plan.router, routes_plan.NAV), (routes_edit.router, routes_edit.NAV),
                         (routes_field.router, routes_field.NAV), *routers]:

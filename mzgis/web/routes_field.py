@@ -28,13 +28,13 @@ import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mzgis.errors import LayerError, MzgisError
 from mzgis.web.app import NavItem, render, url_with
 from mzgis.web.auth import User, require_role
 
-__all__ = ["MAX_PHOTO_BYTES", "NAV", "UploadLimit", "router"]
+__all__ = ["MAX_PHOTO_BYTES", "NAV", "RECORD_PATH", "UploadLimit", "router"]
 
 router = APIRouter()
 NAV: list[NavItem] = [NavItem("/field", "联检", "Inspection", "placename")]
@@ -43,6 +43,7 @@ NAV: list[NavItem] = [NavItem("/field", "联检", "Inspection", "placename")]
 MAX_PHOTO_BYTES = 12 * 1024 * 1024
 #: Largest request body of a field form (the photo and the text fields).
 MAX_BODY_BYTES = MAX_PHOTO_BYTES + 64 * 1024
+RECORD_PATH = "/field/record"
 #: Photo formats accepted, by what Pillow finds in the content.
 PHOTO_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
 CONDITIONS = [("完好", "good"), ("损坏", "damaged"), ("丢失", "missing"), ("移位", "moved")]
@@ -61,14 +62,16 @@ def _mb(n: int) -> str:
 
 
 def too_large_message(size: int | None) -> str:
-    found = f"{_mb(size)}" if size is not None else f"> {_mb(MAX_BODY_BYTES)}"
+    found = _mb(size) if size is not None else f"> {_mb(MAX_PHOTO_BYTES)}"
     return (f"错误 error: 照片太大 the photo is too large ({found}); 至多 at most {_mb(MAX_PHOTO_BYTES)}: "
             "请降低相机分辨率后重拍 lower the camera's resolution and take it again. 未写入 nothing was written.")
 
 
 class UploadLimit:
-    """ASGI middleware: a POST to ``/field/`` whose body is larger than ``max_bytes`` gets 413 before
-    anything parses it (by its Content-Length; a chunked body is counted as it arrives)."""
+    """ASGI middleware: a POST to ``/field/`` whose Content-Length is larger than ``max_bytes`` gets
+    413 with a message about the photo before anything parses it; its body is read and dropped
+    (bounded) so the phone reads the answer rather than a reset connection. (The app's own limit,
+    raised for :data:`RECORD_PATH`, answers a body without a length with 411.)"""
 
     def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, prefix: str = "/field/") -> None:
         self.app = app
@@ -76,45 +79,27 @@ class UploadLimit:
         self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or not str(scope["path"]).startswith(self.prefix):
+        length = None
+        if scope["type"] == "http" and scope["method"] == "POST" and str(scope["path"]).startswith(self.prefix):
+            for k, v in scope.get("headers", []):
+                if k == b"content-length" and v.isdigit():
+                    length = int(v)
+        if length is None or length <= self.max_bytes:
             await self.app(scope, receive, send)
             return
-        length = None
-        for k, v in scope.get("headers", []):
-            if k == b"content-length":
-                try:
-                    length = int(v)
-                except ValueError:
-                    length = None
-        if length is not None and length > self.max_bytes:
-            # read and drop the body (bounded), so the client reads the answer instead of a reset
-            seen, more = 0, True
-            while more and seen <= 8 * self.max_bytes:
-                msg = await receive()
-                if msg["type"] != "http.request":
-                    break
-                seen += len(msg.get("body", b""))
-                more = bool(msg.get("more_body"))
-            body = too_large_message(length).encode()
-            await send({"type": "http.response.start", "status": 413,
-                        "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                                    (b"content-length", str(len(body)).encode()),
-                                    (b"cache-control", b"no-store"),
-                                    (b"x-content-type-options", b"nosniff")]})
-            await send({"type": "http.response.body", "body": body})
-            return
-        received = 0
-
-        async def counted() -> Message:
-            nonlocal received
+        seen, more = 0, True
+        while more and seen <= 8 * self.max_bytes:
             msg = await receive()
-            if msg["type"] == "http.request":
-                received += len(msg.get("body", b""))
-                if received > self.max_bytes:
-                    raise HTTPException(status_code=413, detail=too_large_message(None))
-            return msg
-
-        await self.app(scope, counted, send)
+            if msg["type"] != "http.request":
+                break
+            seen += len(msg.get("body", b""))
+            more = bool(msg.get("more_body"))
+        body = too_large_message(length).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                (b"content-length", str(len(body)).encode()), (b"cache-control", b"no-store"),
+                                (b"x-content-type-options", b"nosniff")]})
+        await send({"type": "http.response.body", "body": body})
 
 
 # -- the plan ----------------------------------------------------------------------------------------
@@ -301,7 +286,7 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
-@router.post("/field/record")
+@router.post(RECORD_PATH)
 async def record(request: Request, user: Annotated[User, Depends(require_role("placename"))]) -> Response:
     from starlette.concurrency import run_in_threadpool
 

@@ -297,7 +297,7 @@ def test_oversized_upload_is_refused(field_server, http):
     assert "照片太大" in r.text
     assert "the photo is too large" in r.text
     assert state(field_server) == before
-    # sent in chunks, without a Content-Length: counted as it arrives
+    # sent in chunks, without a Content-Length: refused before it is read (411)
     body, ctype = multipart(form(c, "M5"), ("big.jpg", big))
 
     def chunks() -> Any:
@@ -305,8 +305,13 @@ def test_oversized_upload_is_refused(field_server, http):
             yield body[i:i + (1 << 20)]
 
     r = c.post("/field/record", content=chunks(), headers={"Content-Type": ctype})
-    assert r.status_code == 413
-    assert "the photo is too large" in r.text
+    assert r.status_code == 411
+    assert bilingual(r.text)
+    assert state(field_server) == before
+    # just under the limit passes the size checks (and is refused as what it is: not an image)
+    r = post(c, form(c, "M5"), ("big.jpg", b"\xff\xd8\xff" + b"\0" * (MAX_PHOTO_BYTES - 3)), Accept="application/json")
+    assert r.status_code == 400, r.text[:300]
+    assert "not a readable image" in r.json()["error"]
     assert state(field_server) == before
     assert not list((field_server.ws / "cache").glob("*.part"))
 

@@ -877,10 +877,14 @@ class ProjectStore(abc.ABC):
                 self._append(con, table, rows)
         return report
 
+    def _lock_records(self, con: Any, table: str) -> None:
+        """Keep other writers that check keys of ``table`` out until the transaction ends."""
+        self._lock_layer(con, table)
+
     def _check_unique(self, con: Any, table: str, column: str, value: str) -> None:
         self._check_table(table)
         self._check_table(column)
-        self._lock_layer(con, table)
+        self._lock_records(con, table)
         if table not in self._table_names(con) or column not in self._record_columns(con, table):
             return
         if self._one(con, f"SELECT COUNT(*) FROM {self.q(table)} WHERE {self.q(column)} = ?", (str(value),)):
