@@ -106,7 +106,9 @@ __all__ = [
     "all_facilities",
     "build_network",
     "import_file",
+    "inspection_plan_table",
     "is_sample_workspace",
+    "latest_today",
     "load_demand",
     "load_network",
     "parse_join_npy",
@@ -1102,7 +1104,7 @@ def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, in
     if client_key is not None and not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", client_key):
         msg = f"client_key {client_key!r}: 应为 8–64 个字母、数字、_ 或 - must be 8-64 letters, digits, '_' or '-'"
         raise LayerError(msg)
-    where, version = _marker_row(ws, marker_code, layer)
+    where, _ = _marker_row(ws, marker_code, layer)
     extra: dict[str, Any] = {}
     if position is not None:
         lon, lat = check_position(*position)
@@ -1145,9 +1147,11 @@ def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, in
                "photo": None if final is None else final.relative_to(ws.root).as_posix(), "note": note, **extra}
         # the marker's new condition and the inspection record: one transaction
         try:
+            # no expect_version: an inspection is a new observation, not an edit of what was shown, so
+            # another inspection of the marker landing meanwhile is no conflict; edit_feature locks the
+            # row and refuses a marker retired meanwhile in its own transaction
             store.edit_feature(where, marker_code, changes={"condition": cond, "last_inspection_date": day},
-                               user=user or inspector, expect_version=version,
-                               note=f"inspection {day}" + (f": {note}" if note else ""),
+                               user=user or inspector, note=f"inspection {day}" + (f": {note}" if note else ""),
                                records={"mzgis_inspections": [rec]},
                                unique_record=None if client_key is None else ("mzgis_inspections", "client_key",
                                                                                 client_key))

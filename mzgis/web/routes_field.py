@@ -328,6 +328,11 @@ async def record(request: Request, user: Annotated[User, Depends(require_role("p
             msg = "照片 photo: 应为文件 must be a file"
             raise FieldInputError(msg)
 
+        if photo_name is not None:
+            # the key in the name keeps names of different records apart even when two arrive at once
+            # (phones often name every upload image.jpg); run_record still never overwrites a file
+            photo_name = f"{Path(photo_name).stem}_{key[:8]}"
+
         def write() -> dict[str, Any]:
             from mzgis.gis.pipelines import run_record
 

@@ -181,7 +181,7 @@ def test_record_with_photo_and_position_on_the_phone(field_server, phone, tmp_pa
     assert float(rec["lat"]) == pytest.approx(found[1], abs=1e-7)
     assert float(rec["offset_m"]) == pytest.approx(geodesic, abs=0.01)
     # the photo: stored like `mzgis record` stores it, inside the workspace, the bytes uploaded
-    assert rec["photo"] == f"photos/{day}/{code}_IMG_0001.jpg"
+    assert rec["photo"] == f"photos/{day}/{code}_IMG_0001_{rec['client_key'][:8]}.jpg"
     assert (field_server.ws / rec["photo"]).read_bytes() == data
     assert not list((field_server.ws / "cache").glob("*.part"))
 
