@@ -125,7 +125,22 @@ class Phase:
         self.name = name
         self.latencies: list[float] = []
         self.errors: list[str] = []
+        self.retries: list[str] = []  # transport failures that were sent again (a phone resends)
         self.elapsed = 0.0
+
+    async def send(self, fn: Any) -> Any:
+        """``await fn()``, sent again (the same request, the same key) after a transport failure — a
+        timeout or a dropped connection — up to 3 times, as the phone's queue does."""
+        import httpx
+
+        for attempt in range(4):
+            try:
+                return await fn()
+            except httpx.TransportError as exc:
+                if attempt == 3:
+                    raise
+                self.retries.append(f"{type(exc).__name__}: {exc}")
+        raise AssertionError
 
     def report(self) -> str:
         lat = sorted(self.latencies)
@@ -135,13 +150,13 @@ class Phase:
             return 1000 * lat[min(n - 1, int(p * n))] if n else float("nan")
 
         return (f"{self.name:7s} {n:7d} requests in {self.elapsed:5.1f} s = {n / self.elapsed:7.1f} req/s, "
-                f"median {pct(0.5):7.1f} ms, p95 {pct(0.95):7.1f} ms, errors {len(self.errors)}")
+                f"median {pct(0.5):7.1f} ms, p95 {pct(0.95):7.1f} ms, errors {len(self.errors)}, "
+                f"sent again after a transport failure {len(self.retries)}")
 
 
-async def run_phase(name: str, clients: int, seconds: float, make: Any) -> Phase:
-    """``clients`` workers, each calling ``make(i)`` (a coroutine giving an error text or None) in a
-    loop until ``seconds`` have passed."""
-    ph = Phase(name)
+async def run_phase(ph: Phase, clients: int, seconds: float, make: Any) -> Phase:
+    """``clients`` workers, each calling ``make(w, i)`` (a coroutine giving an error text or None) in
+    a loop until ``seconds`` have passed."""
     stop = time.monotonic() + seconds
 
     async def worker(w: int) -> None:
@@ -164,7 +179,7 @@ async def run_phase(name: str, clients: int, seconds: float, make: Any) -> Phase
     return ph
 
 
-async def load(url: str, ws: Path, clients: int, seconds: float, resend: int) -> dict[str, Any]:
+async def load(url: str, ws: Path, clients: int, seconds: float, resend: int, timeout: float) -> dict[str, Any]:
     import httpx
 
     from mzgis.gis.workspace import Workspace
@@ -180,18 +195,19 @@ async def load(url: str, ws: Path, clients: int, seconds: float, resend: int) ->
     resent: list[str] = []  # keys answered as already stored
     results: dict[str, Any] = {}
 
-    async with httpx.AsyncClient(base_url=url, cookies=view_cookies, limits=limits, timeout=60) as c:
+    phases = {"map": Phase("map"), "record": Phase("record")}
+    async with httpx.AsyncClient(base_url=url, cookies=view_cookies, limits=limits, timeout=timeout) as c:
         async def get_map(w: int, i: int) -> str | None:
-            r = await c.get("/out/map.html")
+            r = await phases["map"].send(lambda: c.get("/out/map.html"))
             if r.status_code != 200 or len(r.content) < 1000:
                 return f"map {r.status_code}"
             return None
 
         await get_map(0, 0)  # warm up
         results["map_bytes"] = len((await c.get("/out/map.html")).content)
-        results["map"] = await run_phase("map", clients, seconds, get_map)
+        results["map"] = await run_phase(phases["map"], clients, seconds, get_map)
 
-    async with httpx.AsyncClient(base_url=url, cookies=field_cookies, limits=limits, timeout=60,
+    async with httpx.AsyncClient(base_url=url, cookies=field_cookies, limits=limits, timeout=timeout,
                                  headers={"Accept": "application/json"}) as c:
         rng = random.Random(16)
 
@@ -201,18 +217,24 @@ async def load(url: str, ws: Path, clients: int, seconds: float, resend: int) ->
             data = {"csrf_token": csrf, "code": rng.choice(codes), "client_key": key,
                     "condition": rng.choice(["完好", "损坏", "移位"]), "date": today, "inspector": f"巡查员{w}",
                     "note": f"load {w}/{i}"}
-            r = await c.post("/field/record", data=data, files={"photo": (f"IMG_{w}_{i}.jpg", photo, "image/jpeg")})
+            r = await phases["record"].send(lambda: c.post(
+                "/field/record", data=data, files={"photo": (f"IMG_{w}_{i}.jpg", photo, "image/jpeg")}))
             if r.status_code != 200:
                 return f"record {r.status_code}: {r.text[:200]}"
             body = r.json()
             if not body.get("ok"):
                 return f"record not ok: {body}"
+            if body["duplicate"] and not again:  # a new key sent again after a lost answer: stored once
+                first_sent.append(key)
+                return None
             if body["duplicate"] != bool(again):
                 return f"record duplicate={body['duplicate']} for a {'resent' if again else 'new'} key"
             (resent if again else first_sent).append(key)
             return None
 
-        results["record"] = await run_phase("record", clients, seconds, record)
+        err = await record(0, 0)  # warm-up: the first record loads the pipelines (seconds of imports)
+        assert err is None, err
+        results["record"] = await run_phase(phases["record"], clients, seconds, record)
     results["first_sent"] = first_sent
     results["resent"] = resent
     return results
@@ -245,6 +267,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=60.0, help="length of each phase")
+    ap.add_argument("--timeout", type=float, default=120.0, help="seconds a client waits for an answer")
     ap.add_argument("--resend", type=int, default=10, help="every Nth request of a client resends a stored key (0: never)")
     ap.add_argument("--ws", type=Path, help="an existing workspace with a map and markers (copied, not changed)")
     a = ap.parse_args()
@@ -269,7 +292,7 @@ def main() -> int:
         proc, url = start(ws, tmp / "serve.log")
         load_before = os.getloadavg()[0]
         try:
-            res = asyncio.run(load(url, ws, a.clients, a.seconds, a.resend))
+            res = asyncio.run(load(url, ws, a.clients, a.seconds, a.resend, a.timeout))
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -282,6 +305,8 @@ def main() -> int:
         errors = res["map"].errors + res["record"].errors
         for e in sorted(set(errors))[:10]:
             print("  error:", e)
+        for e in sorted(set(res["map"].retries + res["record"].retries))[:5]:
+            print("  sent again after:", e)
         problems = check(ws, res["first_sent"], h0, photos0)
         for p in problems:
             print("  LOST/DUPLICATE:", p)

@@ -337,9 +337,10 @@ async def record(request: Request, user: Annotated[User, Depends(require_role("p
             from mzgis.gis.pipelines import run_record
 
             ws = request.app.state.mz.workspace()
-            return run_record(ws, code, condition=condition or "", date=date, inspector=inspector, note=note or None,
-                              photo=None if photo_tmp is None else str(photo_tmp), photo_name=photo_name,
-                              position=None if lon is None or lat is None else (lon, lat), accuracy_m=accuracy,
+            return run_record(ws, code, condition=condition or "", date=date, inspector=inspector,
+                              note=note or None, photo=None if photo_tmp is None else str(photo_tmp),
+                              photo_name=photo_name, accuracy_m=accuracy,
+                              position=None if lon is None or lat is None else (lon, lat),
                               user=user.login, client_key=key)
 
         if not date:

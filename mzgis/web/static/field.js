@@ -8,7 +8,8 @@
   var DB = 'mzgis-field', STORE = 'queue', flushing = false;
 
   function $(id) { return document.getElementById(id); }
-  function token() { var m = document.querySelector('meta[name=csrf-token]'); return m ? m.content : ''; }
+  function meta(name) { var m = document.querySelector('meta[name="' + name + '"]'); return m ? m.content : ''; }
+  function token() { return meta('csrf-token'); }
   function mb(n) { return (n / 1048576).toFixed(1) + ' MB'; }
   function newKey() {
     var a = new Uint8Array(16);
@@ -72,7 +73,8 @@
         var li = document.createElement('li'), f = {};
         it.fields.forEach(function (kv) { f[kv[0]] = kv[1]; });
         li.textContent = (f.code || '') + ' · ' + (f.date || '') + ' · ' + (f.condition || '') +
-          (it.photo ? ' · 照片 photo ' + mb(it.photo.size) : '');
+          (it.photo ? ' · 照片 photo ' + mb(it.photo.size) : '') +
+          (it.user !== meta('mzgis-user') ? ' · 待 ' + it.user + ' 登录后发送 sent when ' + it.user + ' logs in' : '');
         if (it.error) {
           var e = document.createElement('span'), b = document.createElement('button');
           e.className = 'bad';
@@ -96,7 +98,8 @@
       var chain = Promise.resolve(), stop = false;
       items.sort(function (a, b) { return a.at < b.at ? -1 : 1; }).forEach(function (it) {
         chain = chain.then(function () {
-          if (stop || it.error) { return undefined; }
+          // a record waits for the user who made it: it is sent in their name only
+          if (stop || it.error || it.user !== meta('mzgis-user')) { return undefined; }
           return send(it).then(function (res) {
             if (sent(res)) { show('status', res.body.message); return drop(it.key); }
             stop = true;
@@ -176,7 +179,7 @@
         show('form-error', '照片太大 the photo is too large (' + mb(file.size) + '); 至多 at most ' + form.dataset.maxText);
         return;
       }
-      var item = { key: el.client_key.value, at: new Date().toISOString(), fields: [], error: '',
+      var item = { key: el.client_key.value, at: new Date().toISOString(), fields: [], error: '', user: meta('mzgis-user'),
                    photo: file || null, photoName: file ? file.name : '' };
       new FormData(form).forEach(function (v, k) {
         if (k !== 'photo' && k !== 'csrf_token') { item.fields.push([k, String(v)]); }
