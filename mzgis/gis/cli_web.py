@@ -90,7 +90,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
         print("注意 note: 还没有账号 no accounts yet: mzgis users WS add LOGIN --role admin", file=sys.stderr)
     print(f"mzgis serve: http://{a.host}:{a.port}/  (Ctrl+C 停止 to stop)", flush=True)
     uvicorn.run(app, host=a.host, port=a.port, log_level="warning", access_log=False, proxy_headers=False,
-                server_header=False)
+                server_header=False, timeout_graceful_shutdown=10)
     return 0
 
 

@@ -72,6 +72,10 @@ class WebState:
     analysis_lock: threading.Lock = field(default_factory=threading.Lock)
     #: largest request body per path, where it differs from the app's ``max_body_bytes``
     body_limits: dict[str, int] = field(default_factory=dict)
+    #: failed logins per address over all accounts (password spraying)
+    address_limiter: LoginLimiter = field(default_factory=lambda: LoginLimiter(50, 60.0))
+    #: Argon2 verifications at once (each takes 64 MB and tens of ms: a flood of logins waits here)
+    verify_slots: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(2))
 
     def workspace(self) -> Any:
         """The workspace, opened afresh (its settings may have changed), on ``store_url`` if given."""
@@ -183,7 +187,8 @@ def create_app(workspace_path: str | Path, *, store_url: str | None = None, secu
         ws.config.setdefault("store", {})["url"] = store_url
     ws.store.layer_names()  # the store opens
     state = WebState(root=root, store_url=store_url,
-                     limiter=LoginLimiter(login_max_failures, login_window_s))
+                     limiter=LoginLimiter(login_max_failures, login_window_s),
+                     address_limiter=LoginLimiter(10 * login_max_failures, login_window_s))
     app = FastAPI(title="mzgis", docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(check_csrf)])
     app.state.mz = state
@@ -240,6 +245,7 @@ def create_app(workspace_path: str | Path, *, store_url: str | None = None, secu
 
     app.add_middleware(routes_field.UploadLimit)  # a too-large photo gets its own message (413)
     state.body_limits[routes_field.RECORD_PATH] = routes_field.MAX_BODY_BYTES
+    # the app's own pages, the field-inspection pages (issue 16, point 4) among them
     for router, nav in [(routes_core.router, routes_core.NAV), (routes_view.router, routes_view.NAV),
                         (routes_plan.router, routes_plan.NAV), (routes_edit.router, routes_edit.NAV),
                         (routes_field.router, routes_field.NAV), *routers]:

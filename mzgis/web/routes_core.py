@@ -52,15 +52,17 @@ def login(request: Request, login: Annotated[str, Form(max_length=200)] = "",
           next: Annotated[str, Form(max_length=2000)] = "/") -> Response:
     state = request.app.state.mz
     address = request.client.host if request.client else "?"
-    wait = state.limiter.retry_after(login, address)
+    wait = max(state.limiter.retry_after(login, address), state.address_limiter.retry_after("*", address))
     if wait > 0:
         return render(request, "login.html", {"next": safe_next(next), "login": login,
                                               "error": f"尝试次数过多 too many failed logins: 请 {int(wait) + 1} 秒后再试 "
                                                        f"try again in {int(wait) + 1} s"},
                       status=429)
-    acc = state.accounts().verify(login, password)
+    with state.verify_slots:
+        acc = state.accounts().verify(login, password)
     if acc is None:
         state.limiter.failure(login, address)
+        state.address_limiter.failure("*", address)
         return render(request, "login.html", {"next": safe_next(next), "login": login,
                                               "error": "账号或密码错误 wrong account or password (或账号已停用 or the "
                                                        "account is disabled)"},

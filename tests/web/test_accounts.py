@@ -3,6 +3,7 @@ the session secret, and templates that never mark user data safe."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import stat
@@ -71,32 +72,52 @@ def _users(ws: Path, *args: str, stdin: str | None = None) -> subprocess.Complet
                           timeout=120, check=False, stdin=None if stdin is not None else subprocess.DEVNULL)
 
 
-def test_users_command(workspace):
-    ws = workspace.root
+def test_users_command_process(workspace):
+    """As its own process: the password comes from stdin and is never echoed."""
     secret = "s3cret-Pässword"
-    r = _users(ws, "add", "zhang", "--role", "admin", "--password-stdin", stdin=secret + "\n")
+    r = _users(workspace.root, "add", "zhang", "--role", "admin", "--password-stdin", stdin=secret + "\n")
     assert r.returncode == 0, r.stderr
     assert secret not in r.stdout + r.stderr
     assert Accounts(workspace.store).verify("zhang", secret) is not None
-    # no terminal and no --password-stdin: refused, nothing written
-    r = _users(ws, "passwd", "zhang")
+    # no terminal and no --password-stdin: refused with a clear message, nothing written
+    r = _users(workspace.root, "passwd", "zhang")
     assert r.returncode == 2
-    assert "错误" in r.stderr
     assert "--password-stdin" in r.stderr
     assert "Traceback" not in r.stderr
-    r = _users(ws, "passwd", "zhang", "--password-stdin", stdin="new-password-2\n")
-    assert r.returncode == 0, r.stderr
-    assert Accounts(workspace.store).verify("zhang", secret) is None
-    r = _users(ws, "add", "zhang", "--role", "viewer", "--password-stdin", stdin="another-pass\n")
-    assert r.returncode == 2
-    assert "already exists" in r.stderr
-    r = _users(ws, "add", "li", "--role", "viewer", "--password-stdin", stdin="short\n")
-    assert r.returncode == 2
-    assert "too short" in r.stderr
-    assert _users(ws, "disable", "zhang").returncode == 0
-    r = _users(ws, "list")
-    assert re.search(r"^zhang\tadmin\t已停用 disabled", r.stdout, re.M), r.stdout
-    assert "$argon2" not in r.stdout
+    assert Accounts(workspace.store).verify("zhang", secret) is not None
+
+
+def test_users_command(workspace, monkeypatch, capsys):
+    from mzgis.gis.cli import main
+
+    ws = str(workspace.root)
+
+    def users(*args: str, stdin: str = "") -> int:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        return main(["users", ws, *args])
+
+    assert users("add", "zhang", "--role", "admin", "--password-stdin", stdin="first-password\n") == 0
+    assert users("passwd", "zhang", "--password-stdin", stdin="new-password-2\n") == 0
+    assert Accounts(workspace.store).verify("zhang", "first-password") is None
+    assert Accounts(workspace.store).verify("zhang", "new-password-2") is not None
+    capsys.readouterr()
+    assert users("add", "zhang", "--role", "viewer", "--password-stdin", stdin="another-pass\n") == 2
+    err = capsys.readouterr().err
+    assert "错误" in err
+    assert "already exists" in err
+    assert users("add", "li", "--role", "viewer", "--password-stdin", stdin="short\n") == 2
+    assert "too short" in capsys.readouterr().err
+    assert users("add", "li", "--password-stdin", stdin="long-enough-1\n") == 2
+    assert "--role" in capsys.readouterr().err
+    assert users("passwd", "nobody", "--password-stdin", stdin="long-enough-1\n") == 2
+    assert "no account" in capsys.readouterr().err
+    assert users("disable", "zhang") == 0
+    capsys.readouterr()
+    assert users("list") == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^zhang\tadmin\t已停用 disabled", out, re.M), out
+    assert "$argon2" not in out
+    assert [r["login"] for r in Accounts(workspace.store).list()] == ["zhang"]  # li was never added
 
 
 def test_login_limiter_window():
@@ -149,3 +170,20 @@ def test_templates_never_mark_data_safe():
                 assert body == "", name
         assert " style=" not in text, name  # no inline style (the CSP forbids it)
     assert "autoescape=True" in texts["app.py"]
+
+
+def test_nothing_imports_the_web_app_but_the_cli():
+    """mzgis.web is the top layer: only gis/cli_web.py imports it, inside its command functions."""
+    import ast
+
+    pkg = WEB.parent
+    for path in pkg.rglob("*.py"):
+        if WEB in path.parents:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n == "mzgis.web" or n.startswith("mzgis.web.") for n in names):
+                assert path.name == "cli_web.py", path
+                assert node.col_offset > 0, f"{path}:{node.lineno}: imported at module level"

@@ -39,5 +39,7 @@ def test_serve_on_postgis(private_ws, pg_url, tmp_path, http):
         assert r.status_code == 403
         assert srv.dump() == before
         assert viewer.get("/view/indicators").status_code == 200
+        for c in (a, b, viewer):
+            c.close()
     finally:
         stop_server(srv)

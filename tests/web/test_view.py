@@ -115,5 +115,6 @@ def test_missing_outputs_name_the_command(private_ws, tmp_path, http):
         assert "mzgis standards" in c.get("/view/indicators").text
         assert "mzgis coverage" in c.get("/view/coverage").text
         assert c.get("/out/map.html").status_code == 404
+        c.close()
     finally:
         stop_server(srv)
