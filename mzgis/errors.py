@@ -34,6 +34,8 @@ class StaleEditError(StoreError):
 
 class SitingError(RuntimeError, MzgisError):
     """The siting model could not be solved (infeasible target, solver failure)."""
+class DuplicateRecordError(StoreError):
+    """A record whose key the store already holds (a resent web inspection): nothing was written."""
 
 
 class NetworkError(ValueError, MzgisError):

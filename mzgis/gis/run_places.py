@@ -7,7 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+import math
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -18,7 +20,7 @@ import pandas as pd
 from mzgis.analysis.addresses import check_addresses, check_place_names
 from mzgis.analysis.boundaries import BoundaryLines, derive_boundary_lines, inspect_units
 from mzgis.analysis.markers import inspect_markers, inspection_plan
-from mzgis.errors import LayerError
+from mzgis.errors import DuplicateRecordError, LayerError
 from mzgis.gis.inputs import (
     check_admin_layer,
     file_stem,
@@ -114,12 +116,18 @@ def run_inspect_plan(ws: Workspace, *, markers: str | None = None, lines: str | 
     """``inspect plan``: the joint-inspection task list along every line; ``out/inspection_plan.csv/.xlsx``."""
     out = ws.out_dir  # first: an out/ that is a file is refused before any work
     day = _day(today)
-    mk, ln = layers_of(ws, "boundary_markers", markers), layers_of(ws, "boundary_lines", lines)
-    table = with_output_coords(inspection_plan(mk, ln, ws.metric_crs().to_string(), settings=ws.settings.markers,
-                                               today=day), coords)
+    table = with_output_coords(inspection_plan_table(ws, markers=markers, lines=lines, today=day), coords)
     files = write_table(table, out / "inspection_plan.csv", xlsx_path=out / "inspection_plan.xlsx",
                         headers_zh=_PLAN_ZH, sheet="联检任务")
     return files, table
+
+
+def inspection_plan_table(ws: Workspace, *, markers: str | None = None, lines: str | None = None,
+                          today: dt.date | None = None) -> pd.DataFrame:
+    """The inspection task list (``inspect plan``) without writing its files: per boundary line,
+    its markers in order along the line with what is due (the web app's field pages show it)."""
+    mk, ln = layers_of(ws, "boundary_markers", markers), layers_of(ws, "boundary_lines", lines)
+    return inspection_plan(mk, ln, ws.metric_crs().to_string(), settings=ws.settings.markers, today=today)
 
 
 def run_inspect_addresses(ws: Workspace, *, addresses: str | None = None,
@@ -234,16 +242,35 @@ def _marker_row(ws: Workspace, marker_code: str, layer: str | None) -> tuple[str
     raise LayerError(msg)
 
 
-def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, inspector: str,
-               photo: str | None = None, note: str | None = None, layer: str | None = None) -> dict[str, Any]:
-    """Record one marker inspection: the marker's condition and date updated (history kept) and an
-    inspection record appended (``mzgis_inspections``); a photo is copied to
-    ``photos/<date>/<code>_<name><ext>`` (a safe, unique name inside the workspace).
+#: China has one time zone (UTC+8) and no daylight saving time.
+_CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
 
-    Everything is checked first; the photo is copied under a temporary name, the store is written,
-    and only then the photo is moved in place: a failure leaves no photo and no half record.
-    """
-    from mzgis.layers.paths import inside, safe_filename
+
+def latest_today() -> dt.date:
+    """The latest date that is not in the future for the inspectors: today here or in China
+    (a phone in Beijing may already be a day ahead of a server's UTC clock)."""
+    return max(dt.date.today(), dt.datetime.now(_CHINA_TZ).date())
+
+
+def check_position(lon: float, lat: float, flag: str = "position") -> tuple[float, float]:
+    """A WGS-84 position (degrees) that is finite and inside the valid ranges, else LayerError."""
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        msg = (f"{flag} {lon},{lat}: 不是有效的 WGS-84 坐标 not a valid WGS-84 position (经度 longitude -180…180, "
+               "纬度 latitude -90…90 degrees)")
+        raise LayerError(msg)
+    return float(lon), float(lat)
+
+
+def geodesic_offset_m(a: Any, lon: float, lat: float) -> float:
+    """Distance in metres on the WGS-84 ellipsoid from point ``a`` (lon/lat) to (lon, lat)."""
+    from pyproj import Geod
+
+    _, _, d = Geod(ellps="WGS84").inv(float(a.x), float(a.y), lon, lat)
+    return float(d)
+
+
+def _record_checks(condition: str, date: str, inspector: str, client_key: str | None) -> tuple[str, str]:
+    """The inspection's condition (normalised) and ISO date, checked before anything is read or written."""
     from mzgis.layers.schemas import MARKER_CONDITIONS
 
     cond = MARKER_CONDITIONS.get(condition, MARKER_CONDITIONS.get(condition.lower()))
@@ -255,48 +282,125 @@ def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, in
     except ValueError as exc:
         msg = f"--date {date}: 日期无法识别 not a date; write it as 2026-11-20"
         raise LayerError(msg) from exc
+    if day > latest_today().isoformat():
+        msg = (f"--date {day}: 日期在将来 the date is in the future (today is {latest_today()}); "
+               "请给出检查日期 give the day of the inspection")
+        raise LayerError(msg)
     if not inspector.strip() or "\x00" in inspector:
         msg = f"--inspector {inspector!r}: 请给出检查人姓名 give the inspector's name"
         raise LayerError(msg)
-    where, version = _marker_row(ws, marker_code, layer)
-    ext = _photo_extension(Path(photo)) if photo else None
+    if client_key is not None and not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", client_key):
+        msg = f"client_key {client_key!r}: 应为 8–64 个字母、数字、_ 或 - must be 8-64 letters, digits, '_' or '-'"
+        raise LayerError(msg)
+    return cond, day
+
+
+def _record_extra(ws: Workspace, where: str, marker_code: str, *, user: str | None,
+                  position: tuple[float, float] | None, accuracy_m: float | None,
+                  client_key: str | None) -> dict[str, Any]:
+    """The optional columns of an inspection record: where the marker was found (and its offset
+    from the recorded position), who recorded it, the client's key."""
+    extra: dict[str, Any] = {}
+    if position is not None:
+        lon, lat = check_position(*position)
+        here = ws.store.feature(where, str(marker_code)).geometry
+        extra = {"lon": f"{lon:.7f}", "lat": f"{lat:.7f}",
+                 "offset_m": None if here is None or here.is_empty else f"{geodesic_offset_m(here.centroid, lon, lat):.2f}"}
+        if accuracy_m is not None and math.isfinite(accuracy_m) and accuracy_m >= 0:
+            extra["accuracy_m"] = f"{accuracy_m:.1f}"
+    if user is not None:
+        extra["recorded_by"] = user
+    if client_key is not None:
+        extra["client_key"] = client_key
+    return extra
+
+
+def _stage_photo(ws: Workspace, photo: str, photo_name: str | None, marker_code: str,
+                 day: str) -> tuple[Path | None, Path | None]:
+    """``(final path in photos/<day>/, temporary copy in cache/)`` of an inspection photo; the copy
+    waits in cache/ (same disk) until the store has the record, so a killed or failed command
+    leaves nothing in photos/. ``(None, None)`` when the file has no photo extension to keep."""
+    from mzgis.layers.paths import inside, safe_filename
+
+    ext = _photo_extension(Path(photo))
+    if not ext:
+        return None, None
+    folder = ws.root / "photos" / day
+    if not inside(folder, ws.root):
+        msg = f"{folder}: 照片文件夹不在工作区内 the photo folder lies outside the workspace (a symlink?)"
+        raise LayerError(msg)
+    stem = safe_filename(f"{marker_code}_{Path(photo_name or photo).stem}", default="photo")
+    final = folder / f"{stem}{ext}"
+    n = 1
+    while final.exists():  # a unique name: never overwrite an earlier photo
+        n += 1
+        final = folder / f"{stem}-{n}{ext}"
+    if not inside(final, ws.root):
+        msg = f"{final}: 照片路径不在工作区内 the photo path lies outside the workspace"
+        raise LayerError(msg)
+    fd, tmp = tempfile.mkstemp(prefix=".photo-", suffix=".part", dir=ws.cache_dir)
+    os.close(fd)
+    part = Path(tmp)
+    try:
+        shutil.copyfile(photo, part)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return final, part
+
+
+def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, inspector: str,
+               photo: str | None = None, note: str | None = None, layer: str | None = None,
+               user: str | None = None, photo_name: str | None = None,
+               position: tuple[float, float] | None = None, accuracy_m: float | None = None,
+               client_key: str | None = None) -> dict[str, Any]:
+    """Record one marker inspection: the marker's condition and date updated (history kept) and an
+    inspection record appended (``mzgis_inspections``); a photo is copied to
+    ``photos/<date>/<code>_<name><ext>`` (a safe, unique name inside the workspace).
+
+    Everything is checked first; the photo is copied under a temporary name, the store is written,
+    and only then the photo is moved in place: a failure leaves no photo and no half record.
+
+    ``user`` is who the store's history names (default the inspector; the web app passes the
+    logged-in user); ``photo_name`` the name the photo's file name is made from (default the
+    photo's own; an upload's name is only a hint); ``position`` (lon, lat in WGS-84) where the
+    marker was found, stored with its offset in metres from the marker's recorded position (the
+    marker's geometry is not moved); ``client_key`` a key the record is stored with: a record
+    whose key the store already holds is not written again (the result has ``duplicate=True``).
+    """
+    cond, day = _record_checks(condition, date, inspector, client_key)
+    where, _ = _marker_row(ws, marker_code, layer)
+    extra = _record_extra(ws, where, marker_code, user=user, position=position, accuracy_m=accuracy_m,
+                          client_key=client_key)
     store = ws.store
     final: Path | None = None
     part: Path | None = None
     try:
-        if photo and ext:
-            folder = ws.root / "photos" / day
-            if not inside(folder, ws.root):
-                msg = f"{folder}: 照片文件夹不在工作区内 the photo folder lies outside the workspace (a symlink?)"
-                raise LayerError(msg)
-            stem = safe_filename(f"{marker_code}_{Path(photo).stem}", default="photo")
-            final = folder / f"{stem}{ext}"
-            n = 1
-            while final.exists():  # a unique name: never overwrite an earlier photo
-                n += 1
-                final = folder / f"{stem}-{n}{ext}"
-            if not inside(final, ws.root):
-                msg = f"{final}: 照片路径不在工作区内 the photo path lies outside the workspace"
-                raise LayerError(msg)
-            # the copy waits in cache/ (same disk) until the store has the record: a killed or failed
-            # command leaves nothing in photos/
-            fd, tmp = tempfile.mkstemp(prefix=".photo-", suffix=".part", dir=ws.cache_dir)
-            os.close(fd)
-            part = Path(tmp)
-            shutil.copyfile(photo, part)
+        if photo:
+            final, part = _stage_photo(ws, photo, photo_name, marker_code, day)
         rec = {"ts": pd.Timestamp.now().isoformat(timespec="seconds"), "layer": where,
                "marker_code": str(marker_code), "date": day, "condition": cond, "inspector": inspector,
-               "photo": None if final is None else final.relative_to(ws.root).as_posix(), "note": note}
+               "photo": None if final is None else final.relative_to(ws.root).as_posix(), "note": note, **extra}
         # the marker's new condition and the inspection record: one transaction
-        store.edit_feature(where, marker_code, changes={"condition": cond, "last_inspection_date": day},
-                           user=inspector, expect_version=version,
-                           note=f"inspection {day}" + (f": {note}" if note else ""),
-                           records={"mzgis_inspections": [rec]})
+        try:
+            # no expect_version: an inspection is a new observation, not an edit of what was shown, so
+            # another inspection of the marker landing meanwhile is no conflict; edit_feature locks the
+            # row and refuses a marker retired meanwhile in its own transaction
+            store.edit_feature(where, marker_code, changes={"condition": cond, "last_inspection_date": day},
+                               user=user or inspector, note=f"inspection {day}" + (f": {note}" if note else ""),
+                               records={"mzgis_inspections": [rec]},
+                               unique_record=None if client_key is None else ("mzgis_inspections", "client_key",
+                                                                                client_key))
+        except DuplicateRecordError:
+            if part is not None:
+                part.unlink(missing_ok=True)
+                part = None
+            return {**rec, "photo": None, "duplicate": True}
         if part is not None and final is not None:
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(part, final)
             part = None
-        return rec
+        return {**rec, "duplicate": False}
     except BaseException:
         if part is not None:
             part.unlink(missing_ok=True)

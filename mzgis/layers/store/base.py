@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from mzgis.errors import LayerError, StaleEditError, StoreError
+from mzgis.errors import DuplicateRecordError, LayerError, StaleEditError, StoreError
 from mzgis.layers.crs import STORE_CRS
 
 if TYPE_CHECKING:
@@ -821,16 +821,22 @@ class ProjectStore(abc.ABC):
     def edit_feature(self, name: str, feature_id: str, *, changes: dict[str, Any] | None = None,
                      geometry: Any = None, expect_version: int | None = None, user: str | None = None,
                      note: str | None = None, add: bool = False,
-                     records: dict[str, list[dict[str, Any]]] | None = None) -> ImportReport:
+                     records: dict[str, list[dict[str, Any]]] | None = None,
+                     unique_record: tuple[str, str, str] | None = None) -> ImportReport:
         """Add a feature (``add=True``) or update one's attributes and/or geometry, with history.
 
         One transaction that reads and writes this one row: the version check (``expect_version``)
         and the write cannot be separated by another writer. ``records`` (table → rows) are
         appended to plain tables in the same transaction (an inspection and its marker's new
-        condition are written together or not at all).
+        condition are written together or not at all). ``unique_record`` = (table, column, value):
+        when ``table`` already holds a row whose ``column`` is ``value`` (a record sent twice),
+        :class:`~mzgis.errors.DuplicateRecordError` is raised and nothing is written; the check
+        holds ``table``'s lock, so two writers of the same key cannot both pass it.
         """
         fid = str(feature_id)
         with self._write_tx(user or current_user(), note, now_iso()) as con:
+            if unique_record is not None:
+                self._check_unique(con, *unique_record)
             info = self._info(con, name)
             if info is None:
                 raise self._missing_layer(name, con)
@@ -880,6 +886,20 @@ class ProjectStore(abc.ABC):
             for table, rows in (records or {}).items():
                 self._append(con, table, rows)
         return report
+
+    def _lock_records(self, con: Any, table: str) -> None:
+        """Keep other writers that check keys of ``table`` out until the transaction ends."""
+        self._lock_layer(con, table)
+
+    def _check_unique(self, con: Any, table: str, column: str, value: str) -> None:
+        self._check_table(table)
+        self._check_table(column)
+        self._lock_records(con, table)
+        if table not in self._table_names(con) or column not in self._record_columns(con, table):
+            return
+        if self._one(con, f"SELECT COUNT(*) FROM {self.q(table)} WHERE {self.q(column)} = ?", (str(value),)):
+            msg = f"记录已存在 {table}.{column} = {value!r} is already stored; 未重复写入 nothing written again"
+            raise DuplicateRecordError(msg)
 
     def _versions(self, con: Any, name: str, feature_id: str, cur: pd.Series) -> pd.DataFrame:
         h = self._query(con, "SELECT id, ts, \"user\", action, version, old_attributes, old_geometry, note "

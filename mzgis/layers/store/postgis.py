@@ -112,7 +112,7 @@ CREATE TABLE mzgis_history (
 CREATE INDEX mzgis_history_feature ON mzgis_history (layer, feature_id);
 CREATE TABLE mzgis_inspections (
   id bigserial PRIMARY KEY, ts text, layer text, marker_code text, date text, condition text, inspector text,
-  photo text, note text);
+  photo text, note text, lon text, lat text, offset_m text, accuracy_m text, recorded_by text, client_key text);
 """
 
 
@@ -356,6 +356,10 @@ class PostgisStore(ProjectStore):
         con.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ("mzgis_layer:" + name,))
         if con.execute("SELECT to_regclass(%s) IS NOT NULL", (self.q(name),)).fetchone()[0]:
             con.execute(f"LOCK TABLE {self.q(name)} IN SHARE ROW EXCLUSIVE MODE")
+
+    def _lock_records(self, con: _Con, table: str) -> None:
+        # every key check takes this lock: no table lock needed (place-name roles may only insert)
+        con.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ("mzgis_records:" + table,))
 
     def _lock_feature_sql(self) -> str:
         return " FOR UPDATE"
