@@ -15,7 +15,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-__all__ = ["COVERAGE_COLUMNS", "COVERAGE_COLUMNS_ZH", "assign_units", "coverage_table", "uncovered_units"]
+from mzgis.analysis import _guards as guard
+from mzgis.errors import ParameterError
+
+__all__ = ["COVERAGE_COLUMNS", "COVERAGE_COLUMNS_ZH", "TOLERANCE_MIN", "assign_units", "coverage_table",
+           "uncovered_units"]
+
+#: A point this much beyond a threshold still counts as within it: walking times are distances
+#: divided by a speed (1000 m at 66.67 m/min), so "exactly 15 minutes" may come out a rounding
+#: error above 15.
+TOLERANCE_MIN = 1e-9
 
 COVERAGE_COLUMNS = ["unit_code", "unit_name", "level", "minutes", "households", "households_covered",
                     "population", "population_covered", "elderly", "elderly_covered", "share_covered"]
@@ -33,14 +42,29 @@ UNASSIGNED = "未归属 unassigned"
 def assign_units(points: gpd.GeoDataFrame, units: Mapping[str, gpd.GeoDataFrame]) -> pd.DataFrame:
     """The unit code of every point at every level (``None`` outside all units of the level).
 
-    ``units`` maps a level name to a layer with ``feature_id`` and polygons; a point on a shared
-    border goes to one unit only.
+    ``units`` maps a level name to a layer with unique ``feature_id`` codes and polygons; a
+    point on a shared border goes to one unit only. A unit layer in another CRS than the points
+    is reprojected to theirs, with a :class:`~mzgis.errors.CrsMismatchWarning`.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> pts = gpd.GeoDataFrame(geometry=[shapely.Point(5, 5), shapely.Point(50, 5)], crs="EPSG:32650")
+    >>> com = gpd.GeoDataFrame({"feature_id": ["C1"]}, geometry=[shapely.box(0, 0, 10, 10)], crs="EPSG:32650")
+    >>> assign_units(pts, {"community": com})["community"].tolist()
+    ['C1', None]
     """
+    guard.layer_crs(points, "points")
     out = pd.DataFrame(index=points.index)
     for level, layer in units.items():
         if layer is None or layer.empty:
             continue
-        lay = layer.to_crs(points.crs)[["feature_id", "geometry"]]
+        name = f"units['{level}']"
+        guard.layer_crs(layer, name)
+        guard.require_columns(layer, ["feature_id"], name, fix="每个单位需要编码 every unit needs a code (feature_id)")
+        guard.require_unique(layer, "feature_id", name)
+        guard.warn_crs_mismatch(points.crs, layer.crs, "points", name)
+        lay = layer.to_crs(points.crs)[["feature_id", layer.geometry.name]]
         j = gpd.sjoin(points[["geometry"]], lay, predicate="intersects", how="left")
         j = j[~j.index.duplicated(keep="first")]
         out[level] = j["feature_id"].reindex(points.index).astype(object).where(lambda s: s.notna(), None)
@@ -58,12 +82,17 @@ def coverage_table(
 ) -> pd.DataFrame:
     """Coverage per unit and threshold.
 
+    A point is covered at threshold ``T`` when its minutes are at most ``T`` (``T`` itself
+    included, to :data:`TOLERANCE_MIN`).
+
     Parameters
     ----------
     demand
         ``households``, ``population``, ``elderly`` per point.
     minutes_to_nearest
         Walking minutes to the nearest facility, aligned with ``demand`` (NaN = not reached).
+    thresholds_min
+        One or more positive thresholds in minutes.
     unit_of
         From :func:`assign_units`: the unit code per level, aligned with ``demand``.
     unit_names
@@ -75,13 +104,35 @@ def coverage_table(
     -------
     pandas.DataFrame
         :data:`COVERAGE_COLUMNS`, one row per unit and threshold, the jurisdiction first.
+
+    Examples
+    --------
+    Three compounds 4, 10 and 12 minutes from the nearest station; the one at exactly 10
+    minutes is within the 10-minute circle:
+
+    >>> import pandas as pd
+    >>> dem = pd.DataFrame({"households": [10.0, 20, 30], "population": [26.0, 52, 78], "elderly": [5.0, 10, 15]})
+    >>> t = coverage_table(dem, [4.0, 10.0, 12.0], [5, 10, 15], unit_of=pd.DataFrame(index=dem.index), unit_names={})
+    >>> t[["minutes", "households_covered", "share_covered"]].to_numpy().round(3).tolist()
+    [[5.0, 10.0, 0.167], [10.0, 30.0, 0.5], [15.0, 60.0, 1.0]]
     """
+    guard.require_columns(demand, ["households", "population", "elderly"], "demand",
+                          fix="用 demand_from_layer/demand_from_units 生成需求点 make the points with demand_from_layer")
+    ths = guard.thresholds(thresholds_min)
     mins = np.asarray(minutes_to_nearest, dtype=float)
+    if mins.shape != (len(demand),):
+        msg = (f"minutes_to_nearest 与 demand 不对齐 must have one value per demand point: {mins.shape} vs "
+               f"{len(demand)} points; pass network_reach(...).demand['minutes']")
+        raise ParameterError(msg)
+    if len(unit_of) != len(demand):
+        msg = (f"unit_of 与 demand 不对齐 must have one row per demand point: {len(unit_of)} vs {len(demand)}; "
+               "pass assign_units(demand, units)")
+        raise ParameterError(msg)
     w = demand[["households", "population", "elderly"]].astype(float).to_numpy()
     rows = []
     levels = [("jurisdiction", None)] + [(lv, lv) for lv in ("district", "subdistrict", "community") if lv in unit_of]
-    for t in sorted(float(x) for x in thresholds_min):
-        cov = np.isfinite(mins) & (mins <= t + 1e-9)
+    for t in ths:
+        cov = np.isfinite(mins) & (mins <= t + TOLERANCE_MIN)
         wc = w * cov[:, None]
         for level, col in levels:
             if col is None:
