@@ -382,8 +382,7 @@ def network_reach(
     Examples
     --------
     A 300 m street walked at 100 m/min, a station at its west end, compounds at 100 m and 250 m
-    (a facility layer in another CRS would be reprojected to the graph's, with a warning if it
-    differs from the demand's):
+    (layers in any CRS: each is reprojected to the graph's, so they need not share one):
 
     >>> import geopandas as gpd, numpy as np, shapely
     >>> from mzgis.layers.network import build_graph
@@ -401,7 +400,6 @@ def network_reach(
     guard.layer_crs(facilities, "facilities")
     guard.layer_crs(demand, "demand")
     guard.projected(graph.crs, "graph.crs")
-    guard.warn_crs_mismatch(demand.crs, facilities.crs, "demand", "facilities")
     ths = guard.thresholds(thresholds_min)
     speed_m_per_min = guard.positive(speed_m_per_min, "speed_m_per_min", unit="m/min")
     max_snap_m = guard.positive(max_snap_m, "max_snap_m", unit="m")
