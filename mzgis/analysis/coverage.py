@@ -96,7 +96,8 @@ def coverage_table(
     unit_of
         From :func:`assign_units`: the unit code per level, aligned with ``demand``.
     unit_names
-        ``{level: {code: name}}`` for every unit (units with no demand get zero rows).
+        ``{level: {code: name}}`` for every unit (units with no demand get zero rows; a unit
+        with demand missing from it is named by its code).
     jurisdiction
         Code and name of the whole-jurisdiction row.
 
@@ -146,8 +147,12 @@ def coverage_table(
             tot = pd.DataFrame(w, index=demand.index, columns=["households", "population", "elderly"]).groupby(keys.to_numpy()).sum()
             cvd = pd.DataFrame(wc, index=demand.index, columns=["households", "population", "elderly"]).groupby(keys.to_numpy()).sum()
             all_keys = list(names) if col is not None else ["__all__"]
-            if col is not None and "__none__" not in tot.index:
-                all_keys.remove("__none__")
+            if col is not None:
+                # a unit with demand but no name still gets its row (named by its code), so the
+                # units of a level always add up to the jurisdiction
+                all_keys[-1:-1] = [k for k in tot.index if k not in names]
+                if "__none__" not in tot.index:
+                    all_keys.remove("__none__")
             tot = tot.reindex(all_keys, fill_value=0.0)
             cvd = cvd.reindex(all_keys, fill_value=0.0)
             for k in all_keys:
