@@ -10,6 +10,11 @@
 # function. One module at a time keeps a run within minutes on a loaded 2-core machine; results
 # accumulate in mutants/ (git-ignored), so modules can be run one after another and a run can be
 # stopped and resumed. `mutmut results` lists the survivors, `mutmut show NAME` shows one.
+#
+# Size: mzgis/analysis has about 8,400 mutants (coverage 324, area_standard 339, indicators 795,
+# equity 164, demand 397, siting 805, reach 984, access 920, service_areas 495). Generating them
+# takes ~5 min; on a loaded 2-core machine mutmut then checks ~15-20 mutants a minute, so one
+# module of ~300 mutants is ~20 min and the default set below about 1.5 h.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}

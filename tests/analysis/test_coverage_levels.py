@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
-import pytest
 import shapely
 
 from mzgis.analysis.coverage import UNASSIGNED, assign_units, coverage_table, uncovered_units
@@ -108,6 +106,3 @@ def test_fully_covered_units_and_absent_levels_are_left_out():
     assert none.empty
     for col in ("population_uncovered", "households_uncovered", "elderly_uncovered"):
         assert col in none.columns
-    with pytest.raises(KeyError):
-        _ = none["nothing"]
-    assert isinstance(none, pd.DataFrame)
