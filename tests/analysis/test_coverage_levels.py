@@ -106,3 +106,15 @@ def test_fully_covered_units_and_absent_levels_are_left_out():
     assert none.empty
     for col in ("population_uncovered", "households_uncovered", "elderly_uncovered"):
         assert col in none.columns
+
+
+def test_assign_units_skips_empty_levels_and_gives_a_border_point_one_unit():
+    u = units()
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([50.0, 100.0, 400.0], [0, 0, 0]), crs=UTM, index=[3, 4, 5])
+    # an empty level first must not stop the others; the point at x = 100 lies on the C1|C2 border
+    got = assign_units(pts, {"district": u["district"].iloc[:0], "community": u["community"]})
+    assert list(got.columns) == ["community"]
+    assert got.index.tolist() == [3, 4, 5]
+    assert got.loc[3, "community"] == "C1"
+    assert got.loc[4, "community"] in ("C1", "C2")
+    assert got.loc[5, "community"] is None
