@@ -40,7 +40,7 @@ def table():
     dem = gpd.GeoDataFrame({"households": [p[1] for p in POINTS], "population": [p[2] for p in POINTS],
                             "elderly": [p[3] for p in POINTS]},
                            geometry=gpd.points_from_xy([p[0] for p in POINTS], [0] * len(POINTS)), crs=UTM)
-    names = {"district": {"D1": "甲区"}, "community": {"C1": "一社区", "C2": "二社区", "C3": "三社区"}}
+    names = {"district": {"D1": "甲区"}, "community": {"C1": "一社区", "C2": "二社区", "C3": "三社区", "C9": "九社区"}}
     # no names for the subdistricts: their rows must still be there, named by code
     return coverage_table(dem, [p[4] for p in POINTS], [10, 15], unit_of=assign_units(dem, units()),
                           unit_names=names, jurisdiction=("J", "测试区"))
@@ -57,6 +57,7 @@ def test_every_level_has_its_units_and_adds_up():
         ("subdistrict", ""): ((1, 1), (1, 1)),
         ("community", "C1"): ((15, 10), (15, 10)), ("community", "C2"): ((14, 0), (14, 8)),
         ("community", "C3"): ((5, 0), (5, 0)), ("community", ""): ((1, 1), (1, 1)),
+        ("community", "C9"): ((0, 0), (0, 0)),  # named, no demand: a zero row
     }
     for (level, code), by_t in want.items():
         for m, (hh, cov) in zip((10.0, 15.0), by_t, strict=True):
@@ -65,6 +66,10 @@ def test_every_level_has_its_units_and_adds_up():
     assert len(t) == 2 * len(want)
     assert r.loc[("community", "C2", 15.0), "elderly_covered"] == 3.0
     assert r.loc[("community", "C2", 15.0), "population_covered"] == 16.0
+    # the share is of households (8 of 14), not of residents (16 of 31); none without demand
+    assert r.loc[("community", "C2", 15.0), "share_covered"] == 8 / 14
+    assert r.loc[("community", "C3", 15.0), "share_covered"] == 0.0
+    assert np.isnan(r.loc[("community", "C9", 15.0), "share_covered"])
 
 
 def test_unit_names_and_the_jurisdiction_name():
