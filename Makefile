@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml scripts/setup.sh 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint bench setup clean
+.PHONY: demo test lint bench setup clean mutate
 
 $(STAMP): pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh "$(PYTHON)" "$(VENV)"
@@ -31,5 +31,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_store.py
 	$(BIN)/python benchmarks/bench_access.py
 
+# mutation testing of mzgis/analysis (slow; not part of `make test`): see scripts/mutate.sh
+mutate: $(STAMP)
+	bash scripts/mutate.sh $(MODULES)
+
 clean:
-	rm -rf $(VENV) demo-workspace build *.egg-info
+	rm -rf $(VENV) demo-workspace build *.egg-info mutants

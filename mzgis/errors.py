@@ -46,6 +46,26 @@ class ConfigError(ValueError, MzgisError):
     """A setting in ``mzgis.toml`` that is missing or has the wrong form."""
 
 
+class MissingColumnError(LayerError):
+    """A layer handed to an analysis function lacks a column the function needs."""
+
+
+class DuplicateIdError(LayerError):
+    """An id column (``feature_id`` or the one named) holds the same id on more than one row."""
+
+
+class ParameterError(ValueError, MzgisError):
+    """An analysis argument out of range: empty or non-positive thresholds, speeds, distances."""
+
+
+class MzgisWarning(UserWarning):
+    """Base class of the warnings mzgis gives (the analysis still runs)."""
+
+
+class CrsMismatchWarning(MzgisWarning):
+    """Two layers of one analysis are in different CRSs; one was reprojected to the other's."""
+
+
 class FieldProblem:
     """One problem found in one row/feature and field of a source file.
 

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from mzgis.analysis import _guards as guard
 from mzgis.analysis.reach import facility_pairs, nearest_facility, points_xy
 from mzgis.analysis.snapping import SegmentIndex, SnapTo
 from mzgis.errors import LayerError
@@ -138,6 +139,15 @@ def decay_function(spec: str | None, *, threshold: float, method: str = "e2sfca"
     ``spec``: ``None`` (the method's default: none for ``2sfca``, ``gaussian`` for ``e2sfca``,
     ``power:1`` for ``gravity``), ``gaussian[:σ]``, ``linear``, ``step:b1,b2,…`` or
     ``step:b1=w1,b2=w2,…``, ``power:β[:c_min]``. Costs and breaks are in the threshold's unit.
+
+    Examples
+    --------
+    Luo & Qi's three zones: full weight up to 5 minutes, 0.68 up to 10, 0.22 up to 15, none
+    beyond (a cost exactly on a break belongs to the nearer zone):
+
+    >>> w, desc = decay_function("step:5,10,15", threshold=15)
+    >>> w(np.array([0.0, 5.0, 5.5, 10.0, 15.0, 15.5])).tolist()
+    [1.0, 1.0, 0.68, 0.68, 0.22, 0.0]
     """
     if method not in METHODS:
         msg = f"不认识的方法 unknown --method '{method}'; use one of {', '.join(METHODS)}"
@@ -231,6 +241,16 @@ def two_step(fac: NDArray[np.int64], dem: NDArray[np.int64], cost: NDArray[np.fl
         ``(access, ratio, supply_reachable, demand_reachable)``: per demand point ``A_i`` and
         ``Σ_j S_j w_ij``; per facility ``R_j`` (0 where nobody is within reach) and
         ``Σ_i D_i w_ij``.
+
+    Examples
+    --------
+    One home of 10 beds reached by two points of 30 and 10 elderly: ``R = 10 / 40``, and each
+    point's access is ``R`` (the third point reaches nothing):
+
+    >>> a, r, _, _ = two_step(np.array([0, 0]), np.array([0, 1]), np.array([3.0, 8.0]), supply=np.array([10.0]),
+    ...                       demand=np.array([30.0, 10.0, 5.0]), weight=lambda c: np.ones_like(c))
+    >>> a.tolist(), r.tolist()
+    ([0.25, 0.25, 0.0], [0.25])
     """
     s = np.asarray(supply, dtype=float)
     d = np.asarray(demand, dtype=float)
@@ -335,7 +355,14 @@ def accessibility(
     distance (``mode="distance"``, e.g. the GB 50180-2018 life-circle distances). Facilities and
     demand points are snapped as in :func:`mzgis.analysis.reach.network_reach`; points too far
     from the network take no part (their access is 0, ``snapped`` False). Writes nothing.
+    Both layers need a CRS and the graph a projected one; each layer is reprojected to the graph's
+    CRS, so the two need not share one.
     """
+    guard.layer_crs(facilities, "facilities")
+    guard.layer_crs(demand, "demand")
+    guard.projected(graph.crs, "graph.crs")
+    speed_m_per_min = guard.positive(speed_m_per_min, "speed_m_per_min", unit="m/min")
+    max_snap_m = guard.positive(max_snap_m, "max_snap_m", unit="m")
     if mode not in ("minutes", "distance"):
         msg = f"mode must be 'minutes' or 'distance', got {mode!r}"
         raise LayerError(msg)

@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from mzgis.analysis import _guards as guard
 from mzgis.layers.addresses import Gazetteer, parse_address, unit_key
 
 __all__ = ["check_addresses", "check_place_names", "unit_key"]
@@ -27,7 +28,18 @@ def check_addresses(addresses: gpd.GeoDataFrame, units: Mapping[str, gpd.GeoData
     Addresses are parsed with the units' own names first (:class:`~mzgis.layers.addresses.Gazetteer`),
     then each point is joined to the units that cover it in one spatial join per level, so the
     cost grows with the number of addresses, not addresses × units.
+
+    ``addresses`` needs a CRS and ``feature_id`` and ``address`` columns; each unit layer a CRS
+    and ``name`` (one in another CRS is reprojected, with a warning).
     """
+    guard.layer_crs(addresses, "addresses")
+    guard.require_columns(addresses, ["feature_id", "address"], "addresses")
+    for level, u in units.items():
+        if u is not None and len(u):
+            name = f"units['{level}']"
+            guard.layer_crs(u, name)
+            guard.require_columns(u, ["name"], name)
+            guard.warn_crs_mismatch(addresses.crs, u.crs, "addresses", name)
     pts = addresses.reset_index(drop=True)
     gz = Gazetteer({lv: u["name"].astype(str) for lv, u in units.items() if u is not None and "name" in u})
     parsed = [parse_address(a, gazetteer=gz) for a in pts["address"].astype(str)]
@@ -100,7 +112,17 @@ def _with_lonlat(df: pd.DataFrame, geoms: gpd.GeoSeries, rows: np.ndarray) -> pd
 
 
 def check_place_names(names: gpd.GeoDataFrame, standard: Iterable[str]) -> pd.DataFrame:
-    """Place names that are not in the standard name list."""
+    """Place names that are not in the standard name list.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> names = gpd.GeoDataFrame({"feature_id": ["P1", "P2"], "name": ["永定河", "永丁河"]},
+    ...                          geometry=gpd.points_from_xy([0, 1], [0, 0]), crs="EPSG:4326")
+    >>> check_place_names(names, ["永定河"])[["feature_id", "finding"]].to_dict("records")
+    [{'feature_id': 'P2', 'finding': 'nonstandard_place_name'}]
+    """
+    guard.require_columns(names, ["feature_id", "name"], "names")
     std = {str(s).strip() for s in standard if str(s).strip()}
     names = names.reset_index(drop=True)
     rows = [(i, str(f), str(n), "nonstandard_place_name", "不在标准地名录中 not in the standard name list")

@@ -29,6 +29,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from mzgis.analysis import _guards as guard
 from mzgis.errors import ConfigError
 
 __all__ = ["AREA_COLUMNS", "AREA_COLUMNS_ZH", "DEFAULT_RULES", "AreaRule", "area_standard", "rules_from_config"]
@@ -121,9 +122,36 @@ def area_standard(
     Returns
     -------
     pandas.DataFrame
-        :data:`AREA_COLUMNS`, one row per community; ``m2_per_100_households`` is NaN for a
-        community with no households.
+        :data:`AREA_COLUMNS`, one row per community with the communities' index;
+        ``m2_per_100_households`` is NaN for a community with no households.
+
+    Examples
+    --------
+    An old urban community of 1,200 households needs max(30 × 12, 300) = 360 m²; its one
+    centre of 400 m² passes. A new estate of 800 households needs max(50 × 8, 500) = 500 m²
+    and has none:
+
+    >>> import geopandas as gpd, shapely
+    >>> com = gpd.GeoDataFrame({"feature_id": ["C1", "C2"], "name": ["老城社区", "新苑社区"],
+    ...                         "community_type": ["老旧城镇", "新建住宅小区"], "households": [1200, 800]},
+    ...                        geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)],
+    ...                        crs="EPSG:32650", index=[10, 11])
+    >>> fac = gpd.GeoDataFrame({"floor_area_m2": [400.0]}, geometry=[shapely.Point(50, 50)], crs="EPSG:32650")
+    >>> t = area_standard(com, fac)
+    >>> t[["unit_code", "required_m2", "floor_area_m2", "deficit_m2", "passed"]]
+       unit_code  required_m2  floor_area_m2  deficit_m2  passed
+    10        C1        360.0          400.0         0.0    True
+    11        C2        500.0            0.0       500.0   False
     """
+    guard.layer_crs(communities, "communities")
+    guard.require_columns(communities, ["feature_id"], "communities",
+                          fix="每个社区需要编码 every community needs a code (feature_id)")
+    guard.require_unique(communities, "feature_id", "communities")
+    if len(facilities):
+        guard.layer_crs(facilities, "facilities")
+        guard.require_columns(facilities, ["floor_area_m2"], "facilities",
+                              fix="导入时映射建筑面积字段 map the 建筑面积 column to floor_area_m2 when importing")
+        guard.warn_crs_mismatch(communities.crs, facilities.crs, "communities", "facilities")
     com = communities.reset_index(drop=True)
     codes = com["feature_id"].astype(str)
     fac = facilities.to_crs(com.crs) if len(facilities) else facilities
@@ -154,4 +182,4 @@ def area_standard(
         per100 = a / h * 100.0 if h > 0 else np.nan
         rows.append((code, com.at[i, "name"] if "name" in com else code, ctype or "", a, h, per100, req,
                      max(0.0, req - a), bool(a >= req - 1e-9), rule.name))
-    return pd.DataFrame(rows, columns=AREA_COLUMNS)
+    return pd.DataFrame(rows, columns=AREA_COLUMNS, index=communities.index)

@@ -29,6 +29,8 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
+from mzgis.analysis import _guards as guard
+
 __all__ = ["BoundaryLines", "derive_boundary_lines", "inspect_units"]
 
 log = logging.getLogger(__name__)
@@ -77,7 +79,22 @@ def derive_boundary_lines(units: gpd.GeoDataFrame, metric_crs: str, *, code: str
     BoundaryLines
         ``lines``: ``feature_id`` (``code1|code2`` or ``code|``), ``left_code``, ``right_code``
         (empty for outer lines), ``left_name``, ``right_name``, ``length_m``, geometry in the units' CRS.
+
+    Examples
+    --------
+    Two squares side by side share one line; each has an outer line of three sides:
+
+    >>> import geopandas as gpd, shapely
+    >>> u = gpd.GeoDataFrame({"feature_id": ["A", "B"]}, geometry=[shapely.box(116.0, 39.0, 116.01, 39.01),
+    ...                      shapely.box(116.01, 39.0, 116.02, 39.01)], crs="EPSG:4326")
+    >>> lines = derive_boundary_lines(u, "EPSG:32650").lines
+    >>> lines["feature_id"].tolist(), round(float(lines["length_m"].iloc[0]))
+    (['A|B', 'A|', 'B|'], 1110)
     """
+    guard.layer_crs(units, "units")
+    guard.projected(metric_crs, "metric_crs")
+    guard.require_columns(units, [code], "units")
+    guard.require_unique(units, code, "units")
     u = units.to_crs("EPSG:4326").reset_index(drop=True)
     codes = u[code].astype(str).tolist()
     names = u["name"].astype(str).tolist() if "name" in u else codes
@@ -138,6 +155,22 @@ def derive_boundary_lines(units: gpd.GeoDataFrame, metric_crs: str, *, code: str
     return BoundaryLines(lines.to_crs(units.crs).reset_index(drop=True), notes)
 
 
+def _check_unit_inputs(units: gpd.GeoDataFrame, metric_crs: str, parents: gpd.GeoDataFrame | None,
+                       sliver_m2: float, code: str) -> None:
+    """The guards of :func:`inspect_units`: CRSs present (metric for the work), codes present and
+    unique in both layers, a non-negative sliver area."""
+    guard.layer_crs(units, "units")
+    guard.projected(metric_crs, "metric_crs")
+    guard.require_columns(units, [code], "units")
+    guard.require_unique(units, code, "units")
+    guard.positive(sliver_m2, "sliver_m2", unit="m²", allow_zero=True)
+    if parents is not None and len(parents):
+        guard.layer_crs(parents, "parents")
+        guard.require_columns(parents, [code], "parents")
+        guard.require_unique(parents, code, "parents")
+        guard.warn_crs_mismatch(units.crs, parents.crs, "units", "parents")
+
+
 def inspect_units(units: gpd.GeoDataFrame, metric_crs: str, *, parents: gpd.GeoDataFrame | None = None,
                   sliver_m2: float = 100.0, code: str = "feature_id") -> gpd.GeoDataFrame:
     """Topology findings of an admin-unit layer.
@@ -149,7 +182,18 @@ def inspect_units(units: gpd.GeoDataFrame, metric_crs: str, *, parents: gpd.GeoD
         parent_not_covered — part of a parent unit that lies under none of its children),
         ``units`` (codes involved), ``area_m2``, ``lon``, ``lat`` (a point on the problem),
         ``detail``, and the problem geometry (in the metric CRS).
+
+    Examples
+    --------
+    Two units overlapping by a 10 m × 100 m strip:
+
+    >>> import geopandas as gpd, shapely
+    >>> u = gpd.GeoDataFrame({"feature_id": ["A", "B"]}, geometry=[shapely.box(0, 0, 100, 100),
+    ...                      shapely.box(90, 0, 190, 100)], crs="EPSG:32650")
+    >>> inspect_units(u, "EPSG:32650")[["finding", "units", "area_m2"]].to_dict("records")
+    [{'finding': 'overlap', 'units': 'A,B', 'area_m2': 1000.0}]
     """
+    _check_unit_inputs(units, metric_crs, parents, sliver_m2, code)
     u = units.to_crs(metric_crs).reset_index(drop=True)
     codes = u[code].astype(str).tolist()
     names = u["name"].astype(str).tolist() if "name" in u else codes

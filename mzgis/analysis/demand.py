@@ -26,6 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from mzgis.analysis import _guards as guard
 from mzgis.errors import LayerError
 from mzgis.layers.network import RoadGraph
 
@@ -70,12 +71,37 @@ def _complete(df: pd.DataFrame, s: DemandSettings) -> pd.DataFrame:
 def demand_from_layer(layer: gpd.GeoDataFrame, metric_crs: str, *, settings: DemandSettings | None = None) -> gpd.GeoDataFrame:
     """Demand points from a demand layer of points or building footprints.
 
+    Parameters
+    ----------
+    layer
+        Points or footprints, with ``households``/``population``/``elderly`` where known (and
+        ``floors`` for footprints); must have a CRS.
+    metric_crs
+        A projected CRS (metres) for footprint areas; a geographic one is refused, since areas in
+        square degrees would give almost no households.
+
     Returns
     -------
     geopandas.GeoDataFrame
         ``demand_id``, ``households``, ``population``, ``elderly``, ``source``, point geometry in
-        the layer's CRS.
+        the layer's CRS, with the layer's index.
+
+    Examples
+    --------
+    A 30 m × 30 m footprint of 3 floors at 90 m² a household holds 30 households:
+
+    >>> import geopandas as gpd, shapely
+    >>> fp = gpd.GeoDataFrame({"feature_id": ["B1"]}, geometry=[shapely.box(0, 0, 30, 30)], crs="EPSG:32650")
+    >>> d = demand_from_layer(fp, "EPSG:32650")
+    >>> d[["demand_id", "households", "population", "source"]].round(1).to_dict("records")
+    [{'demand_id': 'B1', 'households': 30.0, 'population': 78.0, 'source': 'footprint'}]
+    >>> demand_from_layer(fp, "EPSG:4326")
+    Traceback (most recent call last):
+    ...
+    mzgis.errors.CrsError: metric_crs EPSG:4326 不是投影坐标系 is not a projected CRS: ...
     """
+    guard.layer_crs(layer, "layer")
+    guard.projected(metric_crs, "metric_crs")
     s = settings or DemandSettings()
     g = layer.copy()
     is_poly = g.geom_type.isin(["Polygon", "MultiPolygon"])
@@ -95,13 +121,33 @@ def demand_from_layer(layer: gpd.GeoDataFrame, metric_crs: str, *, settings: Dem
     out = gpd.GeoDataFrame({"demand_id": ids.to_numpy(), "households": g["households"].to_numpy(),
                             "population": g["population"].to_numpy(), "elderly": g["elderly"].to_numpy(),
                             "source": np.where(is_poly.to_numpy(), "footprint", "point")},
-                           geometry=g.geometry.to_numpy(), crs=layer.crs)
+                           geometry=g.geometry.to_numpy(), crs=layer.crs, index=layer.index)
     return out
 
 
 def demand_from_units(units: gpd.GeoDataFrame, graph: RoadGraph, *,
                       settings: DemandSettings | None = None) -> gpd.GeoDataFrame:
-    """Spread each unit's households/residents evenly over the network nodes inside it."""
+    """Spread each unit's households/residents evenly over the network nodes inside it.
+
+    ``units`` needs a CRS and unique ``feature_id`` codes (the demand ids are ``<code>#<k>``);
+    the points come back in the units' CRS.
+
+    Examples
+    --------
+    Two nodes inside a community of 100 households share them equally:
+
+    >>> import geopandas as gpd, numpy as np, shapely
+    >>> from mzgis.layers.network import build_graph
+    >>> g = build_graph(np.array([0.0, 100, 300]), np.zeros(3), np.arange(3), np.array([0, 1]),
+    ...                 np.array([1, 2]), "EPSG:32650")
+    >>> com = gpd.GeoDataFrame({"feature_id": ["C1"], "households": [100]},
+    ...                        geometry=[shapely.box(-10, -10, 150, 10)], crs="EPSG:32650")
+    >>> demand_from_units(com, g)[["demand_id", "households"]].to_dict("records")
+    [{'demand_id': 'C1#1', 'households': 50.0}, {'demand_id': 'C1#2', 'households': 50.0}]
+    """
+    guard.layer_crs(units, "units")
+    guard.projected(graph.crs, "graph.crs")
+    guard.require_unique(units, "feature_id", "units")
     s = settings or DemandSettings()
     u = gpd.GeoDataFrame(_complete(units, s), geometry=units.geometry.name, crs=units.crs).to_crs(graph.crs)
     nodes = gpd.GeoDataFrame({"node": np.arange(graph.n_nodes)}, geometry=gpd.points_from_xy(graph.x, graph.y),

@@ -53,7 +53,15 @@ def lorenz(values: ArrayLike, weights: ArrayLike | None = None) -> pd.DataFrame:
 
 
 def gini(values: ArrayLike, weights: ArrayLike | None = None) -> float:
-    """Demand-weighted Gini coefficient of access, 0 (equal) … 1; NaN without demand or access."""
+    """Demand-weighted Gini coefficient of access, 0 (equal) … 1; NaN without demand or access.
+
+    Examples
+    --------
+    Equal access gives 0; all access held by one of two equal groups gives 1/2:
+
+    >>> gini([2.0, 2.0, 2.0]), gini([0.0, 1.0], [1, 1])
+    (0.0, 0.5)
+    """
     lc = lorenz(values, weights)
     if len(lc) == 0 or not np.isfinite(lc["access_share"].iloc[-1]):
         return float("nan")

@@ -53,6 +53,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from mzgis.analysis import _guards as guard
 from mzgis.analysis.area_standard import DEFAULT_RULES, AreaRule, area_standard
 from mzgis.errors import ConfigError
 from mzgis.layers.schemas import SCENARIO_STATUSES
@@ -531,7 +532,36 @@ def evaluate(indicators: Sequence[Indicator], ctx: IndicatorContext) -> pd.DataF
         :data:`INDICATOR_COLUMNS` plus ``gap`` (actual − target; NaN when not computable),
         ``detail``, ``plan`` and ``name_en``; ``passed`` is None where the value could not be
         computed, and ``binding`` is 约束性 or 预期性.
+
+    Raises
+    ------
+    mzgis.errors.CrsError
+        ``ctx.metric_crs`` not projected, or a layer of ``ctx`` without a CRS.
+    mzgis.errors.MissingColumnError
+        Facilities without ``kind``/``status``, or demand without ``households``.
+
+    Examples
+    --------
+    Four operating stations against a target of at least 4, one planned one not counted:
+
+    >>> import geopandas as gpd
+    >>> fac = gpd.GeoDataFrame({"kind": ["elderly_care_station"] * 5, "status": ["建成运营"] * 4 + ["规划"]},
+    ...                        geometry=gpd.points_from_xy(range(5), [0] * 5), crs="EPSG:32650")
+    >>> ind = Indicator("EC-04", "驿站数量", "count", 4, unit="个", kinds=("elderly_care_station",))
+    >>> evaluate([ind], IndicatorContext(fac, {}, "EPSG:32650"))[["indicator_id", "actual", "passed"]]
+      indicator_id  actual passed
+    0        EC-04     4.0   True
     """
+    guard.projected(ctx.metric_crs, "IndicatorContext.metric_crs")
+    if ctx.facilities is not None and len(ctx.facilities):
+        guard.layer_crs(ctx.facilities, "IndicatorContext.facilities")
+        guard.require_columns(ctx.facilities, ["kind", "status"], "IndicatorContext.facilities")
+    for level, u in ctx.units.items():
+        if u is not None and len(u):
+            guard.layer_crs(u, f"IndicatorContext.units['{level}']")
+    if ctx.demand is not None and len(ctx.demand):
+        guard.layer_crs(ctx.demand, "IndicatorContext.demand")
+        guard.require_columns(ctx.demand, ["households"], "IndicatorContext.demand")
     rows = []
     for ind in indicators:
         actual, detail = _value(ind, ctx)

@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from mzgis.analysis import _guards as guard
+
 __all__ = ["MARKER_FINDINGS", "MarkerSettings", "inspect_markers", "inspection_plan"]
 
 MARKER_FINDINGS = ("offset", "not_near_line", "unknown_line", "no_line", "gap", "duplicate_code", "overdue", "condition")
@@ -79,7 +81,16 @@ def _prepare(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, metric_crs: str
                                              dict[str, shapely.Geometry], pd.Timestamp]:
     """Settings, both layers in the metric CRS, the lines by id, and the date before which an
     inspection is overdue."""
+    guard.layer_crs(markers, "markers")
+    guard.layer_crs(lines, "lines")
+    guard.projected(metric_crs, "metric_crs")
+    guard.require_columns(markers, ["feature_id"], "markers")
+    guard.require_columns(lines, ["feature_id"], "lines")
+    guard.require_unique(lines, "feature_id", "lines")
+    guard.warn_crs_mismatch(lines.crs, markers.crs, "lines", "markers")
     s = settings or MarkerSettings()
+    for name in ("tolerance_m", "near_m", "spacing_m", "cycle_years"):
+        guard.positive(getattr(s, name), f"MarkerSettings.{name}")
     day = today or dt.date.today()
     mk = markers.to_crs(metric_crs).reset_index(drop=True)
     ln = lines.to_crs(metric_crs).reset_index(drop=True)
@@ -90,7 +101,23 @@ def _prepare(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, metric_crs: str
 def inspect_markers(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, metric_crs: str, *,
                     settings: MarkerSettings | None = None, today: dt.date | None = None) -> pd.DataFrame:
     """All findings, one row each: ``marker_code, line_id, finding, detail, distance_m, lon, lat``
-    (``lon``/``lat``: the marker, or the middle of a gap, in WGS-84)."""
+    (``lon``/``lat``: the marker, or the middle of a gap, in WGS-84).
+
+    Examples
+    --------
+    A 3.5 km line with one marker on it at 1 km and one 12 m off it, both inspected this
+    year: the second is offset, and the last 2.5 km (more than the 2 km spacing) have no marker:
+
+    >>> import datetime as dt, geopandas as gpd, shapely
+    >>> ln = gpd.GeoDataFrame({"feature_id": ["L1"]}, geometry=[shapely.LineString([(0, 0), (3500, 0)])],
+    ...                       crs="EPSG:32650")
+    >>> mk = gpd.GeoDataFrame({"feature_id": ["M1", "M2"], "line_id": ["L1", "L1"],
+    ...                        "last_inspection_date": ["2026-03-01", "2026-03-01"]},
+    ...                       geometry=[shapely.Point(1000, 0), shapely.Point(800, 12)], crs="EPSG:32650")
+    >>> f = inspect_markers(mk, ln, "EPSG:32650", today=dt.date(2026, 6, 1))
+    >>> f[["marker_code", "finding", "distance_m"]].to_dict("records")
+    [{'marker_code': 'M2', 'finding': 'offset', 'distance_m': 12.0}, {'marker_code': '', 'finding': 'gap', 'distance_m': 2500.0}]
+    """
     s, mk, ln, by_id, due_before = _prepare(markers, lines, metric_crs, settings, today)
     rows: list[tuple[str, str, str, str, float]] = []
     where: list[shapely.Geometry | None] = []  # the place of each row, in the metric CRS

@@ -25,6 +25,7 @@ import shapely
 from numpy.typing import NDArray
 from tqdm import tqdm
 
+from mzgis.analysis import _guards as guard
 from mzgis.analysis.reach import multi_source_node_distances, points_xy
 from mzgis.analysis.snapping import SegmentIndex, Snapped, SnapTo
 from mzgis.layers.network import RoadGraph
@@ -189,16 +190,45 @@ def service_areas(
 
     Parameters
     ----------
+    facilities
+        Points with a CRS; without ``dissolve_by`` their ``facility_id`` column (or index) must
+        be unique, since each area is named by it.
     dissolve_by
         A column of ``facilities`` (e.g. ``"kind"``): one area per value instead of per facility.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        ``facility_id`` (or the ``dissolve_by`` value), ``minutes``, ``distance_m``, ``area_m2``,
-        geometry in the graph's metric CRS (nested across thresholds).
+        ``facility_id`` (or the ``dissolve_by`` value), ``minutes``, ``distance_m``, ``area_m2``
+        (measured in the graph's metric CRS), geometry in the facilities' CRS (nested across
+        thresholds).
+
+    Examples
+    --------
+    A station in the middle of a 400 m street, 1 minute at 100 m/min: 100 m each way, buffered
+    by 10 m (flat ends: ``quad_segs=4`` rounds them to an octagon-ish cap):
+
+    >>> import geopandas as gpd, numpy as np, shapely
+    >>> from mzgis.layers.network import build_graph
+    >>> g = build_graph(np.array([0.0, 200, 400]), np.zeros(3), np.arange(3), np.array([0, 1]),
+    ...                 np.array([1, 2]), "EPSG:32650")
+    >>> fac = gpd.GeoDataFrame({"feature_id": ["S1"]}, geometry=[shapely.Point(200, 0)], crs=g.crs)
+    >>> a = service_areas(g, fac, thresholds_min=[1, 2], speed_m_per_min=100, buffer_m=10)
+    >>> a[["facility_id", "minutes", "distance_m"]].to_dict("records")
+    [{'facility_id': 'S1', 'minutes': 1.0, 'distance_m': 100.0}, {'facility_id': 'S1', 'minutes': 2.0, 'distance_m': 200.0}]
+    >>> [round(b) for b in a.geometry.iloc[0].bounds]
+    [90, -10, 310, 10]
     """
-    ths = sorted(float(t) for t in thresholds_min)
+    guard.layer_crs(facilities, "facilities")
+    guard.projected(graph.crs, "graph.crs")
+    ths = guard.thresholds(thresholds_min)
+    speed_m_per_min = guard.positive(speed_m_per_min, "speed_m_per_min", unit="m/min")
+    buffer_m = guard.positive(buffer_m, "buffer_m", unit="m")
+    max_snap_m = guard.positive(max_snap_m, "max_snap_m", unit="m")
+    if dissolve_by is not None:
+        guard.require_columns(facilities, [dissolve_by], "facilities")
+    else:
+        guard.require_unique(facilities, facility_id, "facilities")
     key_name, groups = reach_groups(graph, facilities, limit_m=ths[-1] * speed_m_per_min, max_snap_m=max_snap_m,
                                     dissolve_by=dissolve_by, facility_id=facility_id, index=index, snap_to=snap_to,
                                     progress=True)
@@ -209,4 +239,4 @@ def service_areas(
     gdf = gpd.GeoDataFrame(rows, columns=[key_name, "minutes", "distance_m", "geometry"], geometry="geometry",
                            crs=graph.crs)
     gdf["area_m2"] = gdf.geometry.area
-    return gdf
+    return gdf.to_crs(facilities.crs)

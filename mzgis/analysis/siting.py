@@ -44,8 +44,9 @@ import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from mzgis.analysis import _guards as guard
 from mzgis.analysis.snapping import SegmentIndex, Snapped, SnapTo
-from mzgis.errors import SitingError
+from mzgis.errors import ParameterError, SitingError
 from mzgis.layers.network import RoadGraph
 
 __all__ = [
@@ -406,7 +407,30 @@ def solve(p: CoverageProblem, *, add: int | None = None, target_share: float | N
 
     Candidates that offer exactly what another offers are set aside first
     (:func:`distinct_candidates`), which keeps "exact" exact over the whole candidate set while
-    the model gets smaller. The result's ``chosen`` indexes the original candidates."""
+    the model gets smaller. The result's ``chosen`` indexes the original candidates.
+
+    Examples
+    --------
+    Three demand points of 100, 60 and 40 households; the first is already covered by an
+    existing station. Candidate 0 reaches points 0 and 2 (100 + 40 = 140, but only 40 are new),
+    candidate 1 reaches point 1 (60 new): the one site to add is candidate 1.
+
+    >>> import numpy as np, scipy.sparse as sp
+    >>> value = sp.csr_matrix(np.array([[1.0, 0, 1], [0, 1, 0]]))
+    >>> p = CoverageProblem(value, np.array([100.0, 60, 40]), np.array([1.0, 0, 0]))
+    >>> r = solve(p, add=1, method="greedy")
+    >>> r.chosen, r.gains, r.covered
+    ([1], [60.0], 160.0)
+    """
+    if add is not None and (isinstance(add, bool) or int(add) != add or add < 1):
+        msg = f"add 须为正整数 must be a positive whole number of new sites, got {add!r}"
+        raise ParameterError(msg)
+    if target_share is not None and not 0 < guard.positive(target_share, "target_share") <= 1:
+        msg = f"target_share 须在 (0, 1] 之间 must be a share in (0, 1], got {target_share!r} (e.g. 0.9 for 90%)"
+        raise ParameterError(msg)
+    if method not in ("auto", "exact", "greedy"):
+        msg = f"method 须为 must be 'auto', 'exact' or 'greedy', got {method!r}"
+        raise ParameterError(msg)
     keep = distinct_candidates(p)
     if keep.size == p.n_candidates:
         return _solve(p, add=add, target_share=target_share, method=method, exact_max_pairs=exact_max_pairs,

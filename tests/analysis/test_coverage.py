@@ -126,7 +126,8 @@ def test_table_equals_a_row_by_row_oracle(seed):
     assert list(table["minutes"].unique()) == [5.0, 15.0]
     for t in (5.0, 15.0):
         rows = table[(table["minutes"] == t) & (table["level"] == "community")]
-        expected_codes = list(names["community"]) + ([""] if pd.isna(comm).any() else [])
+        expected_codes = (list(names["community"]) + (["C4"] if (comm == "C4").any() else [])
+                          + ([""] if pd.isna(comm).any() else []))
         assert rows["unit_code"].tolist() == expected_codes
         for _, r in rows.iterrows():
             inside = pd.isna(comm) if r["unit_code"] == "" else (comm == r["unit_code"])
@@ -137,5 +138,7 @@ def test_table_equals_a_row_by_row_oracle(seed):
             assert r["elderly"] == pytest.approx(demand["elderly"][inside].sum(), rel=1e-12, abs=1e-9)
         whole = table[(table["minutes"] == t) & (table["level"] == "jurisdiction")].iloc[0]
         assert whole["households"] == demand["households"].sum()
-        # units the names do not list are left out of the unit rows, not of the jurisdiction
-        assert rows["households"].sum() == pytest.approx(demand["households"][comm != "C4"].sum())
+        # a unit the names do not list keeps its row, named by its code: the level adds up
+        assert rows["households"].sum() == pytest.approx(demand["households"].sum())
+        if (comm == "C4").any():
+            assert rows.loc[rows["unit_code"] == "C4", "unit_name"].tolist() == ["C4"]
