@@ -259,14 +259,19 @@ def test_inspect_markers_and_plan():
                                crs="EPSG:32650").to_crs("EPSG:4326")
     import datetime as dt
 
-    found = mzgis.inspect_markers(markers, line, today=dt.date(2026, 6, 1))
+    from mzgis.errors import CrsMismatchWarning
+
+    # markers in lon/lat, lines in UTM: reprojected onto each other, with a warning naming both CRSs
+    with pytest.warns(CrsMismatchWarning, match="EPSG:4326"):
+        found = mzgis.inspect_markers(markers, line, today=dt.date(2026, 6, 1))
     by = {(r.marker_code, r.finding) for r in found.itertuples()}
     assert ("M2", "offset") in by
     assert ("M2", "condition") in by
     assert ("M1", "offset") not in by
     assert found.loc[found["finding"] == "offset", "distance_m"].iloc[0] == pytest.approx(12, abs=0.05)
     assert (found["finding"] == "gap").any()  # 2.8 km of line beyond M2 without a marker
-    plan = mzgis.inspection_plan(markers, line, today=dt.date(2026, 6, 1))
+    with pytest.warns(CrsMismatchWarning):
+        plan = mzgis.inspection_plan(markers, line, today=dt.date(2026, 6, 1))
     assert plan["marker_code"].tolist()[:2] == ["M1", "M2"]
 
 
