@@ -98,12 +98,34 @@ def derive_boundary_lines(units: gpd.GeoDataFrame, metric_crs: str, *, code: str
     u = units.to_crs("EPSG:4326").reset_index(drop=True)
     codes = u[code].astype(str).tolist()
     names = u["name"].astype(str).tolist() if "name" in u else codes
-    owners: dict[tuple[tuple[int, int], tuple[int, int]], list[int]] = defaultdict(list)
+    pairs, outer, multi = _shared_segments(u)
+    notes = []
+    if multi:
+        notes.append(f"{multi} segments belong to more than two units (overlapping units): inspect the layer")
+    fallback = _fallback_pairs(u, pairs)
+    if fallback:
+        notes.append(f"{len(fallback)} neighbouring pairs share no vertices; their lines come from boundary "
+                     f"intersections: " + ", ".join(f"{codes[a]}|{codes[b]}" for a, b, _ in fallback[:10]))
+    rows = _line_rows(pairs, outer, fallback, codes, names)
+    lines = gpd.GeoDataFrame(rows, columns=["feature_id", "left_code", "right_code", "left_name", "right_name",
+                                            "geometry"], geometry="geometry", crs="EPSG:4326")
+    lines["length_m"] = lines.to_crs(metric_crs).length
+    lines = lines.sort_values(["right_code", "feature_id"], key=lambda s: s.eq("") if s.name == "right_code" else s)
+    return BoundaryLines(lines.to_crs(units.crs).reset_index(drop=True), notes)
+
+
+_Seg = tuple[tuple[int, int], tuple[int, int]]
+
+
+def _shared_segments(u: gpd.GeoDataFrame) -> tuple[dict[tuple[int, int], list[_Seg]], dict[int, list[_Seg]], int]:
+    """Segments by the pair of units sharing them and the outer ones by unit, plus how many had more
+    than two owners: the vertex-matching half of the topology, apart from the fallback."""
+    owners: dict[_Seg, list[int]] = defaultdict(list)
     for i, geom in enumerate(u.geometry):
         for s in _segments(geom):
             owners[s].append(i)
-    pairs: dict[tuple[int, int], list[tuple[tuple[int, int], tuple[int, int]]]] = defaultdict(list)
-    outer: dict[int, list[tuple[tuple[int, int], tuple[int, int]]]] = defaultdict(list)
+    pairs: dict[tuple[int, int], list[_Seg]] = defaultdict(list)
+    outer: dict[int, list[_Seg]] = defaultdict(list)
     multi = 0
     for s, own in owners.items():
         ids = sorted(set(own))
@@ -116,10 +138,13 @@ def derive_boundary_lines(units: gpd.GeoDataFrame, metric_crs: str, *, code: str
             for a in range(len(ids)):
                 for b in range(a + 1, len(ids)):
                     pairs[(ids[a], ids[b])].append(s)
-    notes = []
-    if multi:
-        notes.append(f"{multi} segments belong to more than two units (overlapping units): inspect the layer")
-    # touching units that share no vertices: fall back to boundary intersection
+    return pairs, outer, multi
+
+
+def _fallback_pairs(u: gpd.GeoDataFrame, pairs: dict[tuple[int, int], list[_Seg]],
+                    ) -> list[tuple[int, int, shapely.Geometry]]:
+    """Touching units that share no vertices, with their line from a boundary intersection: the
+    tolerant fallback kept apart from the exact segment matching."""
     j = gpd.sjoin(u[["geometry"]], u[["geometry"]], predicate="intersects")
     j = j[j.index < j["index_right"]]
     fallback = []
@@ -131,9 +156,13 @@ def derive_boundary_lines(units: gpd.GeoDataFrame, metric_crs: str, *, code: str
         lines = [g for g in getattr(inter, "geoms", [inter]) if g.geom_type in ("LineString", "MultiLineString")]
         if lines and shapely.union_all(lines).length > 0:
             fallback.append((a, b, shapely.line_merge(shapely.union_all(lines))))
-    if fallback:
-        notes.append(f"{len(fallback)} neighbouring pairs share no vertices; their lines come from boundary "
-                     f"intersections: " + ", ".join(f"{codes[a]}|{codes[b]}" for a, b, _ in fallback[:10]))
+    return fallback
+
+
+def _line_rows(pairs: dict[tuple[int, int], list[_Seg]], outer: dict[int, list[_Seg]],
+               fallback: list[tuple[int, int, shapely.Geometry]], codes: list[str], names: list[str],
+               ) -> list[tuple[str, str, str, str, str, shapely.Geometry]]:
+    """The output rows (shared, fallback, then outer lines less the fallback parts), in that order."""
     rows = []
     for (a, b), segs in pairs.items():
         rows.append((f"{codes[a]}|{codes[b]}", codes[a], codes[b], names[a], names[b], _line(segs)))
@@ -148,11 +177,7 @@ def derive_boundary_lines(units: gpd.GeoDataFrame, metric_crs: str, *, code: str
             if geom.is_empty or geom.length == 0:
                 continue
         rows.append((f"{codes[i]}|", codes[i], "", names[i], "", geom))
-    lines = gpd.GeoDataFrame(rows, columns=["feature_id", "left_code", "right_code", "left_name", "right_name",
-                                            "geometry"], geometry="geometry", crs="EPSG:4326")
-    lines["length_m"] = lines.to_crs(metric_crs).length
-    lines = lines.sort_values(["right_code", "feature_id"], key=lambda s: s.eq("") if s.name == "right_code" else s)
-    return BoundaryLines(lines.to_crs(units.crs).reset_index(drop=True), notes)
+    return rows
 
 
 def _check_unit_inputs(units: gpd.GeoDataFrame, metric_crs: str, parents: gpd.GeoDataFrame | None,
