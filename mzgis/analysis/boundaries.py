@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -232,6 +233,27 @@ def inspect_units(units: gpd.GeoDataFrame, metric_crs: str, *, parents: gpd.GeoD
         rows.append({"finding": finding, "units": ",".join(involved), "area_m2": round(area, 2), "detail": detail,
                      "geometry": geom})
 
+    _overlaps_and_gaps(u, codes, names, add)
+    _multipart_slivers(u, codes, names, sliver_m2, add)
+    if parents is not None and len(parents):
+        _parent_findings(u, parents, metric_crs, codes, names, sliver_m2, code, add, rows)
+    out = gpd.GeoDataFrame(rows, columns=["finding", "units", "area_m2", "detail", "geometry"], geometry="geometry",
+                           crs=metric_crs)
+    if len(out):
+        pts = out.geometry.representative_point().to_crs("EPSG:4326")
+        out.insert(3, "lon", pts.x.round(6))
+        out.insert(4, "lat", pts.y.round(6))
+    else:
+        out.insert(3, "lon", pd.Series(dtype=float))
+        out.insert(4, "lat", pd.Series(dtype=float))
+    return out
+
+
+_Add = Callable[[str, list[str], shapely.Geometry, str], None]
+
+
+def _overlaps_and_gaps(u: gpd.GeoDataFrame, codes: list[str], names: list[str], add: _Add) -> None:
+    """Overlaps between pairs of units and holes in their union: the within-layer findings."""
     j = gpd.sjoin(u[["geometry"]], u[["geometry"]], predicate="intersects")
     j = j[j.index < j["index_right"]]
     for a, b in zip(j.index.to_numpy(), j["index_right"].to_numpy(), strict=True):
@@ -248,48 +270,49 @@ def inspect_units(units: gpd.GeoDataFrame, metric_crs: str, *, parents: gpd.GeoD
             near = u[u.intersects(hole.buffer(1.0))]
             involved = [codes[i] for i in near.index]
             add("gap", involved, hole, "行政区之间的缝隙 gap between " + "、".join(names[i] for i in near.index[:6]))
+
+
+def _multipart_slivers(u: gpd.GeoDataFrame, codes: list[str], names: list[str], sliver_m2: float,
+                       add: _Add) -> None:
+    """Tiny parts of multi-part units, a per-unit check independent of the neighbours."""
     for i, geom in enumerate(u.geometry):
         parts = list(getattr(geom, "geoms", [geom]))
         if len(parts) > 1:
             for p in parts:
                 if p.area < sliver_m2:
                     add("sliver", [codes[i]], p, f"{names[i]} 的碎片 a part of {p.area:.1f} m² (MultiPolygon)")
-    if parents is not None and len(parents):
-        pr = parents.to_crs(metric_crs).reset_index(drop=True)
-        pcodes = pr[code].astype(str)
-        pnames = pr["name"].astype(str) if "name" in pr else pcodes
-        by_code = dict(zip(pcodes, range(len(pr)), strict=True))
-        by_name = dict(zip(pnames, range(len(pr)), strict=True))
-        parent_of = np.full(len(u), -1)
-        for i in range(len(u)):
-            pc = u.at[i, "parent_code"] if "parent_code" in u else None
-            pn = u.at[i, "parent_name"] if "parent_name" in u else None
-            pc = None if pc is None or (isinstance(pc, float) and np.isnan(pc)) else str(pc)
-            pn = None if pn is None or (isinstance(pn, float) and np.isnan(pn)) else str(pn)
-            k = by_code.get(pc) if pc else (by_name.get(pn) if pn else None)
-            if k is None:
-                if pc or pn:
-                    add("parent_missing", [codes[i]], u.geometry.iloc[i].representative_point(),
-                        f"{names[i]} 的上级 {pc or pn} 不存在 parent not found in the parent layer")
-                continue
-            parent_of[i] = k
-            outside = u.geometry.iloc[i].difference(pr.geometry.iloc[k])
-            if outside.area > max(sliver_m2, 1e-3 * u.geometry.iloc[i].area):
-                rows.append({"finding": "not_in_parent", "units": f"{codes[i]},{pcodes.iloc[k]}",
-                             "area_m2": round(float(outside.area), 2),
-                             "detail": f"{names[i]} 有 {100 * outside.area / u.geometry.iloc[i].area:.2f}% 在上级 "
-                                       f"{pnames.iloc[k]} 之外 outside its parent", "geometry": outside})
-        rows += _parents_not_covered(u, pr, parent_of, codes, list(pcodes), list(pnames), sliver_m2)
-    out = gpd.GeoDataFrame(rows, columns=["finding", "units", "area_m2", "detail", "geometry"], geometry="geometry",
-                           crs=metric_crs)
-    if len(out):
-        pts = out.geometry.representative_point().to_crs("EPSG:4326")
-        out.insert(3, "lon", pts.x.round(6))
-        out.insert(4, "lat", pts.y.round(6))
-    else:
-        out.insert(3, "lon", pd.Series(dtype=float))
-        out.insert(4, "lat", pd.Series(dtype=float))
-    return out
+
+
+def _parent_findings(u: gpd.GeoDataFrame, parents: gpd.GeoDataFrame, metric_crs: str, codes: list[str],
+                     names: list[str], sliver_m2: float, code: str, add: _Add,
+                     rows: list[dict[str, object]]) -> None:
+    """Findings against the parent layer (missing parent, outside it, parent not covered), which
+    only run when parents are given; appended to ``rows`` in place, interleaved with ``add``'s."""
+    pr = parents.to_crs(metric_crs).reset_index(drop=True)
+    pcodes = pr[code].astype(str)
+    pnames = pr["name"].astype(str) if "name" in pr else pcodes
+    by_code = dict(zip(pcodes, range(len(pr)), strict=True))
+    by_name = dict(zip(pnames, range(len(pr)), strict=True))
+    parent_of = np.full(len(u), -1)
+    for i in range(len(u)):
+        pc = u.at[i, "parent_code"] if "parent_code" in u else None
+        pn = u.at[i, "parent_name"] if "parent_name" in u else None
+        pc = None if pc is None or (isinstance(pc, float) and np.isnan(pc)) else str(pc)
+        pn = None if pn is None or (isinstance(pn, float) and np.isnan(pn)) else str(pn)
+        k = by_code.get(pc) if pc else (by_name.get(pn) if pn else None)
+        if k is None:
+            if pc or pn:
+                add("parent_missing", [codes[i]], u.geometry.iloc[i].representative_point(),
+                    f"{names[i]} 的上级 {pc or pn} 不存在 parent not found in the parent layer")
+            continue
+        parent_of[i] = k
+        outside = u.geometry.iloc[i].difference(pr.geometry.iloc[k])
+        if outside.area > max(sliver_m2, 1e-3 * u.geometry.iloc[i].area):
+            rows.append({"finding": "not_in_parent", "units": f"{codes[i]},{pcodes.iloc[k]}",
+                         "area_m2": round(float(outside.area), 2),
+                         "detail": f"{names[i]} 有 {100 * outside.area / u.geometry.iloc[i].area:.2f}% 在上级 "
+                                   f"{pnames.iloc[k]} 之外 outside its parent", "geometry": outside})
+    rows += _parents_not_covered(u, pr, parent_of, codes, list(pcodes), list(pnames), sliver_m2)
 
 
 def _parents_not_covered(u: gpd.GeoDataFrame, pr: gpd.GeoDataFrame, parent_of: NDArray[np.int64],
