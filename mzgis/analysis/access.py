@@ -165,61 +165,82 @@ def decay_function(spec: str | None, *, threshold: float, method: str = "e2sfca"
         spec = "power:1" if method == "gravity" else "gaussian"
     name, _, arg = spec.partition(":")
     if name == "gaussian":
-        sigma = _num(arg, spec) if arg else t / 2.0
-        if sigma == 0:
-            msg = f"--decay {spec}: σ 必须为正 sigma must be positive"
-            raise LayerError(msg)
-        return (lambda c: np.where(np.asarray(c) <= t, np.exp(-np.square(c) / (2.0 * sigma**2)), 0.0),
-                f"高斯 gaussian exp(-c²/2σ²), σ={sigma:g}")
+        return _gaussian_decay(spec, arg, t)
     if name == "linear" and not arg:
         return (lambda c: np.where(np.asarray(c) <= t, np.clip(1.0 - np.asarray(c) / t, 0.0, 1.0), 0.0),
                 f"线性 linear 1 - c/{t:g}")
     if name == "step" and arg:
-        parts = [p.strip() for p in arg.split(",") if p.strip()]
-        explicit = all("=" in p for p in parts)
-        if any("=" in p for p in parts) and not explicit:
-            msg = f"--decay {spec}: 要么全部给权重 give a weight for every break (step:5=1,10=0.68,15=0.22) or none"
-            raise LayerError(msg)
-        if explicit:
-            breaks = np.array([_num(p.split("=", 1)[0], spec) for p in parts])
-            ws = np.array([_num(p.split("=", 1)[1], spec) for p in parts])
-        else:
-            breaks = np.array([_num(p, spec) for p in parts])
-            if len(breaks) == 1:
-                ws = np.array([1.0])
-            elif len(breaks) == 3:
-                ws = np.array(LUO_QI_WEIGHTS)
-            else:
-                msg = (f"--decay {spec}: {len(breaks)} 个分段需给出权重 give the weights for {len(breaks)} breaks, "
-                       "e.g. step:5=1,10=0.6,15=0.2 (three breaks default to Luo & Qi 1, 0.68, 0.22)")
-                raise LayerError(msg)
-        if np.any(np.diff(breaks) <= 0):
-            msg = f"--decay {spec}: 分段须递增 the breaks must increase"
-            raise LayerError(msg)
-        if breaks[-1] > t * (1 + 1e-12):
-            msg = f"--decay {spec}: 最大分段 the last break {breaks[-1]:g} exceeds the threshold {t:g}"
-            raise LayerError(msg)
-        table = np.append(ws, 0.0)
-
-        def step(c: NDArray[np.float64]) -> NDArray[np.float64]:
-            out: NDArray[np.float64] = np.asarray(table[np.searchsorted(breaks, np.asarray(c), side="left")],
-                                                  dtype=float)
-            return out
-
-        desc = ", ".join(f"≤{b:g}:{w:g}" for b, w in zip(breaks, ws, strict=True))
-        return step, f"分段 step {desc}"
+        return _step_decay(spec, arg, t)
     if name == "power":
-        bits = arg.split(":") if arg else []
-        beta = _num(bits[0], spec) if bits else 1.0
-        cmin = _num(bits[1], spec) if len(bits) > 1 else t / 20.0
-        if len(bits) > 2 or cmin <= 0:
-            msg = f"--decay {spec}: 应为 expected power:BETA or power:BETA:MIN_COST (MIN_COST > 0)"
-            raise LayerError(msg)
-        return (lambda c: np.where(np.asarray(c) <= t, np.power(np.maximum(c, cmin) / t, -beta), 0.0),
-                f"幂函数 power (max(c,{cmin:g})/{t:g})^-{beta:g}")
+        return _power_decay(spec, arg, t)
     msg = (f"不认识的衰减 unknown --decay '{spec}'; use gaussian[:SIGMA], linear, step:5,10,15 "
            "(or step:5=1,10=0.68,15=0.22) or power:BETA[:MIN_COST]")
     raise LayerError(msg)
+
+
+def _gaussian_decay(spec: str, arg: str, t: float) -> tuple[Weight, str]:
+    """``gaussian[:σ]`` on its own, so σ's default (half the threshold) and check sit with its formula."""
+    sigma = _num(arg, spec) if arg else t / 2.0
+    if sigma == 0:
+        msg = f"--decay {spec}: σ 必须为正 sigma must be positive"
+        raise LayerError(msg)
+    return (lambda c: np.where(np.asarray(c) <= t, np.exp(-np.square(c) / (2.0 * sigma**2)), 0.0),
+            f"高斯 gaussian exp(-c²/2σ²), σ={sigma:g}")
+
+
+def _step_breaks(spec: str, arg: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The breaks and weights of ``step:…`` (explicit ``b=w`` or defaulted), apart from their ordering checks."""
+    parts = [p.strip() for p in arg.split(",") if p.strip()]
+    explicit = all("=" in p for p in parts)
+    if any("=" in p for p in parts) and not explicit:
+        msg = f"--decay {spec}: 要么全部给权重 give a weight for every break (step:5=1,10=0.68,15=0.22) or none"
+        raise LayerError(msg)
+    if explicit:
+        breaks = np.array([_num(p.split("=", 1)[0], spec) for p in parts])
+        ws = np.array([_num(p.split("=", 1)[1], spec) for p in parts])
+    else:
+        breaks = np.array([_num(p, spec) for p in parts])
+        if len(breaks) == 1:
+            ws = np.array([1.0])
+        elif len(breaks) == 3:
+            ws = np.array(LUO_QI_WEIGHTS)
+        else:
+            msg = (f"--decay {spec}: {len(breaks)} 个分段需给出权重 give the weights for {len(breaks)} breaks, "
+                   "e.g. step:5=1,10=0.6,15=0.2 (three breaks default to Luo & Qi 1, 0.68, 0.22)")
+            raise LayerError(msg)
+    return breaks, ws
+
+
+def _step_decay(spec: str, arg: str, t: float) -> tuple[Weight, str]:
+    """``step:…`` on its own: the most branching decay, checked against the threshold here."""
+    breaks, ws = _step_breaks(spec, arg)
+    if np.any(np.diff(breaks) <= 0):
+        msg = f"--decay {spec}: 分段须递增 the breaks must increase"
+        raise LayerError(msg)
+    if breaks[-1] > t * (1 + 1e-12):
+        msg = f"--decay {spec}: 最大分段 the last break {breaks[-1]:g} exceeds the threshold {t:g}"
+        raise LayerError(msg)
+    table = np.append(ws, 0.0)
+
+    def step(c: NDArray[np.float64]) -> NDArray[np.float64]:
+        out: NDArray[np.float64] = np.asarray(table[np.searchsorted(breaks, np.asarray(c), side="left")],
+                                              dtype=float)
+        return out
+
+    desc = ", ".join(f"≤{b:g}:{w:g}" for b, w in zip(breaks, ws, strict=True))
+    return step, f"分段 step {desc}"
+
+
+def _power_decay(spec: str, arg: str, t: float) -> tuple[Weight, str]:
+    """``power:β[:c_min]`` on its own, so its argument parsing and defaults sit with its formula."""
+    bits = arg.split(":") if arg else []
+    beta = _num(bits[0], spec) if bits else 1.0
+    cmin = _num(bits[1], spec) if len(bits) > 1 else t / 20.0
+    if len(bits) > 2 or cmin <= 0:
+        msg = f"--decay {spec}: 应为 expected power:BETA or power:BETA:MIN_COST (MIN_COST > 0)"
+        raise LayerError(msg)
+    return (lambda c: np.where(np.asarray(c) <= t, np.power(np.maximum(c, cmin) / t, -beta), 0.0),
+            f"幂函数 power (max(c,{cmin:g})/{t:g})^-{beta:g}")
 
 
 def two_step(fac: NDArray[np.int64], dem: NDArray[np.int64], cost: NDArray[np.float64], *,

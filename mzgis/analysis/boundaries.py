@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -98,12 +99,34 @@ def derive_boundary_lines(units: gpd.GeoDataFrame, metric_crs: str, *, code: str
     u = units.to_crs("EPSG:4326").reset_index(drop=True)
     codes = u[code].astype(str).tolist()
     names = u["name"].astype(str).tolist() if "name" in u else codes
-    owners: dict[tuple[tuple[int, int], tuple[int, int]], list[int]] = defaultdict(list)
+    pairs, outer, multi = _shared_segments(u)
+    notes = []
+    if multi:
+        notes.append(f"{multi} segments belong to more than two units (overlapping units): inspect the layer")
+    fallback = _fallback_pairs(u, pairs)
+    if fallback:
+        notes.append(f"{len(fallback)} neighbouring pairs share no vertices; their lines come from boundary "
+                     f"intersections: " + ", ".join(f"{codes[a]}|{codes[b]}" for a, b, _ in fallback[:10]))
+    rows = _line_rows(pairs, outer, fallback, codes, names)
+    lines = gpd.GeoDataFrame(rows, columns=["feature_id", "left_code", "right_code", "left_name", "right_name",
+                                            "geometry"], geometry="geometry", crs="EPSG:4326")
+    lines["length_m"] = lines.to_crs(metric_crs).length
+    lines = lines.sort_values(["right_code", "feature_id"], key=lambda s: s.eq("") if s.name == "right_code" else s)
+    return BoundaryLines(lines.to_crs(units.crs).reset_index(drop=True), notes)
+
+
+_Seg = tuple[tuple[int, int], tuple[int, int]]
+
+
+def _shared_segments(u: gpd.GeoDataFrame) -> tuple[dict[tuple[int, int], list[_Seg]], dict[int, list[_Seg]], int]:
+    """Segments by the pair of units sharing them and the outer ones by unit, plus how many had more
+    than two owners: the vertex-matching half of the topology, apart from the fallback."""
+    owners: dict[_Seg, list[int]] = defaultdict(list)
     for i, geom in enumerate(u.geometry):
         for s in _segments(geom):
             owners[s].append(i)
-    pairs: dict[tuple[int, int], list[tuple[tuple[int, int], tuple[int, int]]]] = defaultdict(list)
-    outer: dict[int, list[tuple[tuple[int, int], tuple[int, int]]]] = defaultdict(list)
+    pairs: dict[tuple[int, int], list[_Seg]] = defaultdict(list)
+    outer: dict[int, list[_Seg]] = defaultdict(list)
     multi = 0
     for s, own in owners.items():
         ids = sorted(set(own))
@@ -116,10 +139,13 @@ def derive_boundary_lines(units: gpd.GeoDataFrame, metric_crs: str, *, code: str
             for a in range(len(ids)):
                 for b in range(a + 1, len(ids)):
                     pairs[(ids[a], ids[b])].append(s)
-    notes = []
-    if multi:
-        notes.append(f"{multi} segments belong to more than two units (overlapping units): inspect the layer")
-    # touching units that share no vertices: fall back to boundary intersection
+    return pairs, outer, multi
+
+
+def _fallback_pairs(u: gpd.GeoDataFrame, pairs: dict[tuple[int, int], list[_Seg]],
+                    ) -> list[tuple[int, int, shapely.Geometry]]:
+    """Touching units that share no vertices, with their line from a boundary intersection: the
+    tolerant fallback kept apart from the exact segment matching."""
     j = gpd.sjoin(u[["geometry"]], u[["geometry"]], predicate="intersects")
     j = j[j.index < j["index_right"]]
     fallback = []
@@ -131,9 +157,13 @@ def derive_boundary_lines(units: gpd.GeoDataFrame, metric_crs: str, *, code: str
         lines = [g for g in getattr(inter, "geoms", [inter]) if g.geom_type in ("LineString", "MultiLineString")]
         if lines and shapely.union_all(lines).length > 0:
             fallback.append((a, b, shapely.line_merge(shapely.union_all(lines))))
-    if fallback:
-        notes.append(f"{len(fallback)} neighbouring pairs share no vertices; their lines come from boundary "
-                     f"intersections: " + ", ".join(f"{codes[a]}|{codes[b]}" for a, b, _ in fallback[:10]))
+    return fallback
+
+
+def _line_rows(pairs: dict[tuple[int, int], list[_Seg]], outer: dict[int, list[_Seg]],
+               fallback: list[tuple[int, int, shapely.Geometry]], codes: list[str], names: list[str],
+               ) -> list[tuple[str, str, str, str, str, shapely.Geometry]]:
+    """The output rows (shared, fallback, then outer lines less the fallback parts), in that order."""
     rows = []
     for (a, b), segs in pairs.items():
         rows.append((f"{codes[a]}|{codes[b]}", codes[a], codes[b], names[a], names[b], _line(segs)))
@@ -148,11 +178,7 @@ def derive_boundary_lines(units: gpd.GeoDataFrame, metric_crs: str, *, code: str
             if geom.is_empty or geom.length == 0:
                 continue
         rows.append((f"{codes[i]}|", codes[i], "", names[i], "", geom))
-    lines = gpd.GeoDataFrame(rows, columns=["feature_id", "left_code", "right_code", "left_name", "right_name",
-                                            "geometry"], geometry="geometry", crs="EPSG:4326")
-    lines["length_m"] = lines.to_crs(metric_crs).length
-    lines = lines.sort_values(["right_code", "feature_id"], key=lambda s: s.eq("") if s.name == "right_code" else s)
-    return BoundaryLines(lines.to_crs(units.crs).reset_index(drop=True), notes)
+    return rows
 
 
 def _check_unit_inputs(units: gpd.GeoDataFrame, metric_crs: str, parents: gpd.GeoDataFrame | None,
@@ -207,6 +233,27 @@ def inspect_units(units: gpd.GeoDataFrame, metric_crs: str, *, parents: gpd.GeoD
         rows.append({"finding": finding, "units": ",".join(involved), "area_m2": round(area, 2), "detail": detail,
                      "geometry": geom})
 
+    _overlaps_and_gaps(u, codes, names, add)
+    _multipart_slivers(u, codes, names, sliver_m2, add)
+    if parents is not None and len(parents):
+        _parent_findings(u, parents, metric_crs, codes, names, sliver_m2, code, add, rows)
+    out = gpd.GeoDataFrame(rows, columns=["finding", "units", "area_m2", "detail", "geometry"], geometry="geometry",
+                           crs=metric_crs)
+    if len(out):
+        pts = out.geometry.representative_point().to_crs("EPSG:4326")
+        out.insert(3, "lon", pts.x.round(6))
+        out.insert(4, "lat", pts.y.round(6))
+    else:
+        out.insert(3, "lon", pd.Series(dtype=float))
+        out.insert(4, "lat", pd.Series(dtype=float))
+    return out
+
+
+_Add = Callable[[str, list[str], shapely.Geometry, str], None]
+
+
+def _overlaps_and_gaps(u: gpd.GeoDataFrame, codes: list[str], names: list[str], add: _Add) -> None:
+    """Overlaps between pairs of units and holes in their union: the within-layer findings."""
     j = gpd.sjoin(u[["geometry"]], u[["geometry"]], predicate="intersects")
     j = j[j.index < j["index_right"]]
     for a, b in zip(j.index.to_numpy(), j["index_right"].to_numpy(), strict=True):
@@ -223,48 +270,49 @@ def inspect_units(units: gpd.GeoDataFrame, metric_crs: str, *, parents: gpd.GeoD
             near = u[u.intersects(hole.buffer(1.0))]
             involved = [codes[i] for i in near.index]
             add("gap", involved, hole, "行政区之间的缝隙 gap between " + "、".join(names[i] for i in near.index[:6]))
+
+
+def _multipart_slivers(u: gpd.GeoDataFrame, codes: list[str], names: list[str], sliver_m2: float,
+                       add: _Add) -> None:
+    """Tiny parts of multi-part units, a per-unit check independent of the neighbours."""
     for i, geom in enumerate(u.geometry):
         parts = list(getattr(geom, "geoms", [geom]))
         if len(parts) > 1:
             for p in parts:
                 if p.area < sliver_m2:
                     add("sliver", [codes[i]], p, f"{names[i]} 的碎片 a part of {p.area:.1f} m² (MultiPolygon)")
-    if parents is not None and len(parents):
-        pr = parents.to_crs(metric_crs).reset_index(drop=True)
-        pcodes = pr[code].astype(str)
-        pnames = pr["name"].astype(str) if "name" in pr else pcodes
-        by_code = dict(zip(pcodes, range(len(pr)), strict=True))
-        by_name = dict(zip(pnames, range(len(pr)), strict=True))
-        parent_of = np.full(len(u), -1)
-        for i in range(len(u)):
-            pc = u.at[i, "parent_code"] if "parent_code" in u else None
-            pn = u.at[i, "parent_name"] if "parent_name" in u else None
-            pc = None if pc is None or (isinstance(pc, float) and np.isnan(pc)) else str(pc)
-            pn = None if pn is None or (isinstance(pn, float) and np.isnan(pn)) else str(pn)
-            k = by_code.get(pc) if pc else (by_name.get(pn) if pn else None)
-            if k is None:
-                if pc or pn:
-                    add("parent_missing", [codes[i]], u.geometry.iloc[i].representative_point(),
-                        f"{names[i]} 的上级 {pc or pn} 不存在 parent not found in the parent layer")
-                continue
-            parent_of[i] = k
-            outside = u.geometry.iloc[i].difference(pr.geometry.iloc[k])
-            if outside.area > max(sliver_m2, 1e-3 * u.geometry.iloc[i].area):
-                rows.append({"finding": "not_in_parent", "units": f"{codes[i]},{pcodes.iloc[k]}",
-                             "area_m2": round(float(outside.area), 2),
-                             "detail": f"{names[i]} 有 {100 * outside.area / u.geometry.iloc[i].area:.2f}% 在上级 "
-                                       f"{pnames.iloc[k]} 之外 outside its parent", "geometry": outside})
-        rows += _parents_not_covered(u, pr, parent_of, codes, list(pcodes), list(pnames), sliver_m2)
-    out = gpd.GeoDataFrame(rows, columns=["finding", "units", "area_m2", "detail", "geometry"], geometry="geometry",
-                           crs=metric_crs)
-    if len(out):
-        pts = out.geometry.representative_point().to_crs("EPSG:4326")
-        out.insert(3, "lon", pts.x.round(6))
-        out.insert(4, "lat", pts.y.round(6))
-    else:
-        out.insert(3, "lon", pd.Series(dtype=float))
-        out.insert(4, "lat", pd.Series(dtype=float))
-    return out
+
+
+def _parent_findings(u: gpd.GeoDataFrame, parents: gpd.GeoDataFrame, metric_crs: str, codes: list[str],
+                     names: list[str], sliver_m2: float, code: str, add: _Add,
+                     rows: list[dict[str, object]]) -> None:
+    """Findings against the parent layer (missing parent, outside it, parent not covered), which
+    only run when parents are given; appended to ``rows`` in place, interleaved with ``add``'s."""
+    pr = parents.to_crs(metric_crs).reset_index(drop=True)
+    pcodes = pr[code].astype(str)
+    pnames = pr["name"].astype(str) if "name" in pr else pcodes
+    by_code = dict(zip(pcodes, range(len(pr)), strict=True))
+    by_name = dict(zip(pnames, range(len(pr)), strict=True))
+    parent_of = np.full(len(u), -1)
+    for i in range(len(u)):
+        pc = u.at[i, "parent_code"] if "parent_code" in u else None
+        pn = u.at[i, "parent_name"] if "parent_name" in u else None
+        pc = None if pc is None or (isinstance(pc, float) and np.isnan(pc)) else str(pc)
+        pn = None if pn is None or (isinstance(pn, float) and np.isnan(pn)) else str(pn)
+        k = by_code.get(pc) if pc else (by_name.get(pn) if pn else None)
+        if k is None:
+            if pc or pn:
+                add("parent_missing", [codes[i]], u.geometry.iloc[i].representative_point(),
+                    f"{names[i]} 的上级 {pc or pn} 不存在 parent not found in the parent layer")
+            continue
+        parent_of[i] = k
+        outside = u.geometry.iloc[i].difference(pr.geometry.iloc[k])
+        if outside.area > max(sliver_m2, 1e-3 * u.geometry.iloc[i].area):
+            rows.append({"finding": "not_in_parent", "units": f"{codes[i]},{pcodes.iloc[k]}",
+                         "area_m2": round(float(outside.area), 2),
+                         "detail": f"{names[i]} 有 {100 * outside.area / u.geometry.iloc[i].area:.2f}% 在上级 "
+                                   f"{pnames.iloc[k]} 之外 outside its parent", "geometry": outside})
+    rows += _parents_not_covered(u, pr, parent_of, codes, list(pcodes), list(pnames), sliver_m2)
 
 
 def _parents_not_covered(u: gpd.GeoDataFrame, pr: gpd.GeoDataFrame, parent_of: NDArray[np.int64],

@@ -119,10 +119,25 @@ def inspect_markers(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, metric_c
     [{'marker_code': 'M2', 'finding': 'offset', 'distance_m': 12.0}, {'marker_code': '', 'finding': 'gap', 'distance_m': 2500.0}]
     """
     s, mk, ln, by_id, due_before = _prepare(markers, lines, metric_crs, settings, today)
-    rows: list[tuple[str, str, str, str, float]] = []
+    rows: list[_Row] = []
     where: list[shapely.Geometry | None] = []  # the place of each row, in the metric CRS
     codes = mk["feature_id"].astype(str)
     line_ids = mk["line_id"] if "line_id" in mk else pd.Series([None] * len(mk))
+    _placement_findings(mk, ln, by_id, s, codes, line_ids, rows, where)
+    _duplicate_findings(mk, codes, line_ids, rows, where)
+    _inspection_findings(mk, s, due_before, codes, line_ids, rows, where)
+    _gap_findings(mk, by_id, s, line_ids, rows, where)
+    out = pd.DataFrame(rows, columns=["marker_code", "line_id", "finding", "detail", "distance_m"])
+    return _with_lonlat(out, where, metric_crs)
+
+
+_Row = tuple[str, str, str, str, float]
+
+
+def _placement_findings(mk: gpd.GeoDataFrame, ln: gpd.GeoDataFrame, by_id: dict[str, shapely.Geometry],
+                        s: MarkerSettings, codes: pd.Series, line_ids: pd.Series,
+                        rows: list[_Row], where: list[shapely.Geometry | None]) -> None:
+    """Each marker against its own line (none named, unknown, far, offset): the distance rules alone."""
     tree = shapely.STRtree(ln.geometry.values) if len(ln) else None
     for i in range(len(mk)):
         code, lid, pt = codes.iloc[i], line_ids.iloc[i], mk.geometry.iloc[i]
@@ -147,6 +162,11 @@ def inspect_markers(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, metric_c
         elif d > s.tolerance_m:
             rows.append((code, lid, "offset", f"偏离界线 {d:.1f} m（允许 tolerance {s.tolerance_m:g} m）", round(d, 2)))
             where.append(pt)
+
+
+def _duplicate_findings(mk: gpd.GeoDataFrame, codes: pd.Series, line_ids: pd.Series,
+                        rows: list[_Row], where: list[shapely.Geometry | None]) -> None:
+    """One row per marker sharing its code with another, so every copy can be found in the field."""
     dup = codes[codes.duplicated(keep=False)]
     for code in sorted(set(dup)):
         idx = np.flatnonzero(codes.to_numpy() == code)
@@ -155,6 +175,11 @@ def inspect_markers(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, metric_c
             rows.append((code, "" if lid is None else str(lid), "duplicate_code",
                          f"编号重复 the code is used by {len(idx)} markers", np.nan))
             where.append(mk.geometry.iloc[int(k)])
+
+
+def _inspection_findings(mk: gpd.GeoDataFrame, s: MarkerSettings, due_before: pd.Timestamp, codes: pd.Series,
+                         line_ids: pd.Series, rows: list[_Row], where: list[shapely.Geometry | None]) -> None:
+    """Overdue and bad-condition markers, from the attributes alone (no geometry rules)."""
     last = pd.to_datetime(mk["last_inspection_date"], errors="coerce") if "last_inspection_date" in mk else \
         pd.Series(pd.NaT, index=mk.index)
     for i in range(len(mk)):
@@ -170,7 +195,11 @@ def inspect_markers(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, metric_c
         if cond in BAD_CONDITIONS:
             rows.append((codes.iloc[i], lid, "condition", f"状况 condition: {cond}", np.nan))
             where.append(mk.geometry.iloc[i])
-    # gaps along each line
+
+
+def _gap_findings(mk: gpd.GeoDataFrame, by_id: dict[str, shapely.Geometry], s: MarkerSettings,
+                  line_ids: pd.Series, rows: list[_Row], where: list[shapely.Geometry | None]) -> None:
+    """Stretches of each line longer than the spacing without a (not missing) marker, walked per line."""
     on_line = mk[[lid is not None and str(lid) in by_id for lid in line_ids]]
     for lid, line in by_id.items():
         here = on_line[on_line["line_id"].astype(str) == lid] if len(on_line) else on_line
@@ -183,8 +212,6 @@ def inspect_markers(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, metric_c
                 rows.append(("", lid, "gap", f"界线 {a:.0f}–{b:.0f} m 段 {b - a:.0f} m 无界桩 no marker over this "
                              f"stretch (spacing {s.spacing_m:g} m)", round(float(b - a), 1)))
                 where.append(_point_at(line, (a + b) / 2.0))
-    out = pd.DataFrame(rows, columns=["marker_code", "line_id", "finding", "detail", "distance_m"])
-    return _with_lonlat(out, where, metric_crs)
 
 
 def inspection_plan(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, metric_crs: str, *,

@@ -37,6 +37,7 @@ import heapq
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -48,6 +49,9 @@ from mzgis.analysis import _guards as guard
 from mzgis.analysis.snapping import SegmentIndex, Snapped, SnapTo
 from mzgis.errors import ParameterError, SitingError
 from mzgis.layers.network import RoadGraph
+
+if TYPE_CHECKING:
+    import pulp
 
 __all__ = [
     "GREEDY_BOUND",
@@ -292,13 +296,46 @@ def solve_exact(p: CoverageProblem, *, add: int | None = None, target_share: flo
     import pulp
 
     t0 = time.perf_counter()
+    n_c, _n_d = p.value.shape
+    need = np.flatnonzero((np.diff(p.value.tocsc().indptr) > 0) & (p.base < 1.0) & (p.weight > 0))
+    prob = pulp.LpProblem("siting", pulp.LpMaximize if target_share is None else pulp.LpMinimize)
+    x, y, z, simple = _exact_constraints(p, prob, need)
+    gain = pulp.lpSum(float(p.weight[j]) * (y[j] - float(p.base[j])) for j in need)
+    if target_share is None:
+        if add is None:
+            msg = "solve_exact needs add or target_share"
+            raise SitingError(msg)
+        prob += gain
+        prob += pulp.lpSum(x) == min(add, n_c)
+    else:
+        prob += pulp.lpSum(x)
+        already = float((p.weight * np.minimum(p.base, 1.0)).sum())
+        prob += gain >= target_share * p.total - already
+    status = prob.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s))
+    if pulp.LpStatus[status] != "Optimal":
+        msg = (f"精确模型未求得最优解 the exact model is {pulp.LpStatus[status]}"
+               + (" (target share not reachable with these candidates)" if target_share is not None else ""))
+        raise SitingError(msg)
+    chosen = [i for i in range(n_c) if (x[i].value() or 0) > 0.5]
+    base_val = float((p.weight * np.minimum(p.base, 1.0)).sum())
+    gain_val = float(pulp.value(gain) or 0.0) if target_share is None else None
+    if not simple:
+        return _exact_result_assigned(p, chosen, z, base_val, gain_val, t0)
+    return _exact_result_ranked(p, chosen, base_val, gain_val, t0)
+
+
+def _exact_constraints(p: CoverageProblem, prob: pulp.LpProblem, need: NDArray[np.intp],
+                       ) -> tuple[list[pulp.LpVariable], dict[np.intp, pulp.LpVariable],
+                                  dict[tuple[int, int], pulp.LpVariable], bool]:
+    """The MIP's variables and coverage/capacity constraints, apart from the objective and the
+    solve: ``x`` (sites), ``y`` (coverage), ``z`` (assignments, empty in the simple model), simple."""
+    import pulp
+
     v = p.value.tocsc()
     n_c, _n_d = p.value.shape
-    need = np.flatnonzero((np.diff(v.indptr) > 0) & (p.base < 1.0) & (p.weight > 0))
-    prob = pulp.LpProblem("siting", pulp.LpMaximize if target_share is None else pulp.LpMinimize)
     x = [pulp.LpVariable(f"x{i}", cat="Binary") for i in range(n_c)]
     y = {j: pulp.LpVariable(f"y{j}", lowBound=0, upBound=1) for j in need}
-    simple = p.capacity is None and np.all(p.value.data >= 1.0 - 1e-12)
+    simple = bool(p.capacity is None and np.all(p.value.data >= 1.0 - 1e-12))
     z: dict[tuple[int, int], pulp.LpVariable] = {}
     for j in need:
         s, e = v.indptr[j], v.indptr[j + 1]
@@ -323,41 +360,33 @@ def solve_exact(p: CoverageProblem, *, add: int | None = None, target_share: flo
             by_i.setdefault(ci, []).append(float(p.weight[dj]) * zij)
         for ci, terms in by_i.items():
             prob += pulp.lpSum(terms) <= float(p.capacity) * x[ci]
-    gain = pulp.lpSum(float(p.weight[j]) * (y[j] - float(p.base[j])) for j in need)
-    if target_share is None:
-        if add is None:
-            msg = "solve_exact needs add or target_share"
-            raise SitingError(msg)
-        prob += gain
-        prob += pulp.lpSum(x) == min(add, n_c)
-    else:
-        prob += pulp.lpSum(x)
-        already = float((p.weight * np.minimum(p.base, 1.0)).sum())
-        prob += gain >= target_share * p.total - already
-    status = prob.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s))
-    if pulp.LpStatus[status] != "Optimal":
-        msg = (f"精确模型未求得最优解 the exact model is {pulp.LpStatus[status]}"
-               + (" (target share not reachable with these candidates)" if target_share is not None else ""))
-        raise SitingError(msg)
-    chosen = [i for i in range(n_c) if (x[i].value() or 0) > 0.5]
-    base_val = float((p.weight * np.minimum(p.base, 1.0)).sum())
-    if not simple:
-        # With capacity or decay the households a site serves come from the model's assignment
-        # (z_ij), not from re-allocating in some order: re-allocating greedily can serve fewer than
-        # the optimum, and the table would then not add up to the objective. A point served by new
-        # site i gains w_j (f_ij - b_j) over what the existing facilities give it.
-        site_gain = dict.fromkeys(chosen, 0.0)
-        for (ci, dj), zij in z.items():
-            zv = float(zij.value() or 0.0)
-            if zv > 1e-9 and ci in site_gain:
-                site_gain[ci] += float(p.weight[dj]) * zv * (float(p.value[ci, dj]) - float(p.base[dj]))
-        ordered_c = sorted(chosen, key=lambda i: -site_gain[i])
-        gains_c = [site_gain[i] for i in ordered_c]
-        total = base_val + sum(gains_c)
-        res = SitingResult(ordered_c, gains_c, total, p.total, "exact (PuLP/CBC)", time.perf_counter() - t0)
-        res.exact_value = base_val + float(pulp.value(gain) or 0.0) if target_share is None else total
-        return res
-    # order the chosen sites by marginal gain, for the ranked table
+    return x, y, z, simple
+
+
+def _exact_result_assigned(p: CoverageProblem, chosen: list[int], z: dict[tuple[int, int], pulp.LpVariable],
+                           base_val: float, gain_val: float | None, t0: float) -> SitingResult:
+    """The result of the model with capacity or decay, whose per-site gains must come from the
+    model's assignment; ``gain_val`` is the objective's gain (None when minimising sites)."""
+    # With capacity or decay the households a site serves come from the model's assignment
+    # (z_ij), not from re-allocating in some order: re-allocating greedily can serve fewer than
+    # the optimum, and the table would then not add up to the objective. A point served by new
+    # site i gains w_j (f_ij - b_j) over what the existing facilities give it.
+    site_gain = dict.fromkeys(chosen, 0.0)
+    for (ci, dj), zij in z.items():
+        zv = float(zij.value() or 0.0)
+        if zv > 1e-9 and ci in site_gain:
+            site_gain[ci] += float(p.weight[dj]) * zv * (float(p.value[ci, dj]) - float(p.base[dj]))
+    ordered_c = sorted(chosen, key=lambda i: -site_gain[i])
+    gains_c = [site_gain[i] for i in ordered_c]
+    total = base_val + sum(gains_c)
+    res = SitingResult(ordered_c, gains_c, total, p.total, "exact (PuLP/CBC)", time.perf_counter() - t0)
+    res.exact_value = base_val + gain_val if gain_val is not None else total
+    return res
+
+
+def _exact_result_ranked(p: CoverageProblem, chosen: list[int], base_val: float, gain_val: float | None,
+                         t0: float) -> SitingResult:
+    """The result of the simple model, its sites ordered by marginal gain for the ranked table."""
     ordered: list[int] = []
     gains: list[float] = []
     cur_val = base_val
@@ -369,7 +398,7 @@ def solve_exact(p: CoverageProblem, *, add: int | None = None, target_share: flo
         cur_val = val
         ordered.append(best)
         rest.remove(best)
-    exact_val = base_val + float(pulp.value(gain) or 0.0) if target_share is None else cur_val
+    exact_val = base_val + gain_val if gain_val is not None else cur_val
     res = SitingResult(ordered, gains, cur_val, p.total, "exact (PuLP/CBC)", time.perf_counter() - t0)
     res.exact_value = exact_val
     return res

@@ -628,69 +628,22 @@ class ProjectStore(abc.ABC):
         reads the ids of the layer). ``keep_ids`` are not retired either (features the source holds
         but the import left out).
         """
-        if "feature_id" not in gdf.columns:
-            msg = "internal: a layer needs a feature_id column"
-            raise LayerError(msg)
-        gname = gdf.geometry.name
-        clash = [c for c in gdf.columns if c != gname and str(c).lower() in _RESERVED_COLUMNS - {"feature_id"}]
-        if clash:
-            msg = f"列名 {clash} 为 mzgis 保留 are reserved by mzgis; rename them in the source."
-            raise LayerError(msg)
+        _check_reserved_columns(gdf)
         user = user or current_user()
         ts = now_iso()
-        new = gdf.to_crs(STORE_CRS) if gdf.crs is not None and gdf.crs != STORE_CRS else gdf
-        new = new.reset_index(drop=True)
-        ids = new["feature_id"].astype(str)
-        if not ids.is_unique:
-            dup = ids[ids.duplicated()].iloc[0]
-            msg = f"图层 '{name}' 的编号重复 duplicate feature id '{dup}'; ids must be unique"
-            raise LayerError(msg)
-        attr_cols = [str(c) for c in new.columns if c not in ("feature_id", gname)]
-        bad = [c for c in attr_cols if '"' in c or any(ord(ch) < 32 for ch in c) or not c.strip()]
-        if bad:
-            msg = (f"列名无效 invalid column names {bad}: 不能含双引号或控制字符 no double quotes, control characters "
-                   "or empty names; rename them in the source (or --map FIELD=COLUMN).")
-            raise LayerError(msg)
-        long = [c for c in attr_cols if len(c.encode()) > 63]
-        if long:
-            msg = f"列名太长 column names longer than 63 bytes: {long}; 请缩短 shorten them (--map FIELD=COLUMN)."
-            raise LayerError(msg)
-        lowered = [c.lower() for c in attr_cols]
-        if len(set(lowered)) != len(lowered):
-            msg = f"列名只差大小写 column names differ only by case: {attr_cols}; rename one in the source."
-            raise LayerError(msg)
+        new, ids, attr_cols = _checked_features(name, gdf)
         geoms = np.asarray(new.geometry.values, dtype=object)
         report = ImportReport(name, layer_type)
         with self._write_tx(user, note, ts) as con:
             self._lock_layer(con, name)
             info = self._info(con, name)
             if info is None:
-                self._check_name(con, name)
-                kinds = {c: logical_type(new[c]) for c in attr_cols}
-                declared = geometry_type(new.geometry)
-                self._create_layer(con, name, kinds, declared, layer_type)
-                self._exec(con, "INSERT INTO mzgis_layers (name, layer_type, kind, level, source, source_coords, "
-                                "created_at, updated_at, \"user\", description) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                           (name, layer_type, kind, level, source, source_coords, ts, ts, user, None))
-                table_kinds = kinds
+                table_kinds, declared = self._register_layer(con, name, new, attr_cols, layer_type=layer_type,
+                                                             kind=kind, level=level, source=source,
+                                                             source_coords=source_coords, ts=ts, user=user)
             else:
-                if info["layer_type"] != layer_type:
-                    msg = (f"图层 '{name}' 已存在且类型为 already exists as {info['layer_type']}, "
-                           f"not {layer_type}; choose another --layer name.")
-                    raise LayerError(msg)
-                table_kinds = self._columns(con, name)
-                by_lower = {c.lower(): c for c in table_kinds}
-                rename = {c: by_lower[c.lower()] for c in attr_cols if c.lower() in by_lower and by_lower[c.lower()] != c}
-                if rename:
-                    new = new.rename(columns=rename)
-                    attr_cols = [rename.get(c, c) for c in attr_cols]
-                added = {c: logical_type(new[c]) for c in attr_cols if c not in table_kinds}
-                if added:
-                    self._add_columns(con, name, added)
-                    table_kinds = {**table_kinds, **added}
-                self._exec(con, "UPDATE mzgis_layers SET updated_at = ?, \"user\" = ?, source = COALESCE(?, source) "
-                                "WHERE name = ?", (ts, user, source, name))
-                declared = self._declared_type(con, name)
+                new, attr_cols, table_kinds, declared = self._update_layer_meta(
+                    con, name, info, new, attr_cols, layer_type=layer_type, source=source, ts=ts, user=user)
             if not compatible(declared, geoms):
                 declared = "GEOMETRY"
                 self._set_declared_type(con, name, declared)
@@ -701,6 +654,44 @@ class ProjectStore(abc.ABC):
             report.total_active = int(self._one(con, f"SELECT COUNT(*) FROM {self.q(name)} "
                                                      "WHERE mz_retired_at IS NULL") or 0)
         return report
+
+    def _register_layer(self, con: Any, name: str, new: gpd.GeoDataFrame, attr_cols: list[str], *,
+                        layer_type: str, kind: str | None, level: str | None, source: str | None,
+                        source_coords: str | None, ts: str, user: str) -> tuple[dict[str, str], str]:
+        """Create a new layer's table and catalogue row (the first-write path of :meth:`write_layer`);
+        returns its column kinds and declared geometry type."""
+        self._check_name(con, name)
+        kinds = {c: logical_type(new[c]) for c in attr_cols}
+        declared = geometry_type(new.geometry)
+        self._create_layer(con, name, kinds, declared, layer_type)
+        self._exec(con, "INSERT INTO mzgis_layers (name, layer_type, kind, level, source, source_coords, "
+                        "created_at, updated_at, \"user\", description) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                   (name, layer_type, kind, level, source, source_coords, ts, ts, user, None))
+        return kinds, declared
+
+    def _update_layer_meta(self, con: Any, name: str, info: dict[str, Any], new: gpd.GeoDataFrame, attr_cols: list[str], *,
+                           layer_type: str, source: str | None, ts: str, user: str,
+                           ) -> tuple[gpd.GeoDataFrame, list[str], dict[str, str], str]:
+        """Fit an existing layer and the incoming columns to each other (type check, case-only
+        renames, added columns, catalogue row) before :meth:`write_layer` merges the features."""
+        if info["layer_type"] != layer_type:
+            msg = (f"图层 '{name}' 已存在且类型为 already exists as {info['layer_type']}, "
+                   f"not {layer_type}; choose another --layer name.")
+            raise LayerError(msg)
+        table_kinds = self._columns(con, name)
+        by_lower = {c.lower(): c for c in table_kinds}
+        rename = {c: by_lower[c.lower()] for c in attr_cols if c.lower() in by_lower and by_lower[c.lower()] != c}
+        if rename:
+            new = new.rename(columns=rename)
+            attr_cols = [rename.get(c, c) for c in attr_cols]
+        added = {c: logical_type(new[c]) for c in attr_cols if c not in table_kinds}
+        if added:
+            self._add_columns(con, name, added)
+            table_kinds = {**table_kinds, **added}
+        self._exec(con, "UPDATE mzgis_layers SET updated_at = ?, \"user\" = ?, source = COALESCE(?, source) "
+                        "WHERE name = ?", (ts, user, source, name))
+        declared = self._declared_type(con, name)
+        return new, attr_cols, table_kinds, declared
 
     def _merge(self, con: Any, name: str, new: pd.DataFrame, ids: pd.Series, geoms: np.ndarray,
                kinds: dict[str, str], fresh: bool, retire_missing: bool, ts: str, report: ImportReport,
@@ -1118,3 +1109,43 @@ def _typed(s: pd.Series, kind: str) -> Any:
             return np.array([None if n else bool(v) for v, n in zip(s.tolist(), null.tolist(), strict=True)], dtype=object)
         return s.astype(bool).to_numpy()
     return np.array([None if n else _text(v) for v, n in zip(s.tolist(), null.tolist(), strict=True)], dtype=object)
+
+
+def _check_reserved_columns(gdf: gpd.GeoDataFrame) -> None:
+    """The column checks of :meth:`ProjectStore.write_layer` that come before any reprojection."""
+    if "feature_id" not in gdf.columns:
+        msg = "internal: a layer needs a feature_id column"
+        raise LayerError(msg)
+    gname = gdf.geometry.name
+    clash = [c for c in gdf.columns if c != gname and str(c).lower() in _RESERVED_COLUMNS - {"feature_id"}]
+    if clash:
+        msg = f"列名 {clash} 为 mzgis 保留 are reserved by mzgis; rename them in the source."
+        raise LayerError(msg)
+
+
+def _checked_features(name: str, gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd.Series, list[str]]:
+    """The features in the store CRS, their ids and attribute columns, checked (unique ids, usable
+    column names) before :meth:`ProjectStore.write_layer` opens a transaction."""
+    gname = gdf.geometry.name
+    new = gdf.to_crs(STORE_CRS) if gdf.crs is not None and gdf.crs != STORE_CRS else gdf
+    new = new.reset_index(drop=True)
+    ids = new["feature_id"].astype(str)
+    if not ids.is_unique:
+        dup = ids[ids.duplicated()].iloc[0]
+        msg = f"图层 '{name}' 的编号重复 duplicate feature id '{dup}'; ids must be unique"
+        raise LayerError(msg)
+    attr_cols = [str(c) for c in new.columns if c not in ("feature_id", gname)]
+    bad = [c for c in attr_cols if '"' in c or any(ord(ch) < 32 for ch in c) or not c.strip()]
+    if bad:
+        msg = (f"列名无效 invalid column names {bad}: 不能含双引号或控制字符 no double quotes, control characters "
+               "or empty names; rename them in the source (or --map FIELD=COLUMN).")
+        raise LayerError(msg)
+    long = [c for c in attr_cols if len(c.encode()) > 63]
+    if long:
+        msg = f"列名太长 column names longer than 63 bytes: {long}; 请缩短 shorten them (--map FIELD=COLUMN)."
+        raise LayerError(msg)
+    lowered = [c.lower() for c in attr_cols]
+    if len(set(lowered)) != len(lowered):
+        msg = f"列名只差大小写 column names differ only by case: {attr_cols}; rename one in the source."
+        raise LayerError(msg)
+    return new, ids, attr_cols
