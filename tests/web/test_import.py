@@ -131,3 +131,39 @@ def test_script_in_names_shows_as_text(web_server, http):
     assert r.status_code == 200, r.text
     assert payload not in r.text
     assert web_server.store().feature("web_script", "WS1")["name"] == payload
+
+
+def test_zipped_shapefile_and_oversized_upload(web_server, http, tmp_path):
+    import zipfile
+
+    import geopandas as gpd
+    import shapely
+
+    c = http(*USERS["planner"])
+    shp = tmp_path / "shp" / "stations.shp"
+    shp.parent.mkdir()
+    gpd.GeoDataFrame({"编号": ["WZ1", "WZ2"], "名称": ["网上驿站甲", "网上驿站乙"]},
+                     geometry=[shapely.Point(LON0 + 0.001, LAT0 + 0.001), shapely.Point(LON0 + 0.002, LAT0 + 0.001)],
+                     crs="EPSG:4326").to_file(shp, encoding="utf-8")
+    z = tmp_path / "stations.zip"
+    with zipfile.ZipFile(z, "w") as out:
+        for p in shp.parent.iterdir():
+            out.write(p, p.name)
+    r = c.post("/plan/import", data={"csrf_token": c.csrf, "layer": "web_zip", "type": "facilities",
+                                     "kind": "elderly_care_station", "level": "", "coords": ""},
+               files={"file": ("stations.zip", z.read_bytes(), "application/zip")})
+    assert r.status_code == 200, r.text
+    assert len(web_server.store().read("web_zip")) == 2
+    assert set(web_server.store().history("web_zip")["user"]) == {"plan"}
+    # a zip that is not a Shapefile is refused with a message
+    before = web_server.dump()
+    r = c.post("/plan/import", data=form(c.csrf, "web_zip2"), files={"file": ("x.zip", b"PK\x03\x04 junk" * 10,
+                                                                               "application/zip")})
+    assert r.status_code == 400
+    assert "zip" in r.text
+    # more than 20 MB is refused before it is read
+    r = c.post("/plan/import", data=form(c.csrf, "web_big"),
+               files={"file": ("big.csv", csv_rows(2) + b"#" * (21 * 1024 * 1024), "text/csv")})
+    assert r.status_code == 413
+    assert web_server.dump() == before
+    assert cache_files(web_server.ws) == []
