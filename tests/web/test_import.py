@@ -4,12 +4,27 @@ CSRF-less POST and a path in the upload's name write nothing; a script in a name
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from tests.security.workspace import LAT0, LON0
-from tests.web.conftest import USERS, login_as
+from tests.web.conftest import USERS, Server, login_as, start_server, stop_server
 
 HEADER = "编号,名称,地址,状态,建筑面积,经度,纬度\n"
+
+
+@pytest.fixture(scope="module")
+def srv(web_ws: Path, tmp_path_factory) -> Iterator[Server]:
+    """A server of its own on a copy of the web workspace: the layers imported here stay out of
+    the other modules' analyses."""
+    root = tmp_path_factory.mktemp("webimport")
+    shutil.copytree(web_ws, root / "ws", ignore=shutil.ignore_patterns(".mzgis-web"))
+    server = start_server(root / "ws", root / "serve.log")
+    yield server
+    stop_server(server)
 
 
 def csv_rows(n: int, *, bad_row: int | None = None, prefix: str = "WI") -> bytes:
@@ -35,13 +50,13 @@ def cache_files(ws: Path) -> list[Path]:
     return sorted((ws / "cache").glob(".import-*")) if (ws / "cache").exists() else []
 
 
-def test_planner_imports_a_csv_in_the_browser(web_server, phone, tmp_path):
-    store = web_server.store()
+def test_planner_imports_a_csv_in_the_browser(srv, phone, tmp_path):
+    store = srv.store()
     src = tmp_path / "驿站.csv"
     src.write_bytes(csv_rows(4))
-    page = login_as(phone(), web_server, "planner")
+    page = login_as(phone(), srv, "planner")
     page.click("header nav >> text=导入")
-    assert page.url == web_server.url + "/plan/import"
+    assert page.url == srv.url + "/plan/import"
     page.set_input_files("input[name=file]", str(src))
     page.fill("input[name=layer]", "web_stations")
     page.select_option("select[name=type]", "facilities")
@@ -60,12 +75,12 @@ def test_planner_imports_a_csv_in_the_browser(web_server, phone, tmp_path):
     assert len(hist) == 4
     assert set(hist["user"]) == {"plan"}  # the logged-in planner, not the server process
     assert store.layer_info("web_stations")["source"] == "upload:驿站.csv"
-    assert cache_files(web_server.ws) == []  # the temporary copy is gone
+    assert cache_files(srv.ws) == []  # the temporary copy is gone
 
 
-def test_bad_row_gives_the_bilingual_message_and_writes_nothing(web_server, http):
-    c = http(*USERS["planner"])
-    before = web_server.dump()
+def test_bad_row_gives_the_bilingual_message_and_writes_nothing(srv, http):
+    c = http(*USERS["planner"], server=srv)
+    before = srv.dump()
     r = c.post("/plan/import", data=form(c.csrf, "web_bad"),
                files={"file": ("bad.csv", csv_rows(3, bad_row=2, prefix="WB"), "text/csv")})
     assert r.status_code == 400
@@ -76,32 +91,32 @@ def test_bad_row_gives_the_bilingual_message_and_writes_nothing(web_server, http
     assert "建筑面积" in r.text
     assert "bad.csv" in r.text
     assert ".import-" not in r.text  # the temporary name is not shown
-    assert web_server.dump() == before
-    assert "web_bad" not in web_server.store().layer_names()
-    assert cache_files(web_server.ws) == []
+    assert srv.dump() == before
+    assert "web_bad" not in srv.store().layer_names()
+    assert cache_files(srv.ws) == []
 
 
-def test_viewer_and_csrf_less_posts_are_refused(web_server, http):
-    before = web_server.dump()
-    v = http(*USERS["viewer"])
+def test_viewer_and_csrf_less_posts_are_refused(srv, http):
+    before = srv.dump()
+    v = http(*USERS["viewer"], server=srv)
     assert v.get("/plan/import").status_code == 403
     r = v.post("/plan/import", data=form(v.csrf, "web_viewer"), files={"file": ("v.csv", csv_rows(2), "text/csv")})
     assert r.status_code == 403
-    pn = http(*USERS["placename"])
+    pn = http(*USERS["placename"], server=srv)
     assert pn.get("/plan/import").status_code == 403
-    p = http(*USERS["planner"])
+    p = http(*USERS["planner"], server=srv)
     r = p.post("/plan/import", data=form(None, "web_nocsrf"), files={"file": ("n.csv", csv_rows(2), "text/csv")})
     assert r.status_code == 403
     r = p.post("/plan/import", data=form("x" * 43, "web_nocsrf"), files={"file": ("n.csv", csv_rows(2), "text/csv")})
     assert r.status_code == 403
-    assert web_server.dump() == before
-    assert cache_files(web_server.ws) == []
+    assert srv.dump() == before
+    assert cache_files(srv.ws) == []
 
 
-def test_path_in_upload_name_writes_nothing_outside(web_server, http):
-    ws = web_server.ws
-    c = http(*USERS["planner"])
-    before = web_server.dump()
+def test_path_in_upload_name_writes_nothing_outside(srv, http):
+    ws = srv.ws
+    c = http(*USERS["planner"], server=srv)
+    before = srv.dump()
     outside = ws.parent
     listing = {p: sorted(x.name for x in p.iterdir()) for p in (outside, outside.parent)}
     for name in ("../../x.csv", "..\\..\\x.csv", "/tmp/x.csv", "x.py", "x.csv\x00.py"):
@@ -111,35 +126,35 @@ def test_path_in_upload_name_writes_nothing_outside(web_server, http):
     assert not (outside / "x.csv").exists()
     assert not (outside.parent / "x.csv").exists()
     assert listing == {p: sorted(x.name for x in p.iterdir()) for p in listing}
-    assert web_server.dump() == before
+    assert srv.dump() == before
     assert cache_files(ws) == []
 
 
-def test_script_in_names_shows_as_text(web_server, http):
-    c = http(*USERS["planner"])
-    before = web_server.dump()
+def test_script_in_names_shows_as_text(srv, http):
+    c = http(*USERS["planner"], server=srv)
+    before = srv.dump()
     payload = "<script>alert(1)</script>"
     r = c.post("/plan/import", data=form(c.csrf, payload),
                files={"file": (f"{payload}.csv", csv_rows(2), "text/csv")})
     assert r.status_code == 400
     assert payload not in r.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
-    assert web_server.dump() == before
+    assert srv.dump() == before
     # a script in a row's name is imported as text and shown escaped in the report's notes, never run
     body = (HEADER + f"WS1,{payload},测试路,建成运营,120,{LON0 + 0.001:.6f},{LAT0 + 0.001:.6f}\n").encode()
     r = c.post("/plan/import", data=form(c.csrf, "web_script"), files={"file": ("s.csv", body, "text/csv")})
     assert r.status_code == 200, r.text
     assert payload not in r.text
-    assert web_server.store().feature("web_script", "WS1")["name"] == payload
+    assert srv.store().feature("web_script", "WS1")["name"] == payload
 
 
-def test_zipped_shapefile_and_oversized_upload(web_server, http, tmp_path):
+def test_zipped_shapefile_and_oversized_upload(srv, http, tmp_path):
     import zipfile
 
     import geopandas as gpd
     import shapely
 
-    c = http(*USERS["planner"])
+    c = http(*USERS["planner"], server=srv)
     shp = tmp_path / "shp" / "stations.shp"
     shp.parent.mkdir()
     gpd.GeoDataFrame({"编号": ["WZ1", "WZ2"], "名称": ["网上驿站甲", "网上驿站乙"]},
@@ -153,10 +168,10 @@ def test_zipped_shapefile_and_oversized_upload(web_server, http, tmp_path):
                                      "kind": "elderly_care_station", "level": "", "coords": ""},
                files={"file": ("stations.zip", z.read_bytes(), "application/zip")})
     assert r.status_code == 200, r.text
-    assert len(web_server.store().read("web_zip")) == 2
-    assert set(web_server.store().history("web_zip")["user"]) == {"plan"}
+    assert len(srv.store().read("web_zip")) == 2
+    assert set(srv.store().history("web_zip")["user"]) == {"plan"}
     # a zip that is not a Shapefile is refused with a message
-    before = web_server.dump()
+    before = srv.dump()
     r = c.post("/plan/import", data=form(c.csrf, "web_zip2"), files={"file": ("x.zip", b"PK\x03\x04 junk" * 10,
                                                                                "application/zip")})
     assert r.status_code == 400
@@ -165,5 +180,5 @@ def test_zipped_shapefile_and_oversized_upload(web_server, http, tmp_path):
     r = c.post("/plan/import", data=form(c.csrf, "web_big"),
                files={"file": ("big.csv", csv_rows(2) + b"#" * (21 * 1024 * 1024), "text/csv")})
     assert r.status_code == 413
-    assert web_server.dump() == before
-    assert cache_files(web_server.ws) == []
+    assert srv.dump() == before
+    assert cache_files(srv.ws) == []
