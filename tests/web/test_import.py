@@ -57,6 +57,7 @@ def test_planner_imports_a_csv_in_the_browser(srv, phone, tmp_path):
     page = login_as(phone(), srv, "planner")
     page.click("header nav >> text=导入")
     assert page.url == srv.url + "/plan/import"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # fits a phone
     page.set_input_files("input[name=file]", str(src))
     page.fill("input[name=layer]", "web_stations")
     page.select_option("select[name=type]", "facilities")
@@ -67,6 +68,7 @@ def test_planner_imports_a_csv_in_the_browser(srv, phone, tmp_path):
     assert page.inner_text(".rows-imported") == "4"
     assert page.inner_text(".skipped-count") == "0"
     assert "驿站.csv" in page.inner_text("section.import-report")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     g = store.read("web_stations")
     assert len(g) == 4
     assert sorted(g["name"]) == [f"网上导入驿站{i}" for i in range(1, 5)]
