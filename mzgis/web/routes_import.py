@@ -201,7 +201,8 @@ async def import_upload(request: Request, user: Annotated[User, Depends(require_
         if tmp is not None:  # the temporary path means nothing to the user: name the file they chose
             text = text.replace(str(tmp), shown).replace(tmp.name, shown)
         text = (text.replace("--kind", "设施类型 kind").replace("--level", "级别 level")
-                .replace("--coords", "坐标 coordinates").replace("--layer", "图层名 layer name"))
+                .replace("--coords", "坐标 coordinates").replace("--layer name", "图层名 layer name")
+                .replace("--layer ", "图层名 layer name "))
         return _page(request, form=values, error=text + "\n未写入 nothing was written.", status=400)
     finally:
         if tmp is not None:
