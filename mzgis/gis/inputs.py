@@ -119,15 +119,22 @@ def import_file(
     encoding: str | None = None,
     join_arrays: Mapping[str, np.ndarray] | None = None,
     retire_missing: bool = False,
+    user: str | None = None,
+    source_label: str | None = None,
 ) -> ImportReport:
-    """Read, validate and store one source file as a layer, in one atomic step."""
+    """Read, validate and store one source file as a layer, in one atomic step.
+
+    ``user`` names who imported it in the store's history (default: the current user, as
+    ``mzgis import`` does); ``source_label`` is recorded as the layer's source instead of the path
+    (the web app imports from a temporary copy of the upload)."""
     raw = read_source(source, sheet=sheet, source_layer=source_layer, encoding=encoding)
     if coords is None and raw.is_table:
         coords = ws.settings.import_.default_coords or None
     prepared = prepare_layer(raw, layer_type, kind=kind, level=level, coords=coords, field_map=field_map,
                              id_field=id_field, extent=ws.extent, join_arrays=join_arrays)
     report = ws.store.write_layer(layer, prepared.gdf, layer_type=layer_type, kind=prepared.kind,
-                                  level=prepared.level, source=str(source), source_coords=prepared.source_coords,
+                                  level=prepared.level, source=source_label or str(source),
+                                  source_coords=prepared.source_coords, user=user,
                                   retire_missing=retire_missing, keep_ids=prepared.skipped_ids,
                                   note=(f"跳过 skipped {len(prepared.skipped)} rows of the wrong geometry kind: "
                                         + "; ".join(p.row for p in prepared.skipped[:20])) if prepared.skipped else None)

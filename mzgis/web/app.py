@@ -241,13 +241,22 @@ def create_app(workspace_path: str | Path, *, store_url: str | None = None, secu
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    from mzgis.web import routes_core, routes_edit, routes_field, routes_plan, routes_view
+    from mzgis.web import (
+        routes_core,
+        routes_edit,
+        routes_field,
+        routes_import,
+        routes_plan,
+        routes_view,
+    )
 
     app.add_middleware(routes_field.UploadLimit)  # a too-large photo gets its own message (413)
     state.body_limits[routes_field.RECORD_PATH] = routes_field.MAX_BODY_BYTES
+    state.body_limits[routes_import.IMPORT_PATH] = routes_import.MAX_BODY_BYTES  # a layer file, up to 20 MB
     # the app's own pages, the field-inspection pages (issue 16, point 4) among them
     for router, nav in [(routes_core.router, routes_core.NAV), (routes_view.router, routes_view.NAV),
-                        (routes_plan.router, routes_plan.NAV), (routes_edit.router, routes_edit.NAV),
+                        (routes_plan.router, routes_plan.NAV), (routes_import.router, routes_import.NAV),
+                        (routes_edit.router, routes_edit.NAV),
                         (routes_field.router, routes_field.NAV), *routers]:
         app.include_router(router)
         state.nav.extend(nav)

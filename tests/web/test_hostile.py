@@ -46,7 +46,7 @@ def test_imported_payloads_stay_text_on_every_page(web_server, phone):
     for role in ("admin",):
         page = login_as(phone(), web_server, role)
         for path in [*VIEW_PAGES, "/edit/list?layer=addresses", "/edit/list?layer=lines",
-                     "/edit/history?layer=addresses&id=A1", "/plan", "/admin/users"]:
+                     "/edit/history?layer=addresses&id=A1", "/plan", "/plan/import", "/admin/users"]:
             resp = page.goto(web_server.url + path)
             assert resp.status == 200, path
             assert RENDERED not in page.content(), path

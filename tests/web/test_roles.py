@@ -12,15 +12,15 @@ from tests.web.conftest import USERS, login_as
 
 #: page → the least role that may open it
 PAGES = {"/": "viewer", "/view/maps": "viewer", "/view/indicators": "viewer", "/view/coverage": "viewer",
-         "/plan": "planner", "/edit": "placename", "/edit/list?layer=markers": "placename",
+         "/plan": "planner", "/plan/import": "planner", "/edit": "placename", "/edit/list?layer=markers": "placename",
          "/edit/feature?layer=markers&id=M1": "placename", "/edit/history?layer=markers&id=M1": "placename",
          "/field": "placename", "/field/line?id=L1": "placename", "/field/marker?code=M1": "placename",
          "/admin/users": "admin"}
 ALLOWED = {"viewer": {"viewer"}, "planner": {"viewer", "planner"}, "placename": {"viewer", "placename"},
            "admin": {"viewer", "planner", "placename", "admin"}}
-NAV = {"viewer": ["首页", "地图报告", "指标", "覆盖"], "planner": ["首页", "地图报告", "指标", "覆盖", "分析"],
+NAV = {"viewer": ["首页", "地图报告", "指标", "覆盖"], "planner": ["首页", "地图报告", "指标", "覆盖", "分析", "导入"],
        "placename": ["首页", "地图报告", "指标", "覆盖", "编辑", "联检"],
-       "admin": ["首页", "地图报告", "指标", "覆盖", "分析", "编辑", "联检", "账号"]}
+       "admin": ["首页", "地图报告", "指标", "覆盖", "分析", "导入", "编辑", "联检", "账号"]}
 
 
 @pytest.mark.parametrize("role", list(USERS))
