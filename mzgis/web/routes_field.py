@@ -16,10 +16,8 @@ Uploads are bounded before they are parsed (:class:`UploadLimit`) and checked by
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,6 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mzgis.errors import LayerError, MzgisError
 from mzgis.web.app import NavItem, render, url_with
 from mzgis.web.auth import User, require_role
+from mzgis.web.uploads import spool_upload
 
 __all__ = ["MAX_PHOTO_BYTES", "NAV", "RECORD_PATH", "UploadLimit", "router"]
 
@@ -244,20 +243,8 @@ def check_upload_name(name: str) -> str:
 async def _save_upload(upload: UploadFile, folder: Path) -> tuple[Path, int]:
     """The upload copied to a temporary file in ``folder`` (the workspace's cache), at most
     :data:`MAX_PHOTO_BYTES`; its size."""
-    fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=".part", dir=folder)
-    path = Path(tmp)
-    size = 0
-    try:
-        with os.fdopen(fd, "wb") as out:
-            while chunk := await upload.read(256 * 1024):
-                size += len(chunk)
-                if size > MAX_PHOTO_BYTES:
-                    raise HTTPException(status_code=413, detail=too_large_message(size))
-                out.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path, size
+    return await spool_upload(upload, folder, prefix=".upload-", suffix=".part", limit=MAX_PHOTO_BYTES,
+                              too_large=too_large_message)
 
 
 def check_photo(path: Path, name: str) -> str:

@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from mzgis.errors import LayerError, MzgisError
 from mzgis.web.app import NavItem, render
 from mzgis.web.auth import User, require_role
+from mzgis.web.uploads import spool_upload
 
 __all__ = ["EXTENSIONS", "IMPORT_PATH", "MAX_BODY_BYTES", "MAX_UPLOAD_BYTES", "NAV", "router"]
 
@@ -108,22 +108,9 @@ def upload_extension(name: str) -> str:
 async def _save_upload(upload: UploadFile, folder: Path, ext: str) -> tuple[Path, int]:
     """The upload copied to a new temporary file in ``folder`` (never an existing one), at most
     :data:`MAX_UPLOAD_BYTES`; its size."""
-    fd, tmp = tempfile.mkstemp(prefix=".import-", suffix=ext, dir=folder)
-    path = Path(tmp)
-    size = 0
-    try:
-        with os.fdopen(fd, "wb") as out:
-            while chunk := await upload.read(256 * 1024):
-                size += len(chunk)
-                if size > MAX_UPLOAD_BYTES:
-                    raise HTTPException(status_code=413, detail=(
-                        f"文件太大 the file is too large; 至多 at most {MAX_UPLOAD_BYTES // 2**20} MB. "
-                        "未写入 nothing was written."))
-                out.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path, size
+    return await spool_upload(upload, folder, prefix=".import-", suffix=ext, limit=MAX_UPLOAD_BYTES,
+                              too_large=lambda _size: (f"文件太大 the file is too large; 至多 at most "
+                                                       f"{MAX_UPLOAD_BYTES // 2**20} MB. 未写入 nothing was written."))
 
 
 def check_zip(path: Path, name: str) -> None:
