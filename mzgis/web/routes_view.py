@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -86,13 +87,25 @@ def indicators_page(request: Request, user: Annotated[User, Depends(require_role
         stamp = _stamp(p)
         for r in df.to_dict("records"):
             rows.append({"id": r.get("indicator_id", ""), "name": r.get("name_zh", ""),
-                         "target": f"{r.get('comparator', '')} {r.get('target', '')}".strip(),
-                         "actual": r.get("actual", ""), "unit": r.get("unit", ""),
+                         "target": f"{r.get('comparator', '')} {figure(r.get('target', ''))}".strip(),
+                         "actual": figure(r.get("actual", "")), "unit": r.get("unit", ""),
                          "passed": _passed_zh(r.get("passed", "")), "binding": r.get("binding", ""),
                          "detail": r.get("detail", "")})
     counts = {k: sum(1 for r in rows if r["passed"] == k) for k in ("达标", "未达标", "无法评估")}
     return render(request, "indicators.html", {"rows": rows, "stamp": stamp, "counts": counts,
                                                "command": f"mzgis standards {request.app.state.mz.root}"})
+
+
+def figure(value: Any) -> str:
+    """A figure as a leader reads it: whole numbers with thousands separators, others to one
+    decimal, "—" for none (the CSV keeps full precision)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return str(value) if value not in (None, "") else "—"
+    if not math.isfinite(x):
+        return "—"
+    return f"{x:,.0f}" if x == round(x) else f"{x:,.1f}"
 
 
 def coverage_files(out: Path) -> list[tuple[str, Path]]:

@@ -31,7 +31,10 @@ def test_indicators_show_pass_and_fail(web_server, phone):
         want = {"True": "达标", "False": "未达标"}.get(r["passed"], "无法评估")
         assert li.locator(".status").inner_text() == want, r["indicator_id"]
         assert r["indicator_id"] in li.inner_text()
-        assert r["actual"] in li.inner_text()
+        # as a leader reads it: whole numbers with separators, else one decimal, "—" for none
+        a = float(r["actual"]) if r["actual"] not in ("", "nan") else None
+        shown = "—" if a is None else (f"{a:,.0f}" if a == round(a) else f"{a:,.1f}")
+        assert f"现状 actual {shown}" in li.inner_text(), (r["indicator_id"], r["actual"])
     n_pass = sum(r["passed"] == "True" for r in rows)
     n_fail = sum(r["passed"] == "False" for r in rows)
     assert n_pass > 0
