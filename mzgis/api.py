@@ -509,23 +509,16 @@ def _site_core(graph: RoadGraph, fac: gpd.GeoDataFrame, dem: gpd.GeoDataFrame, *
     """What ``mzgis site`` computes between reading the layers and writing the outputs: the
     baseline of the existing facilities, the candidates (every network node within reach of
     uncovered demand unless given) and the coverage model of :mod:`mzgis.analysis.siting`."""
-    from mzgis.analysis.siting import CoverageProblem, existing_coverage, generate_candidates, solve
+    from mzgis.analysis.siting import site_on_network
     from mzgis.analysis.snapping import SegmentIndex
 
     index = SegmentIndex.shared(graph, snap_to=snap_to)
     dem = dem.reset_index(drop=True)
-    base = existing_coverage(graph, dem, fac, limit_m=limit_m, decay=decay, max_snap_m=max_snap_m, index=index)
-    if candidates is None:
-        cand = generate_candidates(graph, dem, covered=base, limit_m=limit_m, max_snap_m=max_snap_m, index=index)
-    else:
-        cand = candidates if "feature_id" in candidates else candidates.assign(feature_id=_index_ids(candidates.index))
-        cand = cand.reset_index(drop=True)
-    if cand.empty:
-        msg = "没有候选址 no candidates: every demand point is covered, or the candidate layer is empty"
-        raise LayerError(msg)
-    problem = CoverageProblem.from_network(graph, dem, cand, base=base, limit_m=limit_m, decay=decay,
-                                           capacity_households=capacity, max_snap_m=max_snap_m, index=index)
-    result = solve(problem, add=add, target_share=target_share, method=method)
+    if candidates is not None and "feature_id" not in candidates:
+        candidates = candidates.assign(feature_id=_index_ids(candidates.index))
+    result, problem, _ = site_on_network(graph, dem, fac, limit_m=limit_m, candidates=candidates, add=add,
+                                         target_share=target_share, decay=decay, capacity_households=capacity,
+                                         method=method, max_snap_m=max_snap_m, index=index)
     table = result.table(problem.candidate_ids, problem.candidate_lonlat)
     out = gpd.GeoDataFrame(table.drop(columns=["x", "y"]), geometry=gpd.points_from_xy(table["x"], table["y"]),
                            crs="EPSG:4326").to_crs(dem.crs)

@@ -47,7 +47,7 @@ from numpy.typing import NDArray
 
 from mzgis.analysis import _guards as guard
 from mzgis.analysis.snapping import SegmentIndex, Snapped, SnapTo
-from mzgis.errors import ParameterError, SitingError
+from mzgis.errors import LayerError, ParameterError, SitingError
 from mzgis.layers.network import RoadGraph
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ __all__ = [
     "existing_coverage",
     "generate_candidates",
     "network_candidates",
+    "site_on_network",
     "solve",
     "solve_exact",
     "solve_greedy",
@@ -585,3 +586,29 @@ def generate_candidates(graph: RoadGraph, demand: gpd.GeoDataFrame, *, covered: 
     nodes = network_candidates(graph, ds, np.asarray(covered) < 1.0, limit_m=limit_m)
     return gpd.GeoDataFrame({"feature_id": [f"N{int(graph.node_ids[n])}" for n in nodes]},
                             geometry=gpd.points_from_xy(graph.x[nodes], graph.y[nodes]), crs=graph.crs)
+
+
+def site_on_network(graph: RoadGraph, demand: gpd.GeoDataFrame, existing: gpd.GeoDataFrame | None, *,
+                    limit_m: float, candidates: gpd.GeoDataFrame | None = None, add: int | None = None,
+                    target_share: float | None = None, decay: str | None = None,
+                    capacity_households: float | None = None, method: str = "auto", max_snap_m: float = 300.0,
+                    snap_to: SnapTo = "main",
+                    index: SegmentIndex | None = None) -> tuple[SitingResult, CoverageProblem, gpd.GeoDataFrame]:
+    """New sites on a walking network, as ``mzgis site`` and :func:`mzgis.site` choose them: the
+    baseline of the ``existing`` facilities (held fixed), the candidates (given, or every network
+    node within ``limit_m`` of demand not fully covered: :func:`generate_candidates`), the coverage
+    model (:meth:`CoverageProblem.from_network`) and its solution. ``demand`` rows by position.
+
+    Returns the result, the problem (candidate ids and lon/lat of its rows) and the candidates.
+    """
+    idx = index if index is not None else SegmentIndex.shared(graph, snap_to=snap_to)
+    base = existing_coverage(graph, demand, existing, limit_m=limit_m, decay=decay, max_snap_m=max_snap_m, index=idx)
+    cand = (generate_candidates(graph, demand, covered=base, limit_m=limit_m, max_snap_m=max_snap_m, index=idx)
+            if candidates is None else candidates.reset_index(drop=True))
+    if cand.empty:
+        msg = "没有候选址 no candidates: every demand point is covered, or the candidate layer is empty"
+        raise LayerError(msg)
+    problem = CoverageProblem.from_network(graph, demand, cand, base=base, limit_m=limit_m, decay=decay,
+                                           capacity_households=capacity_households, max_snap_m=max_snap_m,
+                                           index=idx)
+    return solve(problem, add=add, target_share=target_share, method=method), problem, cand

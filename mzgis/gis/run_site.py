@@ -11,15 +11,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from mzgis.analysis.siting import (
-    CoverageProblem,
-    SitingResult,
-    existing_coverage,
-    generate_candidates,
-    solve,
-)
+from mzgis.analysis.siting import SitingResult, site_on_network
 from mzgis.analysis.snapping import SegmentIndex
-from mzgis.errors import LayerError
 from mzgis.gis.inputs import (
     SCENARIOS,
     facilities_of,
@@ -66,20 +59,13 @@ def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float 
     dem, _ = load_demand(ws, demand, graph)
     dem = dem.reset_index(drop=True)
     fac = facilities_of(ws, k.id, statuses)
-    base = existing_coverage(graph, dem, fac, limit_m=limit, decay=decay, max_snap_m=snap, index=index)
-    if candidates is not None:
-        cand = ws.store.read(candidates).reset_index(drop=True)
-        source = f"layer {candidates}"
-    else:
-        cand = generate_candidates(graph, dem, covered=base, limit_m=limit, max_snap_m=snap, index=index)
-        source = (f"{len(cand)} 个路网节点 network nodes within {t_min:g} min of uncovered demand "
-                  "(every such node: 'exact' is exact over all of them)")
-    if cand.empty:
-        msg = "没有候选址 no candidates: every demand point is covered, or the candidate layer is empty"
-        raise LayerError(msg)
-    problem = CoverageProblem.from_network(graph, dem, cand, base=base, limit_m=limit, decay=decay,
-                                           capacity_households=capacity, max_snap_m=snap, index=index)
-    result = solve(problem, add=add, target_share=target, method=method)
+    cand = ws.store.read(candidates) if candidates is not None else None
+    result, problem, used = site_on_network(graph, dem, fac, limit_m=limit, candidates=cand, add=add,
+                                            target_share=target, decay=decay, capacity_households=capacity,
+                                            method=method, max_snap_m=snap, index=index)
+    source = (f"layer {candidates}" if candidates is not None else
+              f"{len(used)} 个路网节点 network nodes within {t_min:g} min of uncovered demand "
+              "(every such node: 'exact' is exact over all of them)")
     table = result.table(problem.candidate_ids, problem.candidate_lonlat)
     table["fixed_status"] = "、".join(statuses)
     out = ws.out_dir
