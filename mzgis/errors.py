@@ -110,3 +110,19 @@ class ValidationFailed(LayerError):
         if self.total > len(shown):
             lines.append(f"  …另有 {self.total - len(shown)} 处 and {self.total - len(shown)} more")
         super().__init__("\n".join(lines))
+
+
+class ClusterError(RuntimeError, MzgisError):
+    """The Dask cluster could not be reached or a partition could not be computed on it."""
+
+
+class AccountError(ValueError, MzgisError):
+    """A bad account name, role or password (``mzgis users``, the web app's accounts)."""
+
+
+class FieldInputError(LayerError):
+    """A field-inspection form value that cannot be recorded (shown with the form; nothing written)."""
+
+
+class ImportInputError(LayerError):
+    """A value of the web import form that cannot be used (shown with the form; nothing written)."""

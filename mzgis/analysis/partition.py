@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 from mzgis.analysis.coverage import assign_units, coverage_table
 from mzgis.analysis.reach import ReachResult, nearest_facility, points_xy
 from mzgis.analysis.snapping import SegmentIndex, SnapTo, main_component_edges
-from mzgis.errors import MzgisError, NetworkError
+from mzgis.errors import ClusterError, MzgisError, NetworkError
 from mzgis.layers.network import MIN_EDGE_M, RoadGraph
 
 __all__ = ["CELL_M", "ClusterError", "PartitionResult", "PartitionTask", "coverage_partitioned", "open_client",
@@ -58,10 +58,6 @@ CELL_M = 5000.0
 CONNECT_TIMEOUT = "20s"
 #: Added to every clipping distance: far above float rounding, far below anything that matters.
 MARGIN_M = 1.0
-
-
-class ClusterError(RuntimeError, MzgisError):
-    """The Dask cluster could not be reached or a partition could not be computed on it."""
 
 
 @dataclass

@@ -22,7 +22,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
-from mzgis.errors import MzgisError
+from mzgis.errors import AccountError
 from mzgis.layers.store import ProjectStore
 
 __all__ = ["RIGHTS", "ROLES", "AccountError", "Accounts", "LoginLimiter", "NotLoggedIn", "User", "check_csrf",
@@ -41,10 +41,6 @@ RIGHTS: dict[str, frozenset[str]] = {
 LOGIN_RE = re.compile(r"^[^\W][\w.\-]{0,39}$")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
-
-
-class AccountError(ValueError, MzgisError):
-    """A bad account name, role or password."""
 
 
 class NotLoggedIn(Exception):

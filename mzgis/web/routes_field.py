@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mzgis.errors import LayerError, MzgisError
+from mzgis.errors import FieldInputError, LayerError, MzgisError
 from mzgis.web.app import NavItem, render, url_with
 from mzgis.web.auth import User, require_role
 from mzgis.web.uploads import spool_upload
@@ -50,10 +50,6 @@ MAX_INSPECTOR = 100
 MAX_NOTE = 1000
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _CTRL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-class FieldInputError(LayerError):
-    """A field form value that cannot be recorded (shown with the form; nothing written)."""
 
 
 def _mb(n: int) -> str:

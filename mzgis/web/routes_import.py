@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
-from mzgis.errors import LayerError, MzgisError
+from mzgis.errors import ImportInputError, MzgisError
 from mzgis.web.app import NavItem, render
 from mzgis.web.auth import User, require_role
 from mzgis.web.uploads import spool_upload
@@ -45,10 +45,6 @@ COORDS = [("", "默认 workspace default"), ("wgs84", "WGS-84 (GPS)"), ("gcj02",
 LEVELS = [("", "—"), ("district", "区县 district"), ("subdistrict", "街道乡镇 subdistrict"),
           ("community", "社区村 community")]
 _CTRL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class ImportInputError(LayerError):
-    """A value of the import form that cannot be used (shown with the form; nothing written)."""
 
 
 def _choices() -> dict[str, Any]:
