@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mzgis.errors import FieldInputError, LayerError, MzgisError
 from mzgis.web.app import NavItem, render, url_with
 from mzgis.web.auth import User, require_role
-from mzgis.web.uploads import spool_upload
+from mzgis.web.uploads import form_text, spool_upload
 
 __all__ = ["MAX_PHOTO_BYTES", "NAV", "RECORD_PATH", "UploadLimit", "router"]
 
@@ -194,22 +194,7 @@ def marker_page(request: Request, user: Annotated[User, Depends(require_role("pl
 # -- recording ------------------------------------------------------------------------------------------
 
 def _field(form: Any, name: str, *, max_len: int, label: str, multiline: bool = False) -> str:
-    v = form.get(name)
-    if v is None:
-        return ""
-    if not isinstance(v, str):
-        msg = f"{label}: 应为文字 must be text, not a file"
-        raise FieldInputError(msg)
-    v = v.strip()
-    if len(v) > max_len:
-        msg = f"{label}: 太长 too long ({len(v)} 个字符 characters); 至多 at most {max_len}"
-        raise FieldInputError(msg)
-    bad = _CTRL.search(v) if multiline else re.search(r"[\x00-\x1f\x7f]", v)
-    if bad:
-        msg = (f"{label}: 含控制字符 contains a control character (U+{ord(bad.group()):04X}); "
-               "请删除 remove it")
-        raise FieldInputError(msg)
-    return v
+    return form_text(form, name, max_len=max_len, label=label, error=FieldInputError, multiline=multiline)
 
 
 def _float(form: Any, name: str, label: str) -> float | None:

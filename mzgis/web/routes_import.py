@@ -23,7 +23,7 @@ from starlette.datastructures import UploadFile
 from mzgis.errors import ImportInputError, MzgisError
 from mzgis.web.app import NavItem, render
 from mzgis.web.auth import User, require_role
-from mzgis.web.uploads import spool_upload
+from mzgis.web.uploads import form_text, spool_upload
 
 __all__ = ["EXTENSIONS", "IMPORT_PATH", "MAX_BODY_BYTES", "MAX_UPLOAD_BYTES", "NAV", "router"]
 
@@ -70,20 +70,7 @@ def import_page(request: Request, user: Annotated[User, Depends(require_role("pl
 
 
 def _text(form: Any, name: str, *, max_len: int, label: str) -> str:
-    v = form.get(name)
-    if v is None:
-        return ""
-    if not isinstance(v, str):
-        msg = f"{label}: 应为文字 must be text, not a file"
-        raise ImportInputError(msg)
-    v = v.strip()
-    if len(v) > max_len:
-        msg = f"{label}: 太长 too long ({len(v)} 个字符 characters); 至多 at most {max_len}"
-        raise ImportInputError(msg)
-    if _CTRL.search(v):
-        msg = f"{label}: 含控制字符 contains a control character; 请删除 remove it"
-        raise ImportInputError(msg)
-    return v
+    return form_text(form, name, max_len=max_len, label=label, error=ImportInputError)
 
 
 def upload_extension(name: str) -> str:

@@ -1,4 +1,5 @@
-"""Uploads spooled to the workspace's cache: one place for the size limit and the clean-up.
+"""Form input of the web pages: uploads spooled to the workspace's cache (one place for the size
+limit and the clean-up) and text fields checked the same way on every page.
 
 The browser's file name is never used as a path: the file gets a new temporary name made by
 ``mkstemp`` (never an existing file), and it is removed if the copy fails or goes over the limit.
@@ -7,14 +8,16 @@ The browser's file name is never used as a path: the file gets a new temporary n
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import HTTPException
 from starlette.datastructures import UploadFile
 
-__all__ = ["spool_upload"]
+__all__ = ["form_text", "spool_upload"]
 
 _CHUNK = 256 * 1024
 
@@ -37,3 +40,30 @@ async def spool_upload(upload: UploadFile, folder: Path, *, prefix: str, suffix:
         path.unlink(missing_ok=True)
         raise
     return path, size
+
+
+#: Control characters a one-line form value may not hold; a multi-line one keeps tab and newlines.
+_CTRL_LINE = re.compile(r"[\x00-\x1f\x7f]")
+_CTRL_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def form_text(form: Any, name: str, *, max_len: int, label: str, error: type[Exception],
+              multiline: bool = False) -> str:
+    """A text field of a posted form, stripped: "" when absent; ``error`` (shown with the form,
+    nothing written) for a file in its place, more than ``max_len`` characters, or a control
+    character (tab and newlines allowed when ``multiline``)."""
+    v = form.get(name)
+    if v is None:
+        return ""
+    if not isinstance(v, str):
+        msg = f"{label}: 应为文字 must be text, not a file"
+        raise error(msg)
+    v = v.strip()
+    if len(v) > max_len:
+        msg = f"{label}: 太长 too long ({len(v)} 个字符 characters); 至多 at most {max_len}"
+        raise error(msg)
+    bad = (_CTRL_TEXT if multiline else _CTRL_LINE).search(v)
+    if bad:
+        msg = f"{label}: 含控制字符 contains a control character (U+{ord(bad.group()):04X}); 请删除 remove it"
+        raise error(msg)
+    return v
