@@ -155,3 +155,37 @@ def test_the_last_resort_of_the_fast_path_is_exact_too(name, monkeypatch):
     fast = idx.snap(x, y, max_distance_m=300.0)
     assert idx.main.last_fallback > 0.3 * x.size
     _assert_same(fast, SegmentIndex(g, method="strtree").snap(x, y, max_distance_m=300.0))
+
+
+@pytest.mark.parametrize("name", EXTRACTS[:2])
+@pytest.mark.parametrize("threads", ["2", "3"])
+def test_parallel_strips_equal_the_rtree(name, threads, monkeypatch):
+    """The KD path split into vertical strips searched in threads (as on a city network) answers
+    exactly as the R-tree: points spread everywhere and points crowded on the strip borders, at a
+    maximum distance inside the strips' overlap and at one beyond it (which widens them)."""
+    import mzgis.analysis.snapping as snapping
+
+    monkeypatch.setattr(snapping, "_STRIP_MIN_SAMPLES", 0)
+    monkeypatch.setenv("MZGIS_THREADS", threads)
+    g = real_graph(name)
+    x, y = _mixed_points(g, 3000, seed=5)
+    fast_index = SegmentIndex(g, snap_to="main", method="fast")
+    ref_index = SegmentIndex(g, snap_to="main", method="strtree")
+    fast_index.snap(x[:10], y[:10], max_distance_m=300.0)  # builds the strips
+    strips = fast_index.main._strips
+    assert len(strips) == int(threads)
+    cuts = np.array([s.lo for s in strips[1:]])
+    # each strip's tree really holds only its part (plus the overlap), not the whole network
+    tab, h = fast_index.main.table, fast_index.main.h
+    total = int((np.maximum(np.ceil(np.hypot(tab.dx, tab.dy) / h), 1) + 1).sum())
+    assert all(s.owner.size < total for s in strips)
+    assert sum(s.owner.size for s in strips) >= total
+    rng = np.random.default_rng(3)
+    # on each border, and within a few metres to a few hundred metres either side of it
+    bx = np.repeat(cuts, 400) + rng.choice([-1, 1], 400 * cuts.size) * rng.uniform(0, 500, 400 * cuts.size)
+    bx[::50] = np.repeat(cuts, 400)[::50]
+    by = rng.uniform(g.y.min(), g.y.max(), bx.size)
+    xs, ys = np.concatenate([x, bx]), np.concatenate([y, by])
+    for max_d in (300.0, 900.0):
+        _assert_same(fast_index.snap(xs, ys, max_distance_m=max_d), ref_index.snap(xs, ys, max_distance_m=max_d))
+        assert fast_index.main._margin >= max_d
