@@ -111,7 +111,10 @@ def plan_rows(request: Request) -> list[dict[str, str]]:
     """The inspection plan as ``mzgis inspect plan`` computes it (files are not written)."""
     from mzgis.gis.pipelines import inspection_plan_table
 
-    table = inspection_plan_table(request.app.state.mz.workspace())
+    ws = request.app.state.mz.workspace()
+    if not (ws.store.layer_names("boundary_lines") and ws.store.layer_names("boundary_markers")):
+        return []  # nothing imported yet: the page says what to import, not an error
+    table = inspection_plan_table(ws)
     return [{str(k): _text(v) for k, v in r.items()} for r in table.to_dict("records")]
 
 

@@ -137,6 +137,27 @@ def test_line_or_marker_that_does_not_exist(field_server, http):
     assert c.get("/field/marker", params={"code": "../../etc"}).status_code == 404
 
 
+def test_workspace_without_boundary_layers_shows_what_to_import(tmp_path, http):
+    """A new workspace (no boundary lines or markers yet): the task list is empty and says what to
+    import — a page, not an error."""
+    from tests.security.workspace import mzgis
+    from tests.web.conftest import add_accounts
+
+    ws = tmp_path / "ws"
+    assert mzgis("init", ws, "--name", "新区", "--jurisdiction", "新区", "--plan", "mentougou") == 0
+    add_accounts(ws)
+    srv = start_server(ws, tmp_path / "serve.log")
+    try:
+        c = http(*USERS["placename"], server=srv)
+        r = c.get("/field", headers={"Accept": "text/html"})
+        assert r.status_code == 200, r.text
+        assert "请先导入界线和界桩" in r.text
+        assert 'class="cards"' in r.text
+        assert c.get("/field/line", params={"id": "L1"}).status_code == 404
+    finally:
+        stop_server(srv)
+
+
 # -- recording on the phone ------------------------------------------------------------------------------
 
 def test_record_with_photo_and_position_on_the_phone(field_server, phone, tmp_path):
