@@ -53,6 +53,9 @@ def cmd_record(a: argparse.Namespace) -> int:
                      note=a.note, layer=a.layer)
     print(f"已记录 recorded: 界桩 {rec['marker_code']} {rec['date']} {rec['condition']} ({rec['inspector']})"
           + (f", 照片 photo {rec['photo']}" if rec["photo"] else ""))
+    if rec.get("superseded"):
+        print(f"注意 note: 界桩 {rec['marker_code']} 已有更晚的检查 has a later inspection on record: 其状况和检查日期未改 "
+              f"its condition and date are kept; 本次检查已存入记录 this inspection is kept in the records")
     return 0
 
 

@@ -367,6 +367,8 @@ def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, in
     marker was found, stored with its offset in metres from the marker's recorded position (the
     marker's geometry is not moved); ``client_key`` a key the record is stored with: a record
     whose key the store already holds is not written again (the result has ``duplicate=True``).
+    An inspection dated before the marker's last inspection is stored as a record but leaves the
+    marker's condition and date as they are (the result has ``superseded=True``).
     """
     cond, day = _record_checks(condition, date, inspector, client_key)
     where, _ = _marker_row(ws, marker_code, layer)
@@ -386,21 +388,24 @@ def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, in
             # no expect_version: an inspection is a new observation, not an edit of what was shown, so
             # another inspection of the marker landing meanwhile is no conflict; edit_feature locks the
             # row and refuses a marker retired meanwhile in its own transaction
-            store.edit_feature(where, marker_code, changes={"condition": cond, "last_inspection_date": day},
+            # an inspection older than the marker's last one (queued offline, sent late) is kept as a
+            # record but does not overwrite the newer condition
+            report = store.edit_feature(where, marker_code, changes={"condition": cond, "last_inspection_date": day},
                                user=user or inspector, note=f"inspection {day}" + (f": {note}" if note else ""),
                                records={"mzgis_inspections": [rec]},
                                unique_record=None if client_key is None else ("mzgis_inspections", "client_key",
-                                                                                client_key))
+                                                                                client_key),
+                                        keep_newer="last_inspection_date")
         except DuplicateRecordError:
             if part is not None:
                 part.unlink(missing_ok=True)
                 part = None
-            return {**rec, "photo": None, "duplicate": True}
+            return {**rec, "photo": None, "duplicate": True, "superseded": False}
         if part is not None and final is not None:
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(part, final)
             part = None
-        return {**rec, "duplicate": False}
+        return {**rec, "duplicate": False, "superseded": report.kept_newer}
     except BaseException:
         if part is not None:
             part.unlink(missing_ok=True)

@@ -257,6 +257,23 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
+def _recorded(request: Request, code: str, rec: dict[str, Any]) -> Response:
+    """The answer to a stored (or already stored, or superseded) inspection: JSON for the page's
+    script and its offline queue, else back to the marker page."""
+    dup = bool(rec.get("duplicate"))
+    msg = (f"已记录 recorded: 界桩 marker {rec['marker_code']} {rec['date']} {rec['condition']}"
+           + ("（此前已收到 already received earlier）" if dup else "")
+           + ("（已有更晚的检查，界桩状况未改 a later inspection is on record: the marker's condition is kept）"
+              if rec.get("superseded") else ""))
+    saved = "dup" if dup else "old" if rec.get("superseded") else "1"
+    if _wants_json(request):
+        return JSONResponse({"ok": True, "duplicate": dup, "superseded": bool(rec.get("superseded")),
+                             "marker": rec["marker_code"], "message": msg,
+                             "offset_m": rec.get("offset_m"), "photo": rec.get("photo"),
+                             "next": url_with("/field/marker", code=code, saved=saved)})
+    return RedirectResponse(url_with("/field/marker", code=code, saved=saved), status_code=303)
+
+
 @router.post(RECORD_PATH)
 async def record(request: Request, user: Annotated[User, Depends(require_role("placename"))]) -> Response:
     from starlette.concurrency import run_in_threadpool
@@ -331,11 +348,4 @@ async def record(request: Request, user: Annotated[User, Depends(require_role("p
     finally:
         if photo_tmp is not None:
             photo_tmp.unlink(missing_ok=True)
-    dup = bool(rec.get("duplicate"))
-    msg = (f"已记录 recorded: 界桩 marker {rec['marker_code']} {rec['date']} {rec['condition']}"
-           + ("（此前已收到 already received earlier）" if dup else ""))
-    if _wants_json(request):
-        return JSONResponse({"ok": True, "duplicate": dup, "marker": rec["marker_code"], "message": msg,
-                             "offset_m": rec.get("offset_m"), "photo": rec.get("photo"),
-                             "next": url_with("/field/marker", code=code, saved="dup" if dup else "1")})
-    return RedirectResponse(url_with("/field/marker", code=code, saved="dup" if dup else "1"), status_code=303)
+    return _recorded(request, code, rec)

@@ -86,3 +86,23 @@ def test_record_refuses_a_future_date(ws, capsys):
     assert ws.store.dump() == before
     assert main(["record", str(ws.root), "JZ-2", "--condition", "损坏", "--date", latest_today().isoformat(),
                  "--inspector", "张三"]) == 0
+
+
+def test_an_older_inspection_sent_late_keeps_the_newer_condition(ws, capsys):
+    """`mzgis record` (and the web app's queue) with an inspection dated before the marker's last
+    one: stored as a record, the marker's condition and date left as the newer inspection set them,
+    and the user told so."""
+    assert main(["record", str(ws.root), "JZ-2", "--condition", "损坏", "--date", "2026-11-20",
+                 "--inspector", "李四"]) == 0
+    capsys.readouterr()
+    assert main(["record", str(ws.root), "JZ-2", "--condition", "完好", "--date", "2026-11-02",
+                 "--inspector", "王五"]) == 0
+    out = capsys.readouterr().out
+    assert "已有更晚的检查 has a later inspection on record" in out
+    m = ws.store.feature("markers", "JZ-2")
+    assert (m["condition"], str(m["last_inspection_date"])[:10]) == ("损坏", "2026-11-20")
+    recs = ws.store.records("mzgis_inspections")
+    assert recs["inspector"].tolist() == ["李四", "王五"]
+    rec = run_record(ws, "JZ-2", condition="丢失", date="2026-11-21", inspector="李四")
+    assert not rec["superseded"]
+    assert ws.store.feature("markers", "JZ-2")["condition"] == "丢失"

@@ -58,3 +58,41 @@ def test_same_key_at_once_is_stored_once(any_workspace):
     assert sorted(outcome) == ["duplicate"] * (n - 1) + ["stored"]
     recs = any_workspace.store.records("mzgis_inspections")
     assert recs["client_key"].tolist() == ["same-key-123"]
+
+
+def test_a_late_older_observation_is_recorded_but_keeps_the_newer_state(any_workspace):
+    """``keep_newer``: an inspection dated before the marker's last one (queued offline and sent
+    late) is appended to the records but does not put the older condition back; a later one does
+    update. Both back ends; the check is made on the locked row."""
+    st = any_workspace.store
+    gdf = layer(2)
+    gdf["last_inspection_date"] = ["2020-01-01", None]
+    st.write_layer("markers", gdf, layer_type="boundary_markers")
+
+    def inspect(fid: str, day: str, cond: str):
+        return st.edit_feature("markers", fid, changes={"condition": cond, "last_inspection_date": day}, user="field",
+                               records={"mzgis_inspections": [{"marker_code": fid, "date": day, "condition": cond}]},
+                               keep_newer="last_inspection_date")
+
+    def state(fid: str) -> tuple[str, str]:
+        row = st.feature("markers", fid)
+        return str(row["condition"]), str(row["last_inspection_date"])[:10]
+
+    r = inspect("M0000", "2026-05-01", "损坏")
+    assert (r.updated, r.kept_newer) == (1, False)
+    assert state("M0000") == ("损坏", "2026-05-01")
+    versions = len(st.history("markers", "M0000"))
+    r = inspect("M0000", "2026-04-01", "完好")  # older, arriving late
+    assert (r.updated, r.unchanged, r.kept_newer) == (0, 1, True)
+    assert state("M0000") == ("损坏", "2026-05-01")
+    assert len(st.history("markers", "M0000")) == versions
+    recs = st.records("mzgis_inspections")
+    assert recs["date"].astype(str).str[:10].tolist() == ["2026-05-01", "2026-04-01"]
+    r = inspect("M0000", "2026-05-01", "丢失")  # the same day: the later report wins, as before
+    assert state("M0000") == ("丢失", "2026-05-01")
+    r = inspect("M0000", "2026-06-01", "完好")
+    assert state("M0000") == ("完好", "2026-06-01")
+    # a marker never inspected takes any date
+    r = inspect("M0001", "2019-01-01", "完好")
+    assert (r.updated, r.kept_newer) == (1, False)
+    assert state("M0001") == ("完好", "2019-01-01")

@@ -88,6 +88,13 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
 
 
+def _later(current: Any, new: Any) -> bool:
+    """True when the date ``current`` is after ``new`` (both dates or ISO text; a missing or
+    unreadable one is never later)."""
+    a = pd.to_datetime(pd.Series([current, new], dtype=object).astype(str), errors="coerce", format="mixed")
+    return bool(pd.notna(a[0]) and pd.notna(a[1]) and a[0] > a[1])
+
+
 @dataclass
 class ImportReport:
     """What one write to the store did."""
@@ -103,6 +110,8 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)
     #: rows of the source left out (wrong geometry kind), each "row [field]: found — problem → fix"
     skipped: list[str] = field(default_factory=list)
+    #: an edit with ``keep_newer`` found a later date in place and left the feature unchanged
+    kept_newer: bool = False
 
     def summary(self) -> str:
         """One line for the user (and one more per skipped row)."""
@@ -813,7 +822,8 @@ class ProjectStore(abc.ABC):
                      geometry: Any = None, expect_version: int | None = None, user: str | None = None,
                      note: str | None = None, add: bool = False,
                      records: dict[str, list[dict[str, Any]]] | None = None,
-                     unique_record: tuple[str, str, str] | None = None) -> ImportReport:
+                     unique_record: tuple[str, str, str] | None = None,
+                     keep_newer: str | None = None) -> ImportReport:
         """Add a feature (``add=True``) or update one's attributes and/or geometry, with history.
 
         One transaction that reads and writes this one row: the version check (``expect_version``)
@@ -823,6 +833,10 @@ class ProjectStore(abc.ABC):
         when ``table`` already holds a row whose ``column`` is ``value`` (a record sent twice),
         :class:`~mzgis.errors.DuplicateRecordError` is raised and nothing is written; the check
         holds ``table``'s lock, so two writers of the same key cannot both pass it.
+        ``keep_newer`` (a date column in ``changes``): when the feature already holds a later date
+        there (an older observation arriving late, e.g. an inspection queued offline), the feature
+        is left as it is — the check is made on the locked row — while ``records`` are still
+        appended; the report's ``kept_newer`` says so.
         """
         fid = str(feature_id)
         with self._write_tx(user or current_user(), note, now_iso()) as con:
@@ -861,6 +875,9 @@ class ProjectStore(abc.ABC):
                 if row["mz_retired_at"] is not None:
                     msg = f"要素 {fid} 已退役 is retired; 用 use `mzgis revert` to bring back a version"
                     raise LayerError(msg)
+                if keep_newer is not None and keep_newer in vals and _later(row.get(keep_newer), vals[keep_newer]):
+                    vals, geometry = {}, None
+                    report.kept_newer = True
                 sets = [f"{self.q(c)} = ?" for c in vals]
                 params: list[Any] = list(vals.values())
                 if geometry is not None:
