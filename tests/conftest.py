@@ -45,6 +45,32 @@ def gpkg_workspace(tmp_path: Path):
     return init_workspace(tmp_path / "gws", name="测试区")
 
 
+# -- the demo, run once ---------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def demo_once(tmp_path_factory) -> tuple[Path, str]:
+    """``mzgis demo`` run once for the whole session: (its workspace, what it printed). Tests only
+    read it; a test that writes takes a private copy (:func:`copy_demo`)."""
+    import contextlib
+    import io
+
+    from mzgis.gis.cli import main
+
+    root = tmp_path_factory.mktemp("demo-once") / "ws"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = main(["demo", str(root)])
+    assert rc == 0, buf.getvalue()
+    return root, buf.getvalue()
+
+
+def copy_demo(demo_once: tuple[Path, str], dst: Path) -> Path:
+    """A private copy of the session's demo workspace (store, outputs and caches) at ``dst``."""
+    import shutil
+
+    shutil.copytree(demo_once[0], dst)
+    return dst
+
+
 # -- store back ends ------------------------------------------------------------------------------
 
 def _pg_binaries() -> bool:

@@ -10,15 +10,14 @@ import pytest
 import tomli_w
 
 from mzgis.gis.cli import main
+from tests.conftest import copy_demo
 
 KIND = "elderly_care_station"
 
 
 @pytest.fixture(scope="module")
-def demo_ws(tmp_path_factory):
-    root = tmp_path_factory.mktemp("acc") / "ws"
-    assert main(["demo", str(root)]) == 0
-    return root
+def demo_ws(demo_once, tmp_path_factory):
+    return copy_demo(demo_once, tmp_path_factory.mktemp("acc") / "ws")
 
 
 def _csv(path):

@@ -109,17 +109,16 @@ def test_reach_without_network_is_a_clear_error(tmp_path, capsys):
     assert "mzgis network" in capsys.readouterr().err
 
 
-def test_demo_runs_end_to_end(tmp_path, capsys):
-    assert main(["demo", str(tmp_path / "demo")]) == 0
-    out = capsys.readouterr().out
+def test_demo_runs_end_to_end(demo_once):
+    ws, out = demo_once
     assert "reach.csv" in out
-    reach = pd.read_csv(tmp_path / "demo" / "out" / "reach.csv", encoding="utf-8-sig")
+    reach = pd.read_csv(ws / "out" / "reach.csv", encoding="utf-8-sig")
     assert len(reach) == 400
     assert reach["snapped"].all()
     assert reach["distance_m"].notna().mean() > 0.5
     from mzgis.layers.store import open_store
 
-    store = open_store(tmp_path / "demo" / "project.gpkg")
+    store = open_store(ws / "project.gpkg")
     names = store.layer_names()
     assert {"communities", "subdistricts", "residential", "elderly_stations"} <= set(names)
     res = store.read("residential")

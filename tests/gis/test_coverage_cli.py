@@ -6,19 +6,16 @@ import pandas as pd
 import pytest
 
 from mzgis.gis.cli import main
-from tests.conftest import shared
+from tests.conftest import copy_demo, shared
 
 
 @pytest.fixture(scope="module")
-def demo_ws(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo") / "ws"
-    assert main(["demo", str(root)]) == 0
-    return root
+def demo_ws(demo_once, tmp_path_factory):
+    return copy_demo(demo_once, tmp_path_factory.mktemp("demo") / "ws")
 
 
-def test_demo_ends_with_coverage_and_indicator_tables(tmp_path, capsys):
-    assert main(["demo", str(tmp_path / "d")]) == 0
-    out = capsys.readouterr().out
+def test_demo_ends_with_coverage_and_indicator_tables(demo_once):
+    ws, out = demo_once
     assert "服务圈覆盖" in out
     assert "指标评估" in out
     assert "EC-04" in out
@@ -26,7 +23,7 @@ def test_demo_ends_with_coverage_and_indicator_tables(tmp_path, capsys):
     assert "indicators.csv" in out
     assert "map.html" in out
     assert "report.html" in out
-    assert (tmp_path / "d" / "out" / "map_coverage.png").exists()
+    assert (ws / "out" / "map_coverage.png").exists()
 
 
 def test_coverage_files_and_conservation(demo_ws, capsys):

@@ -45,9 +45,8 @@ def test_real_data_with_a_source_column_has_no_banner(tmp_path, source):
         assert BANNER not in page, name  # …but it does not make the data a sample
 
 
-def test_the_demo_is_labelled(tmp_path):
-    ws = tmp_path / "demo"
-    assert mzgis("demo", ws) == 0
+def test_the_demo_is_labelled(demo_once):
+    ws = demo_once[0]
     for name, page in _pages(ws).items():
         assert BANNER in page, name
     from mzgis.gis.pipelines import is_sample_workspace
