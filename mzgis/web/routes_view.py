@@ -118,9 +118,10 @@ def coverage_rows(df: pd.DataFrame) -> list[dict[str, Any]]:
     rows = []
     for r in df.to_dict("records"):
         try:
-            share = f"{100 * float(r.get('share_covered', '')):.1f}%"
-        except ValueError:
-            share = "—"
+            x = 100 * float(r.get("share_covered", ""))
+        except (TypeError, ValueError):
+            x = math.nan
+        share = f"{x:.1f}%" if math.isfinite(x) else "—"  # no households in the unit: no share
         rows.append({"level": r.get("level", ""), "unit": r.get("unit_name", ""), "code": r.get("unit_code", ""),
                      "minutes": r.get("minutes", ""), "households": r.get("households", ""),
                      "covered": r.get("households_covered", ""), "share": share})
