@@ -232,9 +232,12 @@ def run_report(ws: Workspace, *, kinds: list[str] | None = None, profile: str = 
             msg = (f"--access {spec}: 供给 supply '{supply}' 应为 must be beds, floor_area_m2 or count "
                    "(e.g. --access 社区养老服务驿站:count)")
             raise LayerError(msg)
-        runs.append((get_kind(name).id, supply or "beds"))
-    for k, supply in runs:
-        run_access(ws, kind=k, supply=supply, profile=profile, statuses=statuses, snap_to=snap_to)
+        runs.append((get_kind(name).id, supply or "beds", name))
+    for k, supply, name in runs:
+        try:
+            run_access(ws, kind=k, supply=supply, profile=profile, statuses=statuses, snap_to=snap_to)
+        except LayerError as exc:  # the hint in this command's own words
+            raise LayerError(str(exc).replace("--supply count", f"--access {name}:count")) from None
     return write_report(ws, run_map(ws, kinds=kinds, out=ws.out_dir / "map.html", profile=profile,
                                     statuses=statuses, snap_to=snap_to), date=day, paper=paper)
 

@@ -74,6 +74,15 @@ def test_missing_beds_is_a_clear_error_and_writes_nothing(demo_ws, capsys):
     assert open_store(demo_ws / "project.gpkg").dump() == before
     assert main(["access", str(demo_ws), "--kind", KIND, "--supply", "count", "--decay", "cubic"]) == 2
     assert "cubic" in capsys.readouterr().err
+    # `report --access KIND` gives the same error with its own flag in the hint, and writes no report
+    reports = sorted(p.name for p in (demo_ws / "out").glob("report*"))
+    assert main(["report", str(demo_ws), "--access", "社区养老服务驿站"]) == 2
+    err = capsys.readouterr().err
+    assert "床位数" in err
+    assert "--access 社区养老服务驿站:count" in err
+    assert "--supply" not in err
+    assert sorted(p.name for p in (demo_ws / "out").glob("report*")) == reports
+    assert open_store(demo_ws / "project.gpkg").dump() == before
 
 
 def test_compare_scenarios_conserve_per_unit(demo_ws, capsys):
