@@ -24,7 +24,7 @@ from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -162,8 +162,42 @@ def _inspections(store: Any, code: str, limit: int = 5) -> list[dict[str, str]]:
     if df.empty or "marker_code" not in df:
         return []
     df = df[df["marker_code"].astype(str) == code].sort_values("id").tail(limit)
-    keep = ["date", "condition", "inspector", "note", "photo", "offset_m"]
+    keep = ["id", "date", "condition", "inspector", "note", "photo", "offset_m"]
     return [{k: _text(r.get(k)) for k in keep} for r in df.to_dict("records")][::-1]
+
+
+#: The photo types ``run_record`` stores, as served.
+PHOTO_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
+
+
+def photo_file(root: Path, stored: str) -> Path | None:
+    """The file of a photo path as an inspection record holds it (``photos/<date>/<name>``), or None
+    when it is anything else: not relative, outside ``photos/``, another type, or missing. The
+    record is data like any other (a store can be edited with other tools): it is never trusted
+    as a path."""
+    if not stored or "\\" in stored or "\x00" in stored or stored.startswith("/"):
+        return None
+    parts = stored.split("/")
+    if parts[0] != "photos" or any(p in ("", ".", "..") for p in parts) or len(parts) != 3:
+        return None
+    if Path(parts[-1]).suffix.lower() not in PHOTO_TYPES:
+        return None
+    base = (root / "photos").resolve()
+    p = (root / stored).resolve()
+    if not p.is_relative_to(base) or not p.is_file():
+        return None
+    return p
+
+
+@router.get("/field/photo/{record_id}")
+def photo(request: Request, user: Annotated[User, Depends(require_role("placename"))], record_id: int) -> Response:
+    """The photo of one inspection record, as it was stored."""
+    df = request.app.state.mz.store().records("mzgis_inspections")
+    rec = df[pd.to_numeric(df["id"], errors="coerce") == record_id] if "id" in df and "photo" in df else df.iloc[0:0]
+    p = None if rec.empty else photo_file(request.app.state.mz.root, _text(rec["photo"].iloc[0]))
+    if p is None:
+        raise HTTPException(status_code=404, detail=f"没有这张照片 no photo for inspection record {record_id}")
+    return FileResponse(p, media_type=PHOTO_TYPES[p.suffix.lower()])
 
 
 def _marker_page(request: Request, user: User, code: str, *, error: str | None = None,

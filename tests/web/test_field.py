@@ -461,3 +461,53 @@ def test_a_send_whose_answer_is_lost_is_retried_once(field_server, phone):
     assert len(recs) == n0 + 1
     assert (recs["client_key"] == key).sum() == 1
     assert len(field_server.store().history("markers")) == h0 + 1
+
+
+# -- seeing the photos -------------------------------------------------------------------------------------
+
+def test_recorded_photo_is_shown_on_the_marker_page(field_server, http):
+    """The photo of an inspection is served back (same bytes, an image type) to place-name staff
+    and shown on the marker page; other roles get 403, unknown records 404."""
+    c = http(*USERS["placename"], server=field_server)
+    shot = jpeg((80, 60), "blue")
+    r = post(c, form(c, "M6", date="2026-01-06"), ("门口.jpg", shot), Accept="application/json")
+    assert r.status_code == 200, r.text
+    recs = inspections(field_server)
+    rec = recs[recs["marker_code"].astype(str) == "M6"].iloc[-1]
+    rid = int(rec["id"])
+    got = c.get(f"/field/photo/{rid}")
+    assert got.status_code == 200
+    assert got.headers["content-type"] == "image/jpeg"
+    assert got.content == shot == (field_server.ws / rec["photo"]).read_bytes()
+    assert f'src="/field/photo/{rid}"' in c.get("/field/marker", params={"code": "M6"}).text
+    viewer = http(*USERS["viewer"], server=field_server)
+    assert viewer.get(f"/field/photo/{rid}").status_code == 403
+    assert c.get("/field/photo/999999").status_code == 404
+    assert c.get("/field/photo/..%2F..%2Fproject.gpkg").status_code in (404, 422)
+
+
+def test_a_tampered_photo_path_in_the_records_serves_nothing(field_server, http, tmp_path):
+    """A record's photo path is data (the store can be edited with other tools): paths out of
+    photos/, of another type, absolute or through a link are never served."""
+    ws = field_server.ws
+    (ws / "photos" / "2026-01-07").mkdir(parents=True, exist_ok=True)
+    (ws / "photos" / "2026-01-07" / "notes.txt").write_text("secret", encoding="utf-8")
+    outside = tmp_path / "outside.jpg"
+    outside.write_bytes(jpeg())
+    link = ws / "photos" / "2026-01-07" / "link.jpg"
+    link.symlink_to(outside)
+    bad = ["../project.gpkg", "photos/../project.gpkg", "photos/../../etc/passwd", "/etc/passwd",
+           str(outside), "photos/2026-01-07/notes.txt", "photos/2026-01-07/link.jpg", "photos\\..\\project.gpkg",
+           "photos/2026-01-07/../../mzgis.toml", "photos/2026-01-07/missing.jpg"]
+    store = field_server.store()
+    store.append_records("mzgis_inspections", [{"marker_code": "M7", "date": "2026-01-07", "condition": "完好",
+                                                "inspector": "tool", "photo": p} for p in bad])
+    recs = inspections(field_server)
+    ids = recs[recs["inspector"].astype(str) == "tool"]["id"].astype(int).tolist()
+    assert len(ids) == len(bad)
+    c = http(*USERS["placename"], server=field_server)
+    for rid, p in zip(ids, bad, strict=True):
+        r = c.get(f"/field/photo/{rid}")
+        assert r.status_code == 404, (p, r.status_code)
+        assert b"secret" not in r.content
+        assert b"SQLite" not in r.content
