@@ -796,6 +796,7 @@ def _site_thinned(graph: RoadGraph, demand: gpd.GeoDataFrame, ds: Snapped, base:
     res.method = (f"{res.method}, 抽稀候选 over thinned candidates"
                   + (" + 局部调整 local swaps" if info.passes else ""))
     times["refine"] = time.perf_counter() - t0
+    res.seconds += times["refine"]
     rows = model.row_nodes()
     lonlat = gpd.GeoSeries(gpd.points_from_xy(graph.x[rows], graph.y[rows]), crs=graph.crs).to_crs("EPSG:4326")
     problem.candidate_ids = [f"N{int(graph.node_ids[n])}" for n in rows]
