@@ -29,6 +29,22 @@ Solvers
 
 ``choose`` = ``auto`` runs the exact model when the instance is small enough and reports the
 greedy's optimality gap against it.
+
+City scale
+----------
+Without a candidate layer the candidates are the network nodes within reach of demand not fully
+covered: at most a few thousand in a district, but ~300,000 for 400,000 demand points over a
+671,000-node network and over a million at the size of Beijing, each costing a bounded Dijkstra.
+Above :data:`MAX_CANDIDATES` of them :func:`site_on_network` thins them to the node nearest the
+mean of each square grid cell (:func:`thin_candidates`; the smallest of :data:`THIN_CELLS_M` that
+fits), computes pairs only to the demand that can still gain, solves over the representatives,
+and then refines: each chosen site, the others fixed, is swapped for the generated node within
+the cell size that adds most, while that strictly improves the coverage (a local optimum for
+single swaps within the cell size; ``add`` without capacity). Measured on the tiled Heidelberg 2×2
+(311,337 candidate nodes, 250 m cells, 14,026 representatives, ``add=20``): 0.6 % of the new
+coverage below the greedy over all candidate nodes (4.3 % before the refinement); representatives
+nearest the uncovered demand's weighted centroid instead did no better (0.5 % / 4.9 %; at 150 m
+cells 0.3 % against 0.06 %), so the simpler rule is used.
 """
 
 from __future__ import annotations

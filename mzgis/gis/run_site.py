@@ -49,7 +49,8 @@ def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float 
 
     Facilities of ``statuses`` are held fixed (default 建成运营; the planned scenario also holds the
     在建/规划 stations fixed). Without a candidate layer the candidates are every network node
-    within the service distance of uncovered demand (:func:`~mzgis.analysis.siting.generate_candidates`)."""
+    within the service distance of uncovered demand (:func:`~mzgis.analysis.siting.generate_candidates`),
+    thinned when there are more than :data:`~mzgis.analysis.siting.MAX_CANDIDATES`."""
     k = get_kind(kind)
     graph = load_network(ws)
     index = SegmentIndex.shared(graph, snap_to=snap_setting(ws, snap_to))
