@@ -185,7 +185,9 @@ def site_phase(graph, dem, fac_x, fac_y, limit: float, res: dict, *, gap: bool, 
     print(f"  end to end         {t_site:7.2f} s  (target < 60 s) [{steps}]")
     if th is not None:
         print(f"  candidates: {th.nodes:,} nodes thinned to {th.representatives:,} (one per {th.cell_m:g} m cell); "
-              f"refinement {th.swaps} swaps in {th.passes} passes (converged {th.converged}): "
+              f"refinement {th.swaps} swaps in {th.passes} passes (converged {th.converged}; {th.tried:,} nodes "
+              f"tried: all within {th.step_m:g} m" + (f", a {th.step_m:g} m grid to {th.cell_m:g} m" if th.step_m < th.cell_m
+                                                     else "") + "): "
               f"{th.covered_before:,.0f} -> {r.covered:,.0f} households")
     base_val = r.covered - sum(r.gains)
     print(f"  covered {r.covered:,.0f} of {r.total:,.0f} households (baseline {base_val:,.0f}, "
@@ -193,6 +195,7 @@ def site_phase(graph, dem, fac_x, fac_y, limit: float, res: dict, *, gap: bool, 
     res.update(site_s=t_site, site_steps=r.timings, site_covered=r.covered, site_new=r.covered - base_val,
                site_nodes=th.nodes if th else None, site_cell_m=th.cell_m if th else None,
                site_reps=th.representatives if th else None, site_swaps=th.swaps if th else None,
+               site_refine_step_m=th.step_m if th else None, site_refine_tried=th.tried if th else None,
                site_covered_before_refine=th.covered_before if th else None)
     if not gap:
         return

@@ -40,11 +40,15 @@ mean of each square grid cell (:func:`thin_candidates`; the smallest of :data:`T
 fits), computes pairs only to the demand that can still gain, solves over the representatives,
 and then refines: each chosen site, the others fixed, is swapped for the generated node within
 the cell size that adds most, while that strictly improves the coverage (a local optimum for
-single swaps within the cell size; ``add`` without capacity). Measured on the tiled Heidelberg 2×2
+single swaps within the cell size; ``add`` without capacity). When more than
+:data:`REFINE_MAX_NODES` nodes lie that near the sites (large cells in a dense city), it tries every
+node within a shorter step and one per step-sized cell out to the cell size. Measured on the tiled Heidelberg 2×2
 (311,337 candidate nodes, 250 m cells, 14,026 representatives, ``add=20``): 0.6 % of the new
 coverage below the greedy over all candidate nodes (4.3 % before the refinement); representatives
 nearest the uncovered demand's weighted centroid instead did no better (0.5 % / 4.9 %; at 150 m
-cells 0.3 % against 0.06 %), so the simpler rule is used.
+cells 0.3 % against 0.06 %), so the simpler rule is used. At 4×4 (2.4 M candidate nodes, 500 m
+cells, 19,188 representatives) the step-and-grid refinement (120–180 m steps) came within 0.05 % of
+the new coverage of trying all ~22,000 nodes within 500 m, at a third of the refinement's time.
 """
 
 from __future__ import annotations
@@ -100,6 +104,9 @@ MAX_CANDIDATES = 20_000
 THIN_CELLS_M = (100.0, 150.0, 200.0, 250.0, 300.0, 400.0, 500.0, 750.0, 1000.0)
 #: At most this many passes of the local refinement after thinning.
 REFINE_PASSES = 5
+#: Above this many generated nodes around the chosen sites, the refinement tries every node only
+#: near each site and a grid of them farther out (see ``_refine``).
+REFINE_MAX_NODES = 4_000
 
 
 @dataclass
@@ -264,6 +271,11 @@ class Thinning:
         The last pass made no swap: no single swap within ``cell_m`` improves the result.
     covered_before
         Households covered by the solution over the representatives, before the refinement.
+    step_m
+        The refinement tried every generated node within ``step_m`` of a site and, when
+        ``step_m < cell_m``, one per ``step_m`` grid cell out to ``cell_m``.
+    tried
+        Generated nodes the refinement tried.
     """
 
     nodes: int
@@ -273,6 +285,8 @@ class Thinning:
     passes: int = 0
     converged: bool = False
     covered_before: float = 0.0
+    step_m: float = 0.0
+    tried: int = 0
 
 
 @dataclass
@@ -695,15 +709,18 @@ def thin_candidates(x: NDArray[np.float64], y: NDArray[np.float64], *, max_candi
         ix = np.floor(x / size).astype(np.int64)
         iy = np.floor(y / size).astype(np.int64)
         key = (ix - ix.min()) * (int(iy.max() - iy.min()) + 1) + (iy - iy.min())
-        cells, inv = np.unique(key, return_inverse=True)
-        if cells.size <= max_candidates or cells.size == 1:
+        top = int(key.max())
+        # counting occupied cells: a bincount when the grid is not huge, much faster than a sort
+        n_cells = int(np.count_nonzero(np.bincount(key))) if top < 50_000_000 else int(np.unique(key).size)
+        if n_cells <= max_candidates or n_cells == 1:
             break
         k += 1
+    _cells, inv = np.unique(key, return_inverse=True)
     cnt = np.bincount(inv)
     mx = np.bincount(inv, weights=x) / cnt
     my = np.bincount(inv, weights=y) / cnt
     d2 = (x - mx[inv]) ** 2 + (y - my[inv]) ** 2
-    order = np.lexsort((np.arange(n), d2, inv))
+    order = np.lexsort((d2, inv))  # stable: equal distances keep the first point
     first = np.ones(n, dtype=bool)
     first[1:] = inv[order][1:] != inv[order][:-1]
     return np.sort(order[first]).astype(np.int64), float(size)
@@ -832,9 +849,16 @@ def _thinning_note(info: Thinning, *, refined: bool, covered: float) -> str:
             f"over the representatives)")
     if not refined:
         return head + "; 未做局部调整 no local refinement (only for --add without capacity)"
-    tail = (f"; 局部调整 local refinement: {info.swaps} 次替换 swaps in {info.passes} 轮 passes "
-            f"(每个选址与 {info.cell_m:g} m 内的候选节点互换 each site tried against the candidate nodes within "
-            f"{info.cell_m:g} m), 覆盖户数 households covered {info.covered_before:.1f} → {covered:.1f}")
+    if info.step_m >= info.cell_m:
+        near = (f"每个选址与 {info.cell_m:g} m 内的候选节点互换 each site tried against the candidate nodes "
+                f"within {info.cell_m:g} m")
+    else:
+        near = (f"每个选址与 {info.step_m:g} m 内的全部候选节点及 {info.cell_m:g} m 内每 {info.step_m:g} m 网格一个节点互换 "
+                f"each site tried against every candidate node within {info.step_m:g} m and one per "
+                f"{info.step_m:g} m cell within {info.cell_m:g} m")
+    tail = (f"; 局部调整 local refinement: {info.swaps} 次替换 swaps in {info.passes} 轮 passes, "
+            f"{info.tried} 个节点 nodes tried ({near}), 覆盖户数 households covered {info.covered_before:.1f} → "
+            f"{covered:.1f}")
     if not info.converged:
         tail += "; 达到轮数上限 pass limit reached (further swaps may still help)"
     return head + tail
@@ -899,25 +923,44 @@ def _coverage_of(m: sp.csr_matrix, rows: list[int], base: NDArray[np.float64]) -
 def _refine(model: _NodeRows, nodes: NDArray[np.int64], chosen: list[int], *, cell_m: float,
             weight: NDArray[np.float64], base: NDArray[np.float64], passes: int, info: Thinning,
             times: dict[str, float]) -> list[int]:
-    """Swap each chosen site (rows of ``model``) for the generated node within ``cell_m`` that
-    adds most given the other sites, while that strictly improves the coverage (uncapacitated);
-    returns the rows chosen. Updates ``info`` (swaps, passes, converged)."""
+    """Swap each chosen site (rows of ``model``) for the generated node near it that adds most
+    given the other sites, while that strictly improves the coverage (uncapacitated); returns the
+    rows chosen. Updates ``info`` (swaps, passes, converged, step, tried).
+
+    "Near" is every generated node within ``cell_m``, unless that is more than
+    :data:`REFINE_MAX_NODES` nodes around the first sites (dense cities with large cells): then
+    every node within a step ``s < cell_m`` and, farther out to ``cell_m``, one node per ``s``-cell
+    (:func:`thin_candidates`), ``s`` chosen so that about half the budget is the dense part.
+    """
     from scipy.spatial import cKDTree
 
     g = model.graph
-    tree = cKDTree(np.column_stack([g.x[nodes], g.y[nodes]]))
-    row_nodes = model.row_nodes()
+    xy = np.column_stack([g.x[nodes], g.y[nodes]])
+    tree = cKDTree(xy)
     sites = list(chosen)
     tol = 1e-9 * max(float(weight.sum()), 1.0)
     pair_s = 0.0
+    step = cell_m
+    tried_all: set[int] = set()
     for _ in range(passes):
         info.passes += 1
-        near = tree.query_ball_point(np.column_stack([g.x[row_nodes[sites]], g.y[row_nodes[sites]]]),
-                                     cell_m, return_sorted=True)
-        t0 = time.perf_counter()
-        model.add(nodes[np.unique(np.concatenate([np.asarray(b, dtype=np.int64) for b in near]))])
-        pair_s += time.perf_counter() - t0
         row_nodes = model.row_nodes()
+        at = np.column_stack([g.x[row_nodes[sites]], g.y[row_nodes[sites]]])
+        near = [np.asarray(b, dtype=np.int64) for b in tree.query_ball_point(at, cell_m, return_sorted=True)]
+        union = np.unique(np.concatenate(near))
+        if info.passes == 1 and union.size > REFINE_MAX_NODES:
+            step = max(10.0, float(np.floor(cell_m * np.sqrt(REFINE_MAX_NODES / (2.0 * union.size)) / 10.0) * 10.0))
+        if step < cell_m:
+            keep, _ = thin_candidates(xy[union, 0], xy[union, 1], max_candidates=union.size, cells_m=(step,))
+            reps = union[keep]
+            dense = tree.query_ball_point(at, step, return_sorted=True)
+            near = [np.union1d(np.intersect1d(b, reps), np.asarray(d, dtype=np.int64))
+                    for b, d in zip(near, dense, strict=True)]
+            union = np.unique(np.concatenate(near))
+        tried_all.update(union.tolist())
+        t0 = time.perf_counter()
+        model.add(nodes[union])
+        pair_s += time.perf_counter() - t0
         m = model.matrix()
         swapped = False
         for k in range(len(sites)):
@@ -936,6 +979,8 @@ def _refine(model: _NodeRows, nodes: NDArray[np.int64], chosen: list[int], *, ce
         if not swapped:
             info.converged = True
             break
+    info.step_m = step
+    info.tried = len(tried_all)
     times["refine_pairs"] = pair_s
     return sites
 

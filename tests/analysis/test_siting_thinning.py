@@ -15,6 +15,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from mzgis.analysis import siting
 from mzgis.analysis.siting import (
     THIN_CELLS_M,
     CoverageProblem,
@@ -123,6 +124,34 @@ def test_refinement_never_loses_and_ends_locally_optimal(case):
             tried += 1
             assert _oracle_covered(case, [*sites[:k], c, *sites[k + 1:]]) <= best + 1e-6
     assert tried > 20
+
+
+def test_refinement_near_and_on_a_grid_when_the_neighbourhood_is_large(case, monkeypatch):
+    """With more nodes around the sites than the budget, every node within a step and a grid of
+    nodes out to the cell size: still never worse, and no swap within the step improves."""
+    g = case[0]
+    full, _, _ = _run(case, max_candidates=CAP)
+    monkeypatch.setattr(siting, "REFINE_MAX_NODES", 40)
+    before, _, _ = _run(case, max_candidates=CAP, refine_passes=0)
+    res, problem, _ = _run(case, max_candidates=CAP)
+    info = res.thinning
+    assert info is not None
+    assert full.thinning is not None
+    assert full.thinning.step_m == full.thinning.cell_m  # the default budget: every node within the cell
+    assert 10.0 <= info.step_m < info.cell_m
+    assert info.tried < full.thinning.tried
+    assert info.converged
+    assert res.covered >= before.covered - 1e-9
+    node_of = _node_of(g)
+    sites = [node_of[problem.candidate_ids[i]] for i in res.chosen]
+    assert res.covered == pytest.approx(_oracle_covered(case, sites), abs=1e-6)
+    gen = np.array(sorted(_generated(case)))
+    best = _oracle_covered(case, sites)
+    for k, s in enumerate(sites):
+        for c in gen[np.hypot(g.x[gen] - g.x[s], g.y[gen] - g.y[s]) <= info.step_m].tolist():
+            if c not in sites:
+                assert _oracle_covered(case, [*sites[:k], c, *sites[k + 1:]]) <= best + 1e-6
+    assert f"every candidate node within {info.step_m:g} m and one per {info.step_m:g} m cell" in res.notes[0]
 
 
 def test_below_the_cap_nothing_changes(case):
