@@ -40,7 +40,8 @@ mean of each square grid cell (:func:`thin_candidates`; the smallest of :data:`T
 fits), computes pairs only to the demand that can still gain, solves over the representatives,
 and then refines: each chosen site, the others fixed, is swapped for the generated node within
 the cell size that adds most, while that strictly improves the coverage (a local optimum for
-single swaps within the cell size; ``add`` without capacity). When more than
+single swaps within the cell size; for ``add``, with capacity after the greedy, each swap keeping
+the site's place in the allocation order). When more than
 :data:`REFINE_MAX_NODES` nodes lie that near the sites (large cells in a dense city), it tries
 every node within a shorter step and one per step-sized cell out to the cell size.
 
@@ -748,9 +749,9 @@ def site_on_network(graph: RoadGraph, demand: gpd.GeoDataFrame, existing: gpd.Ge
 
     City scale: when more than ``max_candidates`` nodes are generated (None: never), they are
     thinned to one per grid cell (:func:`thin_candidates`), the model is solved over those
-    representatives with pairs only to the demand that can gain, and, for ``add`` without
-    capacity, a local refinement (at most ``refine_passes`` passes) swaps each chosen site for
-    the best generated node within the cell size while that strictly improves the coverage.
+    representatives with pairs only to the demand that can gain, and, for ``add`` (with capacity
+    after the greedy only), a local refinement (at most ``refine_passes`` passes) swaps each chosen
+    site for the best generated node within the cell size while that strictly improves the coverage.
     The result's ``thinning`` and ``notes`` say so; ``timings`` has the seconds per step.
 
     Returns the result, the problem (candidate ids and lon/lat of its rows: with thinning, the
@@ -825,11 +826,18 @@ def _site_thinned(graph: RoadGraph, demand: gpd.GeoDataFrame, ds: Snapped, base:
     times["solve"] = time.perf_counter() - t0
     info = Thinning(nodes=int(nodes.size), cell_m=cell, representatives=int(reps.size), covered_before=res.covered)
     t0 = time.perf_counter()
-    if add is not None and capacity_households is None and refine_passes > 0 and res.chosen:
+    # with capacity the objective is the allocation in the sites' order (CoverageProblem.covered),
+    # which the greedy reports; an exact result's assignment can serve more, so it is kept as it is
+    refined = (add is not None and refine_passes > 0 and bool(res.chosen)
+               and (capacity_households is None or res.exact_value is None))
+    if refined:
         chosen = _refine(model, nodes, res.chosen, cell_m=cell, weight=weight, base=thin.base, passes=refine_passes,
-                         info=info, times=times)
+                         info=info, times=times, capacity=capacity_households)
         problem = CoverageProblem(model.matrix(), weight, thin.base, capacity_households)
-        order, gains = _ranked(problem, chosen)
+        if capacity_households is None:
+            order, gains = _ranked(problem, chosen)
+        else:
+            order, gains = chosen, _allocation_gains(problem, chosen)
         res.chosen, res.gains = order, gains
         res.covered = float((weight * np.minimum(thin.base, 1.0)).sum()) + float(sum(gains))
     else:
@@ -842,8 +850,7 @@ def _site_thinned(graph: RoadGraph, demand: gpd.GeoDataFrame, ds: Snapped, base:
     lonlat = gpd.GeoSeries(gpd.points_from_xy(graph.x[rows], graph.y[rows]), crs=graph.crs).to_crs("EPSG:4326")
     problem.candidate_ids = [f"N{int(graph.node_ids[n])}" for n in rows]
     problem.candidate_lonlat = np.column_stack([lonlat.x.to_numpy(), lonlat.y.to_numpy()])
-    res.notes.insert(0, _thinning_note(info, refined=add is not None and capacity_households is None
-                                       and refine_passes > 0, covered=res.covered))
+    res.notes.insert(0, _thinning_note(info, refined=refined, covered=res.covered))
     res.thinning = info
     res.timings = times
     return res, problem, _node_layer(graph, rows)
@@ -856,7 +863,8 @@ def _thinning_note(info: Thinning, *, refined: bool, covered: float) -> str:
             f"结果为近似 the result is approximate; 下列求解说明针对代表点 the solver lines below are "
             f"over the representatives)")
     if not refined:
-        return head + "; 未做局部调整 no local refinement (only for --add without capacity)"
+        return head + ("; 未做局部调整 no local refinement (only for --add, and with capacity only after the "
+                       "greedy)")
     if info.step_m >= info.cell_m:
         near = (f"每个选址与 {info.cell_m:g} m 内的候选节点互换 each site tried against the candidate nodes "
                 f"within {info.cell_m:g} m")
@@ -930,10 +938,12 @@ def _coverage_of(m: sp.csr_matrix, rows: list[int], base: NDArray[np.float64]) -
 
 def _refine(model: _NodeRows, nodes: NDArray[np.int64], chosen: list[int], *, cell_m: float,
             weight: NDArray[np.float64], base: NDArray[np.float64], passes: int, info: Thinning,
-            times: dict[str, float]) -> list[int]:
+            times: dict[str, float], capacity: float | None = None) -> list[int]:
     """Swap each chosen site (rows of ``model``) for the generated node near it that adds most
-    given the other sites, while that strictly improves the coverage (uncapacitated); returns the
-    rows chosen. Updates ``info`` (swaps, passes, converged, step, tried).
+    given the other sites, while that strictly improves the coverage; returns the rows chosen.
+    With ``capacity`` the coverage is the allocation in the sites' order
+    (:meth:`CoverageProblem.covered`) and a swap keeps the position. Updates ``info`` (swaps,
+    passes, converged, step, tried).
 
     "Near" is every generated node within ``cell_m``, unless that is more than
     :data:`REFINE_MAX_NODES` nodes around the first sites (dense cities with large cells): then
@@ -972,15 +982,18 @@ def _refine(model: _NodeRows, nodes: NDArray[np.int64], chosen: list[int], *, ce
         m = model.matrix()
         swapped = False
         for k in range(len(sites)):
-            others = sites[:k] + sites[k + 1:]
-            cur = _coverage_of(m, others, base)
             taken = set(sites)
             tries = [r for r in (model.row_of[int(n)] for n in nodes[near[k]]) if r >= 0 and r not in taken]
             if not tries:
                 continue
-            gains = _row_gains(m, tries, cur, weight)
+            if capacity is None:
+                cur = _coverage_of(m, sites[:k] + sites[k + 1:], base)
+                gains = _row_gains(m, tries, cur, weight)
+                now = _row_gains(m, [sites[k]], cur, weight)[0]
+            else:
+                gains, now = _swap_values(m, sites, k, tries, weight, base, capacity)
             best = int(np.argmax(gains))
-            if gains[best] > _row_gains(m, [sites[k]], cur, weight)[0] + tol:
+            if gains[best] > now + tol:
                 sites[k] = tries[best]
                 info.swaps += 1
                 swapped = True
@@ -991,6 +1004,39 @@ def _refine(model: _NodeRows, nodes: NDArray[np.int64], chosen: list[int], *, ce
     info.tried = len(tried_all)
     times["refine_pairs"] = pair_s
     return sites
+
+
+def _allocate_row(m: sp.csr_matrix, i: int, rem: NDArray[np.float64], cap: float) -> float:
+    """:meth:`CoverageProblem._allocate` with ``apply=True``, vectorised: site ``i`` serves the
+    households still unserved (``rem``, updated) by decreasing value up to ``cap``."""
+    s, e = m.indptr[i], m.indptr[i + 1]
+    order = np.argsort(-m.data[s:e], kind="stable")
+    idx, val = m.indices[s:e][order], m.data[s:e][order]
+    r = rem[idx]
+    take = np.clip(cap - (np.cumsum(r) - r), 0.0, r)
+    rem[idx] = r - take
+    return float((take * val).sum())
+
+
+def _swap_values(m: sp.csr_matrix, sites: list[int], k: int, tries: list[int], weight: NDArray[np.float64],
+                 base: NDArray[np.float64], cap: float) -> tuple[NDArray[np.float64], float]:
+    """With capacity: what the sites serve, in order, with ``sites[k]`` replaced by each of
+    ``tries`` (the part that changes: from position ``k`` on), and with ``sites[k]`` itself."""
+    rem = weight * (1.0 - np.minimum(base, 1.0))
+    for i in sites[:k]:
+        _allocate_row(m, i, rem, cap)
+
+    def value(i: int) -> float:
+        r = rem.copy()
+        return sum(_allocate_row(m, j, r, cap) for j in [i, *sites[k + 1:]])
+
+    return np.array([value(i) for i in tries]), value(sites[k])
+
+
+def _allocation_gains(p: CoverageProblem, order: list[int]) -> list[float]:
+    """What each site serves when allocated in ``order`` (with capacity): the ranked table."""
+    rem = p.weight * (1.0 - np.minimum(p.base, 1.0))
+    return [_allocate_row(p.value, i, rem, float(p.capacity or np.inf)) for i in order]
 
 
 def _ranked(p: CoverageProblem, chosen: list[int]) -> tuple[list[int], list[float]]:

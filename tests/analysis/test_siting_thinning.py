@@ -154,6 +154,48 @@ def test_refinement_near_and_on_a_grid_when_the_neighbourhood_is_large(case, mon
     assert f"every candidate node within {info.step_m:g} m and one per {info.step_m:g} m cell" in res.notes[0]
 
 
+def _oracle_allocated(case, sites, cap):
+    """With capacity: each site in turn serves the households within LIMIT (networkx) that neither
+    an existing station nor an earlier site serves, in demand order, up to ``cap``."""
+    _g, dem, _fac, dem_n, fac_n, reach, _ = case
+    w = dem["households"].to_numpy()
+    covered = set().union(*(reach[int(n)] for n in fac_n))
+    rem = [0.0 if int(n) in covered else float(wj) for n, wj in zip(dem_n.tolist(), w, strict=True)]
+    total = float(sum(wj for n, wj in zip(dem_n.tolist(), w, strict=True) if int(n) in covered))
+    for s in sites:
+        left = cap
+        for j, n in enumerate(dem_n.tolist()):
+            if n in reach[int(s)] and rem[j] > 0 and left > 0:
+                take = min(rem[j], left)
+                rem[j] -= take
+                left -= take
+                total += take
+    return total
+
+
+def test_capacitated_refinement_keeps_the_order_and_ends_locally_optimal(case):
+    g = case[0]
+    cap = 300.0  # binds for some sites, not all
+    before, _, _ = _run(case, max_candidates=CAP, refine_passes=0, capacity_households=cap, method="greedy")
+    res, problem, _ = _run(case, max_candidates=CAP, capacity_households=cap, method="greedy")
+    info = res.thinning
+    assert info is not None
+    assert info.passes > 0
+    assert info.converged
+    node_of = _node_of(g)
+    sites = [node_of[problem.candidate_ids[i]] for i in res.chosen]
+    best = _oracle_allocated(case, sites, cap)
+    assert res.covered == pytest.approx(best, abs=1e-6)
+    assert res.covered >= before.covered - 1e-9
+    assert info.swaps > 0, "the case must exercise the refinement"
+    assert sum(res.gains) == pytest.approx(res.covered - (before.covered - sum(before.gains)))
+    gen = np.array(sorted(_generated(case)))
+    for k, s in enumerate(sites):
+        for c in gen[np.hypot(g.x[gen] - g.x[s], g.y[gen] - g.y[s]) <= info.cell_m].tolist():
+            if c not in sites:
+                assert _oracle_allocated(case, [*sites[:k], c, *sites[k + 1:]], cap) <= best + 1e-6
+
+
 def test_below_the_cap_nothing_changes(case):
     g, dem, fac, *_, index = case
     res, problem, used = _run(case)  # default cap: far above this case's candidates
