@@ -26,6 +26,7 @@ from mzgis.analysis.siting import (
     thin_candidates,
 )
 from mzgis.analysis.snapping import SegmentIndex
+from mzgis.errors import ParameterError
 from tests.analysis.test_reach import real_graph
 from tests.analysis.test_siting_candidates import _nx_graph
 
@@ -234,6 +235,12 @@ def test_notes_say_what_was_thinned(case):
     assert tgt.thinning is not None
     assert tgt.thinning.passes == 0
     assert "no local refinement" in tgt.notes[0]
+
+
+@pytest.mark.parametrize("bad", [0, -5, True])
+def test_max_candidates_must_be_a_positive_whole_number(case, bad):
+    with pytest.raises(ParameterError, match="max_candidates"):
+        _run(case, max_candidates=bad)
 
 
 def test_thin_candidates_one_per_cell_nearest_the_mean():
