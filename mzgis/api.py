@@ -472,8 +472,9 @@ def site(graph: RoadGraph, facilities: gpd.GeoDataFrame, demand: gpd.GeoDataFram
     ``facilities`` held fixed — as ``mzgis site`` chooses them.
 
     Candidates: ``candidates`` (points or polygons), else every network node within ``minutes`` of
-    uncovered demand. ``capacity_households`` caps what one new site serves; ``decay="linear"``
-    weighs coverage by ``1 - d/T``. Returns one row per chosen site in order: ``rank,
+    uncovered demand (thinned above 20,000 of them: see :func:`mzgis.analysis.siting.site_on_network`).
+    ``capacity_households`` caps what one new site serves; ``decay="linear"`` weighs coverage by
+    ``1 - d/T``. Returns one row per chosen site in order: ``rank,
     candidate_id, households_gained, cumulative_share`` and the site's point in ``demand``'s CRS;
     ``.attrs`` holds ``method``, ``covered``, ``total``, ``gap`` and ``notes``.
     """

@@ -49,7 +49,8 @@ def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float 
 
     Facilities of ``statuses`` are held fixed (default 建成运营; the planned scenario also holds the
     在建/规划 stations fixed). Without a candidate layer the candidates are every network node
-    within the service distance of uncovered demand (:func:`~mzgis.analysis.siting.generate_candidates`)."""
+    within the service distance of uncovered demand (:func:`~mzgis.analysis.siting.generate_candidates`),
+    thinned when there are more than :data:`~mzgis.analysis.siting.MAX_CANDIDATES`."""
     k = get_kind(kind)
     graph = load_network(ws)
     index = SegmentIndex.shared(graph, snap_to=snap_setting(ws, snap_to))
@@ -63,9 +64,12 @@ def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float 
     result, problem, used = site_on_network(graph, dem, fac, limit_m=limit, candidates=cand, add=add,
                                             target_share=target, decay=decay, capacity_households=capacity,
                                             method=method, max_snap_m=snap, index=index)
+    thin = result.thinning
     source = (f"layer {candidates}" if candidates is not None else
               f"{len(used)} 个路网节点 network nodes within {t_min:g} min of uncovered demand "
-              "(every such node: 'exact' is exact over all of them)")
+              "(every such node: 'exact' is exact over all of them)" if thin is None else
+              f"{thin.nodes} 个路网节点 network nodes within {t_min:g} min of uncovered demand, 抽稀为 thinned to "
+              f"{thin.representatives} (每 {thin.cell_m:g} m 网格一个 one per {thin.cell_m:g} m cell; see the notes)")
     table = result.table(problem.candidate_ids, problem.candidate_lonlat)
     table["fixed_status"] = "、".join(statuses)
     out = ws.out_dir

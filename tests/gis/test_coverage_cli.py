@@ -134,6 +134,24 @@ def test_site_command_and_map_layer(demo_ws, capsys):
     assert main(["site", str(demo_ws), "--kind", "社区养老服务驿站"]) == 2
 
 
+def test_site_says_when_candidates_were_thinned(demo_ws, capsys, monkeypatch):
+    """Above the cap (forced small here) the CLI output says the candidates were thinned and how."""
+    from functools import partial
+
+    import mzgis.gis.run_site as run_site_module
+    from mzgis.analysis.siting import site_on_network
+
+    monkeypatch.setattr(run_site_module, "site_on_network", partial(site_on_network, max_candidates=200))
+    assert main(["site", str(demo_ws), "--kind", "社区养老服务驿站", "--add", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "抽稀为 thinned to" in out
+    assert "候选已抽稀 candidates thinned" in out
+    assert "局部调整 local refinement" in out
+    t = pd.read_csv(demo_ws / "out" / "sites_elderly_care_station.csv", encoding="utf-8-sig")
+    assert t["rank"].tolist() == [1, 2]
+    assert t["candidate_id"].str.fullmatch(r"N\d+").all()
+
+
 def test_inspect_boundaries_uses_the_level_above_by_default(demo_ws):
     assert main(["inspect", str(demo_ws), "boundaries", "--units", "communities"]) == 0
     t = pd.read_csv(demo_ws / "out" / "inspect_boundaries_communities.csv", encoding="utf-8-sig")
