@@ -37,9 +37,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import sys
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,7 @@ __all__ = [
     "PROFILES",
     "RoadGraph",
     "build_graph",
+    "default_workers",
     "graph_from_lines",
     "graph_from_osm",
     "is_osm",
@@ -90,26 +93,34 @@ def walk_way_filter(tags: Any) -> bool:
     """Return True if a way with these tags belongs to the walking network (see module doc).
 
     ``tags``: a dict, or anything with ``get(key, default)`` such as pyosmium's ``TagList``."""
-    hw = tags.get("highway")
+    return _walk_keep(tags.get)
+
+
+def _walk_keep(get: Callable[[str, str | None], str | None]) -> bool:
+    """:func:`walk_way_filter` on a tag getter ``get(key, default)``: the reader passes
+    pyosmium's own tag look-up, without a ``TagList`` wrapper per call."""
+    hw = get("highway", None)
     if hw is None:
         return False
-    if _YES.search(tags.get("area", "")):
+    if _YES.search(get("area", "") or ""):
         return False
     if _WALK_EXCLUDE_HIGHWAY.search(hw):
         return False
-    foot = tags.get("foot", "")
+    foot = get("foot", "") or ""
     if _NO.search(foot):
         return False
-    if _PRIVATE.search(tags.get("service", "")):
+    if _PRIVATE.search(get("service", "") or ""):
         return False
     for k in ("sidewalk", "sidewalk:both", "sidewalk:left", "sidewalk:right"):
-        if _SEPARATE.search(tags.get(k, "")):
+        if _SEPARATE.search(get(k, "") or ""):
             return False
-    access = tags.get("access", "")
+    access = get("access", "") or ""
     return not (_PRIVATE_OR_NO.search(access) and foot not in _FOOT_OK)
 
 
 PROFILES: dict[str, Callable[[Any], bool]] = {"walk": walk_way_filter}
+#: The same filters on a tag getter ``get(key, default)`` (see :func:`_walk_keep`).
+_GETTER_FILTERS: dict[str, Callable[[Callable[[str, str | None], str | None]], bool]] = {"walk": _walk_keep}
 
 
 @dataclass
@@ -328,64 +339,212 @@ def _project(lon: NDArray[np.float64], lat: NDArray[np.float64], crs: CRS) -> tu
     return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
 
-def read_osm_ways(path: str | Path, *, profile: str = "walk") -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
+#: PBF files at least this big are read by several processes by default; smaller files, and XML
+#: (whose parse would be repeated in every process), by one.
+PARALLEL_MIN_BYTES = 4_000_000
+#: The default number of reading processes is the number of usable cores, at most this.
+MAX_DEFAULT_WORKERS = 4
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_workers(path: str | Path) -> int:
+    """The number of processes :func:`read_osm_ways` uses for ``path`` when ``workers`` is not given:
+    one for XML and for PBF files under :data:`PARALLEL_MIN_BYTES`, else the usable cores (at most
+    :data:`MAX_DEFAULT_WORKERS`)."""
+    p = Path(path)
+    if not p.name.lower().endswith(".pbf") or p.stat().st_size < PARALLEL_MIN_BYTES:
+        return 1
+    return max(1, min(_usable_cores(), MAX_DEFAULT_WORKERS))
+
+
+#: One reading process's share: ``(way_seq, way_len, refs, x, y)`` — the kept ways' positions in
+#: the file's sequence of highway ways, their node counts, and their nodes' ids and osmium
+#: fixed-point coordinates, way after way.
+_Part = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int32], NDArray[np.int32]]
+
+
+def _scan_ways(path: str, profile: str, part: int, parts: int, progress: bool) -> _Part | str:
+    """Read the ``part``-th of ``parts`` shares of the highway ways of an OSM file (the ways whose
+    position in the file's sequence of highway ways is ``part`` modulo ``parts``): every share
+    decodes the whole file (in C++), but filters and unpacks only its own ways in Python.
+
+    Returns the share, or the reader's error message for a file osmium cannot read. Runs in a
+    worker process: no exception crosses back for a bad file, only its message.
+    """
+    import osmium
+
+    keep = PROFILES[profile]
+    keep_get = _GETTER_FILTERS.get(profile)
+    rows: list[tuple[int, int, int]] = []
+    lens: list[int] = []
+    seqs: list[int] = []
+    seq = -1
+    try:
+        fp = osmium.FileProcessor(path, osmium.osm.NODE | osmium.osm.WAY).with_locations()
+        # nodes feed the location store and stop in C++; Python sees only the highway ways
+        fp = fp.with_filter(osmium.filter.KeyFilter("highway")).with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+        way_type = osmium.osm.Way
+        fast = keep_get is not None
+        # no tqdm object unless it shows: creating one starts tqdm's monitor thread
+        ways = tqdm(fp, desc=f"reading {Path(path).name}", unit=" ways") if progress else fp
+        for obj in ways:
+            if not isinstance(obj, way_type):
+                continue
+            seq += 1
+            if seq % parts != part:
+                continue
+            nodes: list[tuple[int, int, int]] | None = None
+            if fast:
+                # pyosmium 4's C objects directly: no TagList/NodeRefList wrappers per tag and node
+                try:
+                    d = obj._pyosmium_data
+                    if not keep_get(d.tags_get_value_by_key):  # type: ignore[misc]
+                        continue
+                    nl = d.nodes()
+                    get = nl.get
+                    nodes = [(r.ref, (loc := r.location).x, loc.y) for r in [get(d, i) for i in range(nl.size(d))]]
+                except AttributeError:  # another pyosmium layout: the public interface below
+                    fast = False
+            if nodes is None:
+                if not keep(obj.tags):
+                    continue
+                nodes = [(nd.ref, nd.x, nd.y) for nd in obj.nodes]
+            if len(nodes) < 2:
+                continue
+            seqs.append(seq)
+            lens.append(len(nodes))
+            rows.extend(nodes)
+    except RuntimeError as exc:
+        return str(exc)
+    arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
+    del rows
+    return (np.array(seqs, dtype=np.int64), np.array(lens, dtype=np.int64), arr[:, 0].copy(),
+            arr[:, 1].astype(np.int32), arr[:, 2].astype(np.int32))
+
+
+def _merge_parts(shares: list[_Part]) -> _Part:
+    """Concatenate shares back into the file's order of ways."""
+    if len(shares) == 1:
+        return shares[0]
+    seq, lens, refs, x, y = (np.concatenate(a) for a in zip(*shares, strict=True))
+    order = np.argsort(seq, kind="stable")
+    start = np.cumsum(lens) - lens  # each way's first node in the concatenation
+    lens = lens[order]
+    new_start = np.cumsum(lens) - lens
+    take = np.repeat(start[order] - new_start, lens) + np.arange(refs.size)
+    return seq[order], lens, refs[take], x[take], y[take]
+
+
+def _fork_is_safe() -> bool:
+    import multiprocessing as mp
+    import threading
+
+    if "fork" not in mp.get_all_start_methods():
+        return False
+    main = threading.main_thread()
+    return all(t is main or (t.daemon and type(t).__name__ == "TMonitor") for t in threading.enumerate())
+
+
+def _scan_parallel(path: str, profile: str, workers: int, progress: bool) -> list[_Part | str]:
+    """Run :func:`_scan_ways` over ``workers`` shares: shares 1.. in worker processes, share 0 here.
+
+    Workers are forked when this process runs no other thread than tqdm's monitor (which the
+    workers never touch): fork is cheap and needs nothing importable. Otherwise (a notebook's
+    kernel, a threaded server) they are spawned, since forking a threaded process can deadlock the
+    child; spawning imports the main script again, which must then keep its work under
+    ``if __name__ == "__main__":``. Raises ``OSError``/``BrokenProcessPool`` when the processes
+    cannot be started or die."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "fork" if _fork_is_safe() else "spawn"
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=mp.get_context(method)) as pool:
+        futures = [pool.submit(_scan_ways, path, profile, r, workers, False) for r in range(1, workers)]
+        try:
+            mine = _scan_ways(path, profile, 0, workers, progress)
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+        return [mine, *(f.result() for f in futures)]
+
+
+def read_osm_ways(path: str | Path, *, profile: str = "walk", workers: int | None = None) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
     """Read the kept ways of an OSM file.
+
+    ``workers``: the number of processes sharing the work (each decodes the file and handles
+    every ``workers``-th way); default :func:`default_workers`. The result does not depend on it.
 
     Returns
     -------
     tuple
-        ``(node_ids, lon, lat, seg_from, seg_to)``: the distinct nodes of kept ways and the
-        consecutive-node segments as indices into them.
+        ``(node_ids, lon, lat, seg_from, seg_to)``: the distinct nodes of kept ways (sorted by id)
+        and the consecutive-node segments (in the file's order of ways) as indices into them.
     """
-    import osmium
-
-    keep = PROFILES.get(profile)
-    if keep is None:
+    if profile not in PROFILES:
         msg = f"不认识的路网类型 unknown profile '{profile}'; use one of {', '.join(PROFILES)}"
         raise NetworkError(msg)
-    rows: list[tuple[int, int, int]] = []
-    lens: list[int] = []
-    n_ways = 0
-    try:
-        fp = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
-        fp = fp.with_filter(osmium.filter.KeyFilter("highway"))
-        big = Path(path).stat().st_size > 20_000_000
-        way_type = osmium.osm.Way
-        for obj in tqdm(fp, desc=f"reading {Path(path).name}", unit=" objects", disable=not (big and sys.stderr.isatty())):
-            if not isinstance(obj, way_type) or not keep(obj.tags):
-                continue
-            # one comprehension per way, the arrays once at the end: no per-node numpy writes
-            nodes = [(nd.ref, nd.x, nd.y) for nd in obj.nodes]
-            if len(nodes) < 2:
-                continue
-            n_ways += 1
-            rows.extend(nodes)
-            lens.append(len(nodes))
-    except RuntimeError as exc:
-        msg = f"{path}: 无法读取 OSM cannot read the OpenStreetMap file: {exc}"
-        raise NetworkError(msg) from exc
-    if not rows:
+    if workers is None:
+        workers = default_workers(path)
+    elif not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        msg = f"读取进程数必须是正整数 workers must be a positive whole number, got {workers!r}"
+        raise NetworkError(msg)
+    big = Path(path).stat().st_size > 20_000_000
+    progress = big and sys.stderr.isatty()
+    shares: list[_Part | str] | None = None
+    if workers > 1:
+        try:
+            shares = _scan_parallel(str(path), profile, workers, progress)
+        except (OSError, BrokenProcessPool) as exc:
+            log.warning("%s: reading in %d processes failed (%s); reading in one", path, workers, exc)
+    if shares is None:
+        shares = [_scan_ways(str(path), profile, 0, 1, progress)]
+    for s in shares:
+        if isinstance(s, str):
+            msg = f"{path}: 无法读取 OSM cannot read the OpenStreetMap file: {s}"
+            raise NetworkError(msg)
+    _, lens, refs, xs, ys = _merge_parts([s for s in shares if not isinstance(s, str)])
+    n_ways = lens.size
+    if not refs.size:
         msg = f"{path}: 没有可步行道路 no walkable ways ({profile} profile) in the file"
         raise NetworkError(msg)
-    arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
-    del rows
-    refs = arr[:, 0]
     # osmium's fixed-point coordinates (1e-7 degree); an undefined location is 2**31 - 1
-    undefined = arr[:, 1] == _UNDEFINED_COORD
+    undefined = xs == _UNDEFINED_COORD
     missing = int(undefined.sum())
-    lon = np.where(undefined, np.nan, arr[:, 1] / _COORD_PRECISION)
-    lat = np.where(undefined, np.nan, arr[:, 2] / _COORD_PRECISION)
+    lon = np.where(undefined, np.nan, xs / _COORD_PRECISION)
+    lat = np.where(undefined, np.nan, ys / _COORD_PRECISION)
     seg_ok = np.ones(refs.size, dtype=bool)
     seg_ok[np.cumsum(lens) - 1] = False  # no segment starts at the last node of a way
     if missing:
         log.info("%s: %d way nodes have no location (outside the extract); their segments are dropped",
                     path, missing)
-    uniq, first, inv = np.unique(refs, return_index=True, return_inverse=True)
+    uniq, first, inv = _unique(refs)
     starts = np.flatnonzero(seg_ok)
     seg_from, seg_to = inv[starts], inv[starts + 1]
-    good = np.isfinite(lon[first][seg_from]) & np.isfinite(lon[first][seg_to])
+    lon, lat = lon[first], lat[first]
+    good = np.isfinite(lon[seg_from]) & np.isfinite(lon[seg_to])
     log.info("%s: %d walkable ways, %d nodes, %d segments", path, n_ways, uniq.size, int(good.sum()))
-    return uniq, lon[first], lat[first], seg_from[good], seg_to[good]
+    return uniq, lon, lat, seg_from[good], seg_to[good]
+
+
+def _unique(refs: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """``np.unique(refs, return_index=True, return_inverse=True)``, except that the index may point
+    at any occurrence of a value, not the first (every occurrence of a node id carries the same
+    location): an unstable sort is about twice as fast as the stable one ``np.unique`` needs."""
+    order = np.argsort(refs)
+    s = refs[order]
+    new = np.empty(s.size, dtype=bool)
+    new[:1] = True
+    np.not_equal(s[1:], s[:-1], out=new[1:])
+    inv = np.empty(s.size, dtype=np.int64)
+    inv[order] = np.cumsum(new) - 1
+    return s[new], order[new], inv
 
 
 #: The last file read by :func:`osm_bounds`, so that choosing the CRS and building the graph parse
@@ -393,34 +552,37 @@ def read_osm_ways(path: str | Path, *, profile: str = "walk") -> tuple[NDArray[n
 _LAST_READ: dict[tuple[str, int, int, str], Any] = {}
 
 
-def _read_ways_once(path: str | Path, profile: str) -> Any:
+def _read_ways_once(path: str | Path, profile: str, workers: int | None = None) -> Any:
     st = Path(path).stat()
     key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns, profile)
     hit = _LAST_READ.get(key)
     if hit is None:
         _LAST_READ.clear()
-        hit = read_osm_ways(path, profile=profile)
+        hit = read_osm_ways(path, profile=profile, workers=workers)
         _LAST_READ[key] = hit
     return hit
 
 
 def graph_from_osm(path: str | Path, crs: CRS | str, *, profile: str = "walk",
-                   keep_largest: bool = False) -> RoadGraph:
-    """Build the walking graph of an OSM extract (``.osm``, ``.osm.bz2``, ``.osm.pbf``) in ``crs``."""
+                   keep_largest: bool = False, workers: int | None = None) -> RoadGraph:
+    """Build the walking graph of an OSM extract (``.osm``, ``.osm.bz2``, ``.osm.pbf``) in ``crs``.
+
+    ``workers``: processes reading the file (see :func:`read_osm_ways`; default
+    :func:`default_workers`); the graph does not depend on it."""
     crs = CRS.from_user_input(crs)
     if not crs.is_projected:
         msg = f"graph CRS must be projected (metres), got {crs.to_string()}"
         raise NetworkError(msg)
-    ids, lon, lat, a, b = _read_ways_once(path, profile)
+    ids, lon, lat, a, b = _read_ways_once(path, profile, workers)
     _LAST_READ.clear()
     x, y = _project(lon, lat, crs)
     return build_graph(x, y, ids, a, b, crs.to_string(), keep_largest=keep_largest, source=str(path),
                        profile=profile)
 
 
-def osm_bounds(path: str | Path) -> tuple[float, float, float, float]:
+def osm_bounds(path: str | Path, *, workers: int | None = None) -> tuple[float, float, float, float]:
     """Lon/lat bounds of the walkable ways of an OSM file (to choose a metric CRS)."""
-    _, lon, lat, _, _ = _read_ways_once(path, "walk")
+    _, lon, lat, _, _ = _read_ways_once(path, "walk", workers)
     return (float(np.nanmin(lon)), float(np.nanmin(lat)), float(np.nanmax(lon)), float(np.nanmax(lat)))
 
 
@@ -477,8 +639,11 @@ def is_osm(path: str | Path) -> bool:
 
 
 def load_or_build(path: str | Path, crs: CRS | str, cache_dir: str | Path, *, profile: str = "walk",
-                  keep_largest: bool = False) -> tuple[RoadGraph, bool]:
+                  keep_largest: bool = False, workers: int | None = None) -> tuple[RoadGraph, bool]:
     """Load the cached graph of a source, or build and cache it.
+
+    ``workers``: processes reading an OSM file (see :func:`read_osm_ways`); not part of the cache
+    key, since the graph does not depend on it.
 
     Returns
     -------
@@ -500,7 +665,7 @@ def load_or_build(path: str | Path, crs: CRS | str, cache_dir: str | Path, *, pr
         g.cache_key, g.cache_dir = key, str(cache_dir)
         return g, True
     if is_osm(p):
-        g = graph_from_osm(p, crs, profile=profile, keep_largest=keep_largest)
+        g = graph_from_osm(p, crs, profile=profile, keep_largest=keep_largest, workers=workers)
     else:
         import geopandas as gpd
 
