@@ -290,12 +290,16 @@ def build_graph(
     keep = u != v
     u, v, length = u[keep], v[keep], length[keep]
     a, b = np.minimum(u, v), np.maximum(u, v)
-    # parallel edges: keep the shortest
-    order = np.lexsort((length, b, a))
-    a, b, length = a[order], b[order], length[order]
-    first = np.ones(a.size, dtype=bool)
-    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-    a, b, length = a[first], b[first], length[first]
+    # parallel edges: keep the shortest (NaN only where all are); edges sorted by (a, b) — one
+    # sort on a combined key, then the minimum of each run
+    pair = a * np.int64(x.size) + b  # < 2**63 for any graph that fits in memory
+    order = np.argsort(pair)
+    pair = pair[order]
+    first = np.ones(pair.size, dtype=bool)
+    np.not_equal(pair[1:], pair[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    length = np.fmin.reduceat(length[order], starts) if starts.size else length[:0]
+    a, b = a[order[starts]], b[order[starts]]
     # drop isolated nodes and renumber
     used = np.zeros(x.size, dtype=bool)
     used[a] = True
@@ -323,14 +327,38 @@ def build_graph(
         msg = f"路网为空 the network is empty: no walkable edges in {source or 'the input'}"
         raise NetworkError(msg)
     w = np.maximum(length, MIN_EDGE_M)
-    rows = np.concatenate([a, b])
-    cols = np.concatenate([b, a])
-    data = np.concatenate([w, w])
-    m = sp.csr_matrix((data, (rows, cols)), shape=(n, n))
-    m.sort_indices()
-    return RoadGraph(xs.astype(float), ys.astype(float), ids.astype(np.int64), a.astype(np.int32),
-                     b.astype(np.int32), length.astype(float), crs, m.indptr.astype(np.int64),
-                     m.indices.astype(np.int32), m.data.astype(float), source, profile, dropped)
+    indptr, indices, weights = _symmetric_csr(a, b, w, n)
+    return RoadGraph(xs.astype(float, copy=False), ys.astype(float, copy=False), ids.astype(np.int64, copy=False),
+                     a.astype(np.int32), b.astype(np.int32), length.astype(float, copy=False), crs, indptr,
+                     indices, weights, source, profile, dropped)
+
+
+def _symmetric_csr(a: NDArray[np.int64], b: NDArray[np.int64], w: NDArray[np.float64],
+                   n: int) -> tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float64]]:
+    """The CSR arrays (column indices sorted in each row) of the symmetric matrix with ``w`` at
+    ``(a, b)`` and ``(b, a)``, for distinct edges ``a < b`` sorted by ``(a, b)``.
+
+    Built directly: row ``r`` holds first its edges to smaller nodes (``b == r``, ordered by
+    ``a``), then those to larger nodes (``a == r``, ordered by ``b``), so one stable sort of ``b``
+    places everything; no COO matrix, no duplicate summing, no per-row sort."""
+    m = a.size
+    lo = np.bincount(b, minlength=n)  # per row: entries left of the diagonal
+    hi = np.bincount(a, minlength=n)  # and right of it
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lo + hi, out=indptr[1:])
+    indices = np.empty(2 * m, dtype=np.int32)
+    weights = np.empty(2 * m, dtype=np.float64)
+    ranks = np.arange(m, dtype=np.int64)
+    # (a, b): the rows' right parts, already in order; np.repeat of per-row shifts, no gathers
+    pos = ranks + np.repeat(indptr[:-1] + lo - (np.cumsum(hi) - hi), hi)
+    indices[pos] = b
+    weights[pos] = w
+    # (b, a): a stable sort by b keeps a ascending within each row
+    ob = np.argsort(b, kind="stable")
+    pos = ranks + np.repeat(indptr[:-1] - (np.cumsum(lo) - lo), lo)
+    indices[pos] = a[ob]
+    weights[pos] = w[ob]
+    return indptr, indices, weights
 
 
 def _project(lon: NDArray[np.float64], lat: NDArray[np.float64], crs: CRS) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
