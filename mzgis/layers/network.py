@@ -35,12 +35,15 @@ the workspace's ``cache/`` keyed by the source's SHA-256, the profile and the CR
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import logging
 import os
 import re
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -382,78 +385,184 @@ def _usable_cores() -> int:
 
 
 def default_workers(path: str | Path) -> int:
-    """The number of processes :func:`read_osm_ways` uses for ``path`` when ``workers`` is not given:
-    one for XML and for PBF files under :data:`PARALLEL_MIN_BYTES`, else the usable cores (at most
-    :data:`MAX_DEFAULT_WORKERS`)."""
+    """The number of processes :func:`read_osm_ways` uses for ``path`` when ``workers`` is not given.
+
+    One for XML and for PBF files under :data:`PARALLEL_MIN_BYTES`; else the cores not already busy
+    (usable cores minus the load average, this process counted as idle), at least one and at most
+    :data:`MAX_DEFAULT_WORKERS`. Every process decodes the whole file, so on a machine whose cores
+    are busy with other work more processes only add work: measured, two processes on two cores
+    already loaded by two other jobs read slower than one.
+    """
     p = Path(path)
     if not p.name.lower().endswith(".pbf") or p.stat().st_size < PARALLEL_MIN_BYTES:
         return 1
-    return max(1, min(_usable_cores(), MAX_DEFAULT_WORKERS))
+    cores = _usable_cores()
+    try:
+        busy = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on Unix
+        busy = 0.0
+    return max(1, min(cores, MAX_DEFAULT_WORKERS, int(cores - busy + 1)))
 
 
 #: One reading process's share: ``(way_seq, way_len, refs, x, y)`` — the kept ways' positions in
 #: the file's sequence of highway ways, their node counts, and their nodes' ids and osmium
 #: fixed-point coordinates, way after way.
-_Part = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int32], NDArray[np.int32]]
+_Part = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]
 
 
-def _scan_ways(path: str, profile: str, part: int, parts: int, progress: bool) -> _Part | str:
-    """Read the ``part``-th of ``parts`` shares of the highway ways of an OSM file (the ways whose
-    position in the file's sequence of highway ways is ``part`` modulo ``parts``): every share
-    decodes the whole file (in C++), but filters and unpacks only its own ways in Python.
+class _OplFailed(Exception):
+    """The temporary OPL file could not be written or read back (not the input's fault)."""
+
+
+def _kept_ways(path: str, profile: str, part: int, parts: int, progress: bool) -> Iterator[tuple[int, Any, int]]:
+    """``(seq, way, n_nodes)`` for the kept ways (two nodes or more) of the ``part``-th of
+    ``parts`` shares of an OSM file's highway ways: those whose position ``seq`` in the file's
+    sequence of highway ways is ``part`` modulo ``parts``. Every share decodes the whole file (in
+    C++) and looks at the tags of its own ways only. osmium's ``RuntimeError`` passes through."""
+    import osmium
+
+    keep = PROFILES[profile]
+    keep_get = _GETTER_FILTERS.get(profile)
+    fp = osmium.FileProcessor(path, osmium.osm.NODE | osmium.osm.WAY).with_locations()
+    # nodes feed the location store and stop in C++; Python sees only the highway ways
+    fp = fp.with_filter(osmium.filter.KeyFilter("highway")).with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+    way_type = osmium.osm.Way
+    fast = keep_get is not None
+    # no tqdm object unless it shows: creating one starts tqdm's monitor thread
+    ways = tqdm(fp, desc=f"reading {Path(path).name}", unit=" ways") if progress else fp
+    seq = -1
+    for obj in ways:
+        if not isinstance(obj, way_type):
+            continue
+        seq += 1
+        if seq % parts != part:
+            continue
+        n = -1
+        if fast:
+            # pyosmium 4's C objects directly: no TagList wrapper per tag look-up
+            try:
+                d = obj._pyosmium_data
+                if not keep_get(d.tags_get_value_by_key):  # type: ignore[misc]
+                    continue
+                n = d.nodes().size(d)
+            except AttributeError:  # another pyosmium layout: the public interface below
+                fast = False
+        if n < 0:
+            if not keep(obj.tags):
+                continue
+            n = len(obj.nodes)
+        if n >= 2:
+            yield seq, obj, n
+
+
+def _scan_ways(path: str, profile: str, part: int, parts: int, progress: bool, *, opl: bool = True) -> _Part | str:
+    """Read a share of the kept ways of an OSM file (see :func:`_kept_ways`).
+
+    A kept way is handed to osmium's OPL writer (C++, its own thread), which writes its node ids
+    and locations as text to a temporary file; pandas' C parser turns that into arrays. Unpacking
+    each node in Python instead (the fallback when no temporary file can be written, or
+    ``opl=False``) costs about twice the whole read.
 
     Returns the share, or the reader's error message for a file osmium cannot read. Runs in a
     worker process: no exception crosses back for a bad file, only its message.
     """
     import osmium
 
-    keep = PROFILES[profile]
-    keep_get = _GETTER_FILTERS.get(profile)
+    seqs: list[int] = []
+    with contextlib.ExitStack() as stack:
+        writer: Any = None
+        opl_file = ""
+        try:
+            if opl:
+                opl_file = str(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mzgis-ways-"))) / "ways.opl")
+                writer = osmium.SimpleWriter(osmium.io.File(opl_file, "opl,add_metadata=false,locations_on_ways=true"))
+        except (OSError, RuntimeError) as exc:
+            log.info("no temporary file for the ways (%s): unpacking them in Python", exc)
+        if writer is None:
+            return _scan_ways_in_python(path, profile, part, parts, progress)
+        try:
+            for seq, obj, _ in _kept_ways(path, profile, part, parts, progress):
+                seqs.append(seq)
+                try:
+                    writer.add_way(obj)
+                except (OSError, RuntimeError) as exc:  # the temporary file, not the input
+                    raise _OplFailed(exc) from exc
+            try:
+                writer.close()
+                return (np.array(seqs, dtype=np.int64), *_read_opl_way_nodes(opl_file))
+            except (OSError, RuntimeError, ValueError) as exc:
+                raise _OplFailed(exc) from exc
+        except _OplFailed as exc:
+            _close_quietly(writer)
+            log.info("temporary OPL file failed (%s): unpacking the ways in Python", exc)
+        except RuntimeError as exc:
+            _close_quietly(writer)
+            return str(exc)
+    return _scan_ways_in_python(path, profile, part, parts, progress)
+
+
+def _scan_ways_in_python(path: str, profile: str, part: int, parts: int, progress: bool) -> _Part | str:
+    """:func:`_scan_ways` unpacking every node in Python (no temporary file)."""
     rows: list[tuple[int, int, int]] = []
     lens: list[int] = []
     seqs: list[int] = []
-    seq = -1
     try:
-        fp = osmium.FileProcessor(path, osmium.osm.NODE | osmium.osm.WAY).with_locations()
-        # nodes feed the location store and stop in C++; Python sees only the highway ways
-        fp = fp.with_filter(osmium.filter.KeyFilter("highway")).with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-        way_type = osmium.osm.Way
-        fast = keep_get is not None
-        # no tqdm object unless it shows: creating one starts tqdm's monitor thread
-        ways = tqdm(fp, desc=f"reading {Path(path).name}", unit=" ways") if progress else fp
-        for obj in ways:
-            if not isinstance(obj, way_type):
-                continue
-            seq += 1
-            if seq % parts != part:
-                continue
-            nodes: list[tuple[int, int, int]] | None = None
-            if fast:
-                # pyosmium 4's C objects directly: no TagList/NodeRefList wrappers per tag and node
-                try:
-                    d = obj._pyosmium_data
-                    if not keep_get(d.tags_get_value_by_key):  # type: ignore[misc]
-                        continue
-                    nl = d.nodes()
-                    get = nl.get
-                    nodes = [(r.ref, (loc := r.location).x, loc.y) for r in [get(d, i) for i in range(nl.size(d))]]
-                except AttributeError:  # another pyosmium layout: the public interface below
-                    fast = False
-            if nodes is None:
-                if not keep(obj.tags):
-                    continue
-                nodes = [(nd.ref, nd.x, nd.y) for nd in obj.nodes]
-            if len(nodes) < 2:
-                continue
+        for seq, obj, n in _kept_ways(path, profile, part, parts, progress):
             seqs.append(seq)
-            lens.append(len(nodes))
-            rows.extend(nodes)
+            lens.append(n)
+            rows.extend([(nd.ref, nd.x, nd.y) for nd in obj.nodes])
     except RuntimeError as exc:
         return str(exc)
     arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
     del rows
-    return (np.array(seqs, dtype=np.int64), np.array(lens, dtype=np.int64), arr[:, 0].copy(),
-            arr[:, 1].astype(np.int32), arr[:, 2].astype(np.int32))
+    return np.array(seqs, dtype=np.int64), np.array(lens, dtype=np.int64), arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy()
+
+
+def _close_quietly(writer: Any) -> None:
+    if writer is not None:
+        with contextlib.suppress(OSError, RuntimeError):
+            writer.close()
+
+
+#: OPL way nodes ``n<id>x<lon>y<lat>,...`` to CSV rows ``<id>,<lon>,<lat>`` (the ``n`` deleted).
+_OPL_TO_CSV = bytes.maketrans(b"xy,", b",,\n")
+
+
+def _read_opl_way_nodes(path: str) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """``(way_len, refs, x, y)`` from an OPL file of ways written with ``locations_on_ways``.
+
+    A way's line is ``w<id> T<tags> N<nodes>``; the tags escape spaces, so the node list is what
+    follows the last `` N``. A node without a location is written ``n<id>xy`` (empty fields: NaN,
+    then osmium's "undefined" value). OPL writes a coordinate as the decimal digits of osmium's
+    fixed-point integer (trailing zeros dropped), so ``rint(value * 1e7)`` is that integer exactly.
+    """
+    import pandas as pd
+
+    lines = Path(path).read_bytes().split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    if not lines:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, empty
+    nodes = [ln[ln.rindex(b" N") + 2:] for ln in lines]
+    del lines
+    lens = np.fromiter((s.count(b",") + 1 for s in nodes), dtype=np.int64, count=len(nodes))
+    csv = b"\n".join(nodes).translate(_OPL_TO_CSV, b"n")
+    del nodes
+    df = pd.read_csv(io.BytesIO(csv), header=None, names=["ref", "x", "y"], engine="c",
+                     dtype={"ref": np.int64, "x": np.float64, "y": np.float64})
+    del csv
+    if len(df) != int(lens.sum()):  # the format is not what this parser expects: fail loudly
+        msg = f"OPL way nodes: {len(df)} parsed, {int(lens.sum())} listed"
+        raise RuntimeError(msg)
+
+    def fixed(v: NDArray[np.float64]) -> NDArray[np.int64]:
+        out = np.full(v.size, _UNDEFINED_COORD, dtype=np.int64)
+        ok = ~np.isnan(v)
+        out[ok] = np.rint(v[ok] * _COORD_PRECISION)
+        return out
+
+    return lens, df["ref"].to_numpy(dtype=np.int64), fixed(df["x"].to_numpy()), fixed(df["y"].to_numpy())
 
 
 def _merge_parts(shares: list[_Part]) -> _Part:
