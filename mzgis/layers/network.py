@@ -103,22 +103,24 @@ def _walk_keep(get: Callable[[str, str | None], str | None]) -> bool:
     """:func:`walk_way_filter` on a tag getter ``get(key, default)``: the reader passes
     pyosmium's own tag look-up, without a ``TagList`` wrapper per call."""
     hw = get("highway", None)
-    if hw is None:
+    if hw is None or _WALK_EXCLUDE_HIGHWAY.search(hw):
         return False
-    if _YES.search(get("area", "") or ""):
+    # absent tags (the common case) skip the regular expression: none matches ""
+    v = get("area", None)
+    if v is not None and _YES.search(v):
         return False
-    if _WALK_EXCLUDE_HIGHWAY.search(hw):
+    foot = get("foot", None)
+    if foot is not None and _NO.search(foot):
         return False
-    foot = get("foot", "") or ""
-    if _NO.search(foot):
-        return False
-    if _PRIVATE.search(get("service", "") or ""):
+    v = get("service", None)
+    if v is not None and _PRIVATE.search(v):
         return False
     for k in ("sidewalk", "sidewalk:both", "sidewalk:left", "sidewalk:right"):
-        if _SEPARATE.search(get(k, "") or ""):
+        v = get(k, None)
+        if v is not None and _SEPARATE.search(v):
             return False
-    access = get("access", "") or ""
-    return not (_PRIVATE_OR_NO.search(access) and foot not in _FOOT_OK)
+    v = get("access", None)
+    return v is None or not _PRIVATE_OR_NO.search(v) or foot in _FOOT_OK
 
 
 PROFILES: dict[str, Callable[[Any], bool]] = {"walk": walk_way_filter}
