@@ -395,8 +395,12 @@ def default_workers(path: str | Path) -> int:
     are busy with other work more processes only add work: measured, two processes on two cores
     already loaded by two other jobs read slower than one.
     """
+    import multiprocessing as mp
+
     p = Path(path)
     if not p.name.lower().endswith(".pbf") or p.stat().st_size < PARALLEL_MIN_BYTES:
+        return 1
+    if mp.current_process().daemon:  # e.g. a Dask worker: may not start processes
         return 1
     cores = _usable_cores()
     try:
@@ -602,6 +606,9 @@ def _scan_parallel(path: str, profile: str, workers: int, progress: bool) -> lis
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
+    if mp.current_process().daemon:
+        msg = "a daemonic process may not start worker processes"
+        raise OSError(msg)
     method = "fork" if _fork_is_safe() else "spawn"
     with ProcessPoolExecutor(max_workers=workers - 1, mp_context=mp.get_context(method)) as pool:
         futures = [pool.submit(_scan_ways, path, profile, r, workers, False) for r in range(1, workers)]

@@ -109,6 +109,19 @@ def test_failing_worker_processes_fall_back_to_one(monkeypatch, caplog):
     assert "reading in 2 processes failed (a worker died); reading in one" in caplog.text
 
 
+def test_a_daemonic_process_reads_alone(monkeypatch, caplog):
+    """Dask's workers, say, are daemonic processes, which may not start processes of their own."""
+    import multiprocessing
+
+    path = shared("osm/beijing_chaoyang_wangjing.osm")
+    one = read_osm_ways(path, workers=1)
+    monkeypatch.setattr(multiprocessing.current_process(), "daemon", True)
+    monkeypatch.setattr(network, "PARALLEL_MIN_BYTES", 0)
+    assert default_workers(shared(HEIDELBERG)) == 1
+    _assert_same_read(read_osm_ways(path, workers=2), one)
+    assert "a daemonic process may not start worker processes" in caplog.text
+
+
 def test_node_by_node_fallback_gives_the_same_arrays(monkeypatch, caplog):
     caplog.set_level("INFO", logger="mzgis.layers.network")
     path = shared(HEIDELBERG)
