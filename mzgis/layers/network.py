@@ -638,9 +638,10 @@ def read_osm_ways(path: str | Path, *, profile: str = "walk", workers: int | Non
         raise NetworkError(msg)
     if workers is None:
         workers = default_workers(path)
-    elif not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+    elif not isinstance(workers, int | np.integer) or isinstance(workers, bool) or workers < 1:
         msg = f"读取进程数必须是正整数 workers must be a positive whole number, got {workers!r}"
         raise NetworkError(msg)
+    workers = int(workers)
     big = Path(path).stat().st_size > 20_000_000
     progress = big and sys.stderr.isatty()
     shares: list[_Part | str] | None = None
