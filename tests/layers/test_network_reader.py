@@ -177,15 +177,20 @@ def test_workers_must_be_a_positive_whole_number(workers):
 def test_default_workers_use_idle_cores_for_big_pbf_only(monkeypatch):
     pbf, xml = shared(HEIDELBERG), shared(XML)
     monkeypatch.setattr(network, "_usable_cores", lambda: 8)
-    monkeypatch.setattr(network.os, "getloadavg", lambda: (0.2, 0.0, 0.0))
+    monkeypatch.setattr(network.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     assert default_workers(pbf) == 1  # 2.5 MB: below the threshold
     monkeypatch.setattr(network, "PARALLEL_MIN_BYTES", 1000)
-    assert default_workers(pbf) == network.MAX_DEFAULT_WORKERS
+    assert default_workers(pbf) == network.MAX_DEFAULT_WORKERS == 4  # 8 idle cores: one per two
+    monkeypatch.setattr(network.os, "getloadavg", lambda: (0.2, 0.0, 0.0))
+    assert default_workers(pbf) == 3  # 7.8 idle cores
     assert default_workers(xml) == 1  # XML: every process would parse it again
-    monkeypatch.setattr(network.os, "getloadavg", lambda: (6.5, 0.0, 0.0))
-    assert default_workers(pbf) == 2  # 8 cores, 6.5 busy, this process counted idle
+    monkeypatch.setattr(network.os, "getloadavg", lambda: (3.5, 0.0, 0.0))
+    assert default_workers(pbf) == 2  # 4.5 idle cores
     monkeypatch.setattr(network.os, "getloadavg", lambda: (12.0, 0.0, 0.0))
     assert default_workers(pbf) == 1
+    monkeypatch.setattr(network, "_usable_cores", lambda: 2)
+    monkeypatch.setattr(network.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert default_workers(pbf) == 1  # two idle cores: one process uses more than one already
 
 
 def _oracle_graph(x, y, u, v, lengths):
