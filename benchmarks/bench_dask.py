@@ -57,12 +57,15 @@ def main() -> None:
     ap.add_argument("--workdir", default="/tmp/mzgis-bench-city")
     a = ap.parse_args()
 
+    import sys
+
     import geopandas as gpd
     import pandas as pd
     import pyogrio
     import shapely
     from distributed import Client, LocalCluster
 
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the repository on the path
     from benchmarks.bench_city import HEIDELBERG, demand_layer, tiled_pbf
     from mzgis.analysis.coverage import assign_units, coverage_table
     from mzgis.analysis.partition import partition_by_units, reach_partitioned
