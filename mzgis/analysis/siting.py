@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -101,7 +102,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: The greedy's guarantee for maximal covering without capacity: 1 - 1/e.
-GREEDY_BOUND = 1.0 - 1.0 / np.e
+GREEDY_BOUND = 1.0 - 1.0 / math.e
 
 #: Generated candidate nodes above which :func:`site_on_network` thins them (one per grid cell).
 #: At 20,000 the exact-over-all-nodes model still costs ~13 s of pairs and ~1.5 GB (8.4 M pairs
