@@ -7,8 +7,9 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "mzgis"
-#: Not errors a caller sees: the web app's "go to the login page" signal.
-EXEMPT = {"NotLoggedIn"}
+#: Not errors a caller sees: the web app's "go to the login page" signal, and the OSM reader's
+#: switch to its node-by-node fallback when its temporary file fails.
+EXEMPT = {"NotLoggedIn", "_OplFailed"}
 
 
 def _error_classes(tree: ast.AST) -> list[str]:

@@ -477,33 +477,33 @@ def _scan_ways(path: str, profile: str, part: int, parts: int, progress: bool, *
 
     seqs: list[int] = []
     with contextlib.ExitStack() as stack:
-        writer: Any = None
+        opl_out: Any = None
         opl_file = ""
         try:
             if opl:
                 opl_file = str(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mzgis-ways-"))) / "ways.opl")
-                writer = osmium.SimpleWriter(osmium.io.File(opl_file, "opl,add_metadata=false,locations_on_ways=true"))
+                opl_out = osmium.SimpleWriter(osmium.io.File(opl_file, "opl,add_metadata=false,locations_on_ways=true"))
         except (OSError, RuntimeError) as exc:
             log.info("no temporary file for the ways (%s): unpacking them in Python", exc)
-        if writer is None:
+        if opl_out is None:
             return _scan_ways_in_python(path, profile, part, parts, progress)
         try:
             for seq, obj, _ in _kept_ways(path, profile, part, parts, progress):
                 seqs.append(seq)
                 try:
-                    writer.add_way(obj)
+                    opl_out.add_way(obj)
                 except (OSError, RuntimeError) as exc:  # the temporary file, not the input
                     raise _OplFailed(exc) from exc
             try:
-                writer.close()
+                opl_out.close()
                 return (np.array(seqs, dtype=np.int64), *_read_opl_way_nodes(opl_file))
             except (OSError, RuntimeError, ValueError) as exc:
                 raise _OplFailed(exc) from exc
         except _OplFailed as exc:
-            _close_quietly(writer)
+            _close_quietly(opl_out)
             log.info("temporary OPL file failed (%s): unpacking the ways in Python", exc)
         except RuntimeError as exc:
-            _close_quietly(writer)
+            _close_quietly(opl_out)
             return str(exc)
     return _scan_ways_in_python(path, profile, part, parts, progress)
 
@@ -525,10 +525,10 @@ def _scan_ways_in_python(path: str, profile: str, part: int, parts: int, progres
     return np.array(seqs, dtype=np.int64), np.array(lens, dtype=np.int64), arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy()
 
 
-def _close_quietly(writer: Any) -> None:
-    if writer is not None:
+def _close_quietly(handle: Any) -> None:
+    if handle is not None:
         with contextlib.suppress(OSError, RuntimeError):
-            writer.close()
+            handle.close()
 
 
 #: OPL way nodes ``n<id>x<lon>y<lat>,...`` to CSV rows ``<id>,<lon>,<lat>`` (the ``n`` deleted).
