@@ -292,8 +292,11 @@ def cmd_site(a: argparse.Namespace) -> int:
                    coords=a.coords, **counting(a))
     r = run.result
     print(f"选址 siting {a.kind}: 候选 candidates: {run.candidates_source}; 方法 method: {r.method} ({r.seconds:.2f} s)")
+    base = r.covered - sum(r.gains)
+    share = 100 / max(r.total, 1e-9)
     print(f"  视为已有的设施 held fixed: 状态 status {run.table['fixed_status'].iloc[0] if len(run.table) else '—'}; "
-          f"覆盖 covered {r.covered:,.0f}/{r.total:,.0f} 户 households ({100 * r.covered / max(r.total, 1e-9):.1f}%)")
+          f"现状覆盖 covered now {base:,.0f}/{r.total:,.0f} 户 households ({share * base:.1f}%); "
+          f"加上 {len(r.chosen)} 个新址 with the {len(r.chosen)} new sites {r.covered:,.0f} ({share * r.covered:.1f}%)")
     for n in r.notes:
         print(f"  {n}")
     for row in run.table.to_dict("records"):

@@ -124,6 +124,14 @@ def test_site_command_and_map_layer(demo_ws, capsys):
     assert t["rank"].tolist() == [1, 2]
     assert t["cumulative_share"].is_monotonic_increasing
     assert (t["households_gained"] > 0).all()
+    # "covered now" is what the stations held fixed cover: the coverage command's figure at 15 min
+    assert main(["coverage", str(demo_ws), "--kind", "社区养老服务驿站", "--minutes", "15"]) == 0
+    cov = pd.read_csv(demo_ws / "out" / "coverage_elderly_care_station.csv", encoding="utf-8-sig")
+    jur = cov[cov["level"] == "jurisdiction"].iloc[0]
+    now = f"现状覆盖 covered now {jur['households_covered']:,.0f}/{jur['households']:,.0f} 户 households"
+    assert now in out
+    after = jur["households_covered"] + t["households_gained"].sum()
+    assert f"with the 2 new sites {after:,.0f} ({100 * after / jur['households']:.1f}%)" in out
     assert main(["site", str(demo_ws), "--kind", "社区养老服务驿站", "--target", "0.99"]) == 0
     t2 = pd.read_csv(demo_ws / "out" / "sites_elderly_care_station.csv", encoding="utf-8-sig")
     assert len(t2) >= 1
