@@ -161,7 +161,10 @@ def _inspections(store: Any, code: str, limit: int = 5) -> list[dict[str, str]]:
     df = store.records("mzgis_inspections")
     if df.empty or "marker_code" not in df:
         return []
-    df = df[df["marker_code"].astype(str) == code].sort_values("id").tail(limit)
+    # the latest inspections by their date (one sent late from an offline queue sorts by when it
+    # was made, not when it arrived), ties in the order they were stored
+    df = df[df["marker_code"].astype(str) == code]
+    df = df.assign(_day=df["date"].astype(str) if "date" in df else "").sort_values(["_day", "id"]).tail(limit)
     keep = ["id", "date", "condition", "inspector", "note", "photo", "offset_m"]
     return [{k: _text(r.get(k)) for k in keep} for r in df.to_dict("records")][::-1]
 

@@ -511,3 +511,17 @@ def test_a_tampered_photo_path_in_the_records_serves_nothing(field_server, http,
         assert r.status_code == 404, (p, r.status_code)
         assert b"secret" not in r.content
         assert b"SQLite" not in r.content
+
+
+def test_recent_inspections_are_listed_by_date_also_when_one_arrives_late(field_server, http):
+    """An inspection queued offline and sent after a newer one: stored, listed below the newer one
+    (by its date, not its arrival), and the marker keeps the newer condition."""
+    c = http(*USERS["placename"], server=field_server)
+    assert post(c, form(c, "M0", date="2026-01-09", condition="损坏"), None, Accept="application/json").status_code == 200
+    late = post(c, form(c, "M0", date="2026-01-03", condition="完好"), None, Accept="application/json")
+    assert late.status_code == 200
+    assert late.json()["superseded"] is True
+    html = c.get("/field/marker", params={"code": "M0"}).text
+    assert html.index("2026-01-09 · 损坏") < html.index("2026-01-03 · 完好")
+    m = field_server.store().feature("markers", "M0")
+    assert (m["condition"], str(m["last_inspection_date"])[:10]) == ("损坏", "2026-01-09")
