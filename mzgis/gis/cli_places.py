@@ -56,6 +56,8 @@ def cmd_record(a: argparse.Namespace) -> int:
     if rec.get("superseded"):
         print(f"注意 note: 界桩 {rec['marker_code']} 已有更晚的检查 has a later inspection on record: 其状况和检查日期未改 "
               f"its condition and date are kept; 本次检查已存入记录 this inspection is kept in the records")
+    if rec.get("warning"):
+        print(rec["warning"])
     return 0
 
 

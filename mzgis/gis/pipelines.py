@@ -59,12 +59,12 @@ from mzgis.gis.run_map import (
     run_report,
     write_report,
 )
+from mzgis.layers.values import latest_today
 from mzgis.gis.run_places import (
     MAX_PHOTO_BYTES,
     check_position,
     geodesic_offset_m,
     inspection_plan_table,
-    latest_today,
     run_boundaries,
     run_inspect,
     run_inspect_addresses,

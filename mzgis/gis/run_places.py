@@ -29,6 +29,7 @@ from mzgis.gis.inputs import (
 )
 from mzgis.gis.workspace import Workspace
 from mzgis.layers.crs import with_output_coords
+from mzgis.layers.values import MAX_ACCURACY_M, check_date, check_number, clean_text, latest_today
 from mzgis.maps.tables import write_table
 
 log = logging.getLogger(__name__)
@@ -242,14 +243,11 @@ def _marker_row(ws: Workspace, marker_code: str, layer: str | None) -> tuple[str
     raise LayerError(msg)
 
 
-#: China has one time zone (UTC+8) and no daylight saving time.
-_CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
-
-
-def latest_today() -> dt.date:
-    """The latest date that is not in the future for the inspectors: today here or in China
-    (a phone in Beijing may already be a day ahead of a server's UTC clock)."""
-    return max(dt.date.today(), dt.datetime.now(_CHINA_TZ).date())
+#: A recorded position farther than this from the marker is stored with a warning (a marker moved
+#: that far, or the phone's fix is poor: the inspector should look again).
+WARN_OFFSET_M = 1_000.0
+#: A recorded position farther than this is refused: no marker moves that far; the position is wrong.
+MAX_OFFSET_M = 50_000.0
 
 
 def check_position(lon: float, lat: float, flag: str = "position") -> tuple[float, float]:
@@ -277,15 +275,7 @@ def _record_checks(condition: str, date: str, inspector: str, client_key: str | 
     if cond is None:
         msg = f"--condition {condition}: 应为 use one of {sorted(set(MARKER_CONDITIONS.values()))}"
         raise LayerError(msg)
-    try:
-        day = pd.Timestamp(date).date().isoformat()
-    except ValueError as exc:
-        msg = f"--date {date}: 日期无法识别 not a date; write it as 2026-11-20"
-        raise LayerError(msg) from exc
-    if day > latest_today().isoformat():
-        msg = (f"--date {day}: 日期在将来 the date is in the future (today is {latest_today()}); "
-               "请给出检查日期 give the day of the inspection")
-        raise LayerError(msg)
+    day = check_date(date, "--date")
     if not inspector.strip() or "\x00" in inspector:
         msg = f"--inspector {inspector!r}: 请给出检查人姓名 give the inspector's name"
         raise LayerError(msg)
@@ -293,6 +283,20 @@ def _record_checks(condition: str, date: str, inspector: str, client_key: str | 
         msg = f"client_key {client_key!r}: 应为 8–64 个字母、数字、_ 或 - must be 8-64 letters, digits, '_' or '-'"
         raise LayerError(msg)
     return cond, day
+
+
+def _offset_warning(offset_m: str | None) -> str | None:
+    """None for a position near its marker; a warning beyond :data:`WARN_OFFSET_M`; LayerError
+    beyond :data:`MAX_OFFSET_M` (nothing written)."""
+    if offset_m is None or float(offset_m) <= WARN_OFFSET_M:
+        return None
+    km = float(offset_m) / 1000
+    if float(offset_m) > MAX_OFFSET_M:
+        msg = (f"位置 position: 离界桩 {km:,.1f} km from the marker (> {MAX_OFFSET_M / 1000:g} km): 位置有误 the "
+               "position is wrong; 请重新定位或不填位置 locate again, or record without a position")
+        raise LayerError(msg)
+    return (f"警告 warning: 位置离界桩 {km:,.1f} km the position is {km:,.1f} km from the marker "
+            f"(> {WARN_OFFSET_M / 1000:g} km); 已保存 stored — 请核实界桩位置或重新定位 check the marker or locate again")
 
 
 def _record_extra(ws: Workspace, where: str, marker_code: str, *, user: str | None,
@@ -371,9 +375,13 @@ def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, in
     marker's condition and date as they are (the result has ``superseded=True``).
     """
     cond, day = _record_checks(condition, date, inspector, client_key)
+    if accuracy_m is not None:
+        accuracy_m = check_number(accuracy_m, "精度 accuracy (m)", high=MAX_ACCURACY_M)
+    note = None if note is None else clean_text(note, "说明 note", multiline=True)
     where, _ = _marker_row(ws, marker_code, layer)
     extra = _record_extra(ws, where, marker_code, user=user, position=position, accuracy_m=accuracy_m,
                           client_key=client_key)
+    warning = _offset_warning(extra.get("offset_m"))
     store = ws.store
     final: Path | None = None
     part: Path | None = None
@@ -400,12 +408,12 @@ def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, in
             if part is not None:
                 part.unlink(missing_ok=True)
                 part = None
-            return {**rec, "photo": None, "duplicate": True, "superseded": False}
+            return {**rec, "photo": None, "duplicate": True, "superseded": False, "warning": warning}
         if part is not None and final is not None:
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(part, final)
             part = None
-        return {**rec, "duplicate": False, "superseded": report.kept_newer}
+        return {**rec, "duplicate": False, "superseded": report.kept_newer, "warning": warning}
     except BaseException:
         if part is not None:
             part.unlink(missing_ok=True)

@@ -37,6 +37,7 @@ from mzgis.layers.schemas import (
     LayerSchema,
 )
 from mzgis.layers.sources import RawSource
+from mzgis.layers.values import date_problem
 
 __all__ = ["PreparedLayer", "prepare_layer"]
 
@@ -295,14 +296,13 @@ def _parse_numbers(
 def _parse_dates(
     values: pd.Series, labels: Sequence[str], column: str, problems: list[FieldProblem]
 ) -> pd.Series:
-    text, empty = _as_text(values)
-    text = text.str.replace(r"[年月/.]", "-", regex=True).str.replace("日", "", regex=False)
-    parsed = pd.to_datetime(text.where(~empty), errors="coerce", format="mixed")
-    bad = parsed.isna() & ~empty
-    for i in _first(bad.to_numpy(), problems):
-        problems.append(FieldProblem(labels[i], column, _display(values.iloc[i]), "日期无法识别 not a date",
+    """Date cells by the one date rule (:func:`mzgis.layers.values.date_problem`)."""
+    _, empty = _as_text(values)
+    checked = [(None, None) if e else date_problem(v) for v, e in zip(values.tolist(), empty, strict=True)]
+    for i in _first([p is not None for _, p in checked], problems):
+        problems.append(FieldProblem(labels[i], column, _display(values.iloc[i]), str(checked[i][1]),
                                      "写成 write it as 2024-05-31"))
-    return parsed.dt.strftime("%Y-%m-%d").where(parsed.notna(), None)
+    return pd.Series([d for d, _ in checked], index=values.index, dtype=object)
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
