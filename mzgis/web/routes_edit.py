@@ -19,6 +19,7 @@ from mzgis.errors import LayerError, MzgisError, StaleEditError
 from mzgis.layers.store.base import INTERNAL_COLUMNS, PLACENAME_TYPES
 from mzgis.web.app import NavItem, render, url_with
 from mzgis.web.auth import User, require_role
+from mzgis.web.rights import check_write
 
 router = APIRouter()
 NAV: list[NavItem] = [NavItem("/edit", "编辑", "Edit", "placename")]
@@ -133,6 +134,7 @@ def _save(request: Request, user: User, layer: str, fid: str, expect: int, submi
 
     state = request.app.state.mz
     store = _layer(request, layer)
+    check_write(user, store, layer)
     cur = _feature(store, layer, fid)
     if int(cur["mz_version"]) != expect:
         return _stale(request, store, layer, fid, expect, submitted, cur)
@@ -191,6 +193,7 @@ def revert(request: Request, user: Annotated[User, Depends(require_role("placena
            layer: Annotated[str, Form(max_length=200)], id: Annotated[str, Form(max_length=2000)],
            version: Annotated[int, Form(ge=1)], expect_version: Annotated[int, Form(ge=1)]) -> Response:
     store = _layer(request, layer)
+    check_write(user, store, layer)
     _feature(store, layer, id)
     try:
         store.revert(layer, id, version, user=user.login, expect_version=expect_version)

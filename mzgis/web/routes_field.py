@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mzgis.errors import FieldInputError, LayerError, MzgisError
 from mzgis.web.app import NavItem, render, url_with
 from mzgis.web.auth import User, require_role
+from mzgis.web.rights import check_write
 from mzgis.web.uploads import form_text, spool_upload
 
 __all__ = ["MAX_PHOTO_BYTES", "NAV", "RECORD_PATH", "UploadLimit", "router"]
@@ -362,6 +363,7 @@ async def record(request: Request, user: Annotated[User, Depends(require_role("p
             from mzgis.gis.pipelines import run_record
 
             ws = request.app.state.mz.workspace()
+            check_write(user, ws.store, "", "boundary_markers")  # an inspection writes the marker's condition
             return run_record(ws, code, condition=condition or "", date=date, inspector=inspector,
                               note=note or None, photo=None if photo_tmp is None else str(photo_tmp),
                               photo_name=photo_name, accuracy_m=accuracy,

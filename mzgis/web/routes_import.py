@@ -23,6 +23,7 @@ from starlette.datastructures import UploadFile
 from mzgis.errors import ImportInputError, MzgisError
 from mzgis.web.app import NavItem, render
 from mzgis.web.auth import User, require_role
+from mzgis.web.rights import check_write
 from mzgis.web.uploads import form_text, spool_upload
 
 __all__ = ["EXTENSIONS", "IMPORT_PATH", "MAX_BODY_BYTES", "MAX_UPLOAD_BYTES", "NAV", "router"]
@@ -147,6 +148,7 @@ async def import_upload(request: Request, user: Annotated[User, Depends(require_
         shown = upload.filename or ""
         ext = upload_extension(shown)
         ws = request.app.state.mz.workspace()
+        check_write(user, ws.store, values["layer"], values["type"])
         ws.cache_dir.mkdir(parents=True, exist_ok=True)
         tmp, size = await _save_upload(upload, ws.cache_dir, ext)
         if size == 0:
@@ -175,6 +177,7 @@ async def import_upload(request: Request, user: Annotated[User, Depends(require_
                 .replace("--layer ", "图层名 layer name "))
         return _page(request, form=values, error=text + "\n未写入 nothing was written.", status=400)
     finally:
+        await form.close()  # the upload's spooled copy, also when the write is refused (403)
         if tmp is not None:
             tmp.unlink(missing_ok=True)
     report = {"summary": rep.summary().splitlines()[0], "layer": rep.layer, "layer_type": rep.layer_type,
