@@ -118,3 +118,28 @@ def test_distinct_stations_of_one_kind_in_two_layers_are_counted(street):
     run = run_coverage(street, kind=KIND, minutes=[15])
     assert run.facilities_counted == 4
     assert _jur15(run)["households_covered"] == pytest.approx(200.0)
+
+
+def test_drop_retires_the_duplicate_layer_which_then_no_longer_counts(street, capsys):
+    street.store.write_layer("stations_again", _stations(["S1"], [1.0]), layer_type="facilities", kind=KIND)
+    root = str(street.root)
+    assert main(["layers", root, "drop", "stations_again", "--note", "同一表格导入两次"]) == 0
+    assert "1 个要素已退役" in capsys.readouterr().out
+    # counted once again; the listing shows live layers only, --all shows the dropped one too
+    assert run_coverage(street, kind=KIND, minutes=[15]).facilities_counted == 1
+    assert main(["layers", root]) == 0
+    listed = capsys.readouterr().out
+    assert "stations_again" not in listed
+    assert "homes" in listed
+    assert main(["layers", root, "--all"]) == 0
+    assert "stations_again" in capsys.readouterr().out
+    # kept in the history, with the note
+    assert main(["history", root, "stations_again"]) == 0
+    hist = capsys.readouterr().out
+    assert "同一表格导入两次" in hist
+    assert hist.count("S1") == 2  # added, then retired
+    assert len(street.store.read("stations_again", include_retired=True)) == 1
+    # dropping again, or a missing layer: exit 2, store unchanged
+    assert main(["layers", root, "drop", "stations_again"]) == 2
+    assert main(["layers", root, "drop", "nope"]) == 2
+    assert "already dropped" in capsys.readouterr().err
