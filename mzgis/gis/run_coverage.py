@@ -36,7 +36,7 @@ from mzgis.analysis.reach import (
 )
 from mzgis.analysis.service_areas import service_areas
 from mzgis.analysis.units import by_code, households_by_unit
-from mzgis.errors import LayerError, NetworkError
+from mzgis.errors import DoubleCountError, LayerError, NetworkError
 from mzgis.gis.inputs import (
     SCENARIOS,
     all_facilities,
@@ -185,6 +185,8 @@ def run_standards(ws: Workspace, *, plan: str | None = None, profile: str = "wal
             graph = None
     try:
         dem = demand_points[0] if demand_points is not None else load_demand(ws, None, graph)[0]
+    except DoubleCountError:
+        raise  # the same buildings in two layers: refused, never evaluated without a word
     except LayerError:
         dem = None
     rules = rules_from_config(ws.settings.area_rules)

@@ -21,7 +21,7 @@ from mzgis.analysis.indicators import (
     plan_title,
 )
 from mzgis.analysis.service_areas import service_areas
-from mzgis.errors import ConfigError, LayerError, NetworkError
+from mzgis.errors import ConfigError, DoubleCountError, LayerError, NetworkError
 from mzgis.gis.inputs import (
     SCENARIOS,
     all_facilities,
@@ -153,6 +153,8 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
     if graph is not None:
         try:
             demand_points = load_demand(ws, None, graph)
+        except DoubleCountError:
+            raise  # the same buildings in two layers: refused, not left off the map
         except LayerError:
             demand_points = None
     if graph is not None and main_kind is not None:

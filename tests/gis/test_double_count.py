@@ -71,6 +71,11 @@ def test_points_and_footprints_of_the_same_buildings_are_refused(street, capsys)
     err = capsys.readouterr()
     assert "counted twice" in err.out + err.err
     assert "Traceback" not in err.out + err.err
+    # every analysis that gathers demand refuses, none goes on without it
+    with pytest.raises(DoubleCountError):
+        run_standards(street)
+    assert main(["map", str(street.root)]) == 2
+    assert "counted twice" in capsys.readouterr().err
     # choosing one layer explicitly counts the 200 households once
     assert _jur15(run_coverage(street, kind=KIND, minutes=[15], demand="homes"))["households"] == pytest.approx(200.0)
 
