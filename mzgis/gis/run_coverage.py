@@ -5,6 +5,7 @@ the analysis of :mod:`mzgis.analysis`, outputs into ``out/`` and the store.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,7 +154,7 @@ def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None
     files += write_table(unc, out / f"uncovered_{stem}.csv")
     # the uncovered demand as a layer, for siting and maps
     gaps = gap_points(dem, res.demand["minutes"], threshold_min=max(ths), kind=k.id)
-    gaps_layer = f"gaps_{k.id}{suffix}"
+    gaps_layer = re.sub(r"\W", "_", f"gaps_{k.id}{suffix}").encode()[:56].decode(errors="ignore")
     if len(gaps) or gaps_layer in ws.store.layer_names():
         ws.store.write_layer(gaps_layer, gaps, layer_type="gaps", kind=k.id, retire_missing=True,
                              note=f"coverage {k.id} {max(ths):g} min", user=user)
