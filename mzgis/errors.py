@@ -54,6 +54,11 @@ class DuplicateIdError(LayerError):
     """An id column (``feature_id`` or the one named) holds the same id on more than one row."""
 
 
+class DoubleCountError(LayerError):
+    """Two layers hold the same things (the same stations, the same buildings): summing them would
+    count them twice."""
+
+
 class ParameterError(ValueError, MzgisError):
     """An analysis argument out of range: empty or non-positive thresholds, speeds, distances."""
 

@@ -14,10 +14,10 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from mzgis import __version__
-from mzgis.errors import MzgisError
+from mzgis.errors import MzgisError, ParameterError
 from mzgis.gis.argtypes import add_output_coords, coords_name
 from mzgis.gis.logs import setup_logging
 from mzgis.layers.schemas import LAYER_TYPES
@@ -118,12 +118,26 @@ def cmd_import(a: argparse.Namespace) -> int:
 
 def cmd_layers(a: argparse.Namespace) -> int:
     from mzgis.gis.workspace import Workspace
+    from mzgis.layers.store.drop import check_droppable, drop_layer, live_layers
 
-    df = Workspace.open(a.dir).store.layers()
+    store = Workspace.open(a.dir).store
+    if a.action == "drop":
+        if not a.layer:
+            msg = f"mzgis layers {a.dir} drop LAYER: 请给出图层名 name the layer to drop"
+            raise ParameterError(msg)
+        check_droppable(store, a.layer)
+        rep = drop_layer(store, a.layer, note=a.note)
+        print(f"已删除图层 dropped layer '{a.layer}': {rep.retired} 个要素已退役 features retired (保留在历史中 kept "
+              f"in the history: `mzgis history {a.dir} {a.layer}`); 不再计入分析 no longer counted")
+        return 0
+    if a.layer:
+        msg = f"mzgis layers: 多余的参数 unexpected '{a.layer}'; 删除图层用 to drop a layer: mzgis layers WS drop LAYER"
+        raise ParameterError(msg)
+    df = live_layers(store, include_dropped=a.all)
     if df.empty:
         print("（无图层 no layers）")
         return 0
-    cols = ["name", "layer_type", "kind", "level", "features", "retired", "crs"]
+    cols = ["name", "layer_type", "kind", "level", "features", "retired", "crs"] + (["dropped"] if a.all else [])
     print(df[cols].to_string(index=False))
     return 0
 
@@ -224,6 +238,18 @@ def _os_message(exc: OSError, fallback: str | None = None) -> str:
             f"请检查磁盘和权限 check the disk and permissions. {unchanged}")
 
 
+def _add_layers_parser(sub: Any) -> None:
+    s = sub.add_parser("layers", help="列出图层，或删除一个图层 list the current layers, or drop one (`layers WS drop LAYER`)")
+    s.add_argument("dir", help="工作区文件夹 workspace folder")
+    s.add_argument("action", nargs="?", choices=["drop"],
+                   help="drop: 删除图层（要素全部退役，保留历史，不再计入分析） retire every feature of LAYER, kept in "
+                        "the history, no longer counted or listed")
+    s.add_argument("layer", nargs="?", help="要删除的图层 the layer to drop")
+    s.add_argument("--all", action="store_true", help="也列出已删除的图层 also list dropped layers")
+    s.add_argument("--note", help="删除原因，记入历史 why it was dropped, recorded in the history")
+    s.set_defaults(func=cmd_layers)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="mzgis", description="民政设施规划与覆盖分析 GIS — civil-affairs facility planning")
     p.add_argument("--version", action="version", version=f"mzgis {__version__}")
@@ -270,9 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="retire features of the layer that the new file no longer has")
     s.set_defaults(func=cmd_import)
 
-    s = sub.add_parser("layers", help="列出图层 list layers")
-    s.add_argument("dir")
-    s.set_defaults(func=cmd_layers)
+    _add_layers_parser(sub)
 
     s = sub.add_parser("export", help="导出图层 export a layer (.gpkg .geojson .shp .csv .xlsx)")
     s.add_argument("dir")

@@ -198,14 +198,22 @@ def units_by_level(ws: Workspace) -> dict[str, gpd.GeoDataFrame]:
 
 
 def all_facilities(ws: Workspace) -> gpd.GeoDataFrame:
-    """Every facility layer of the store, concatenated (a ``layer`` column says which)."""
+    """Every facility layer of the store, concatenated (a ``layer`` column says which).
+
+    The one place analyses gather facilities: the same station in two layers of one kind is
+    refused (:func:`mzgis.gis.double_count.check_facility_layers`), never counted twice."""
+    from mzgis.gis.double_count import check_facility_layers
+
     store = ws.store
     parts = [store.read(n).assign(layer=n) for n in store.layer_names("facilities")]
     parts = [p for p in parts if len(p)]
     if not parts:
         return gpd.GeoDataFrame({"feature_id": [], "kind": [], "status": [], "layer": []},
                                 geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
-    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
+    out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
+    if len(parts) > 1:
+        check_facility_layers(out, ws.metric_crs().to_string(), ws_hint=str(ws.root))
+    return out
 
 
 def demand_settings(ws: Workspace) -> DemandSettings:
@@ -224,7 +232,13 @@ def load_demand(ws: Workspace, demand: str | None = None, graph: RoadGraph | Non
         return demand_from_layer(store.read(demand), ws.metric_crs().to_string(), settings=s), f"layer {demand}"
     names = store.layer_names("demand")
     if names:
-        parts = [demand_from_layer(store.read(n), ws.metric_crs().to_string(), settings=s) for n in names]
+        from mzgis.gis.double_count import check_demand_layers
+
+        read = {n: store.read(n) for n in names}
+        check_demand_layers(read, ws.metric_crs().to_string(), ws_hint=str(ws.root))
+        read = {n: g for n, g in read.items() if len(g)} or read  # a dropped layer has no features
+        names = list(read)
+        parts = [demand_from_layer(g, ws.metric_crs().to_string(), settings=s) for g in read.values()]
         return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs), "layers " + ", ".join(names)
     units = units_by_level(ws)
     for level in ("community", "subdistrict"):

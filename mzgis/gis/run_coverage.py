@@ -5,6 +5,7 @@ the analysis of :mod:`mzgis.analysis`, outputs into ``out/`` and the store.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from mzgis.analysis.reach import (
 )
 from mzgis.analysis.service_areas import service_areas
 from mzgis.analysis.units import by_code, households_by_unit
-from mzgis.errors import LayerError, NetworkError
+from mzgis.errors import DoubleCountError, LayerError, NetworkError
 from mzgis.gis.inputs import (
     SCENARIOS,
     all_facilities,
@@ -49,6 +50,7 @@ from mzgis.gis.inputs import (
     unit_context,
     units_by_level,
 )
+from mzgis.gis.outnames import variant_suffix
 from mzgis.gis.workspace import Workspace
 from mzgis.layers.kinds import get_kind
 from mzgis.layers.network import RoadGraph
@@ -105,6 +107,7 @@ class CoverageRun:
     statuses: tuple[str, ...] = SCENARIOS["today"]
     facilities_counted: int = 0
     snapping: str = ""
+    gaps_layer: str = ""
 
 
 def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None, demand: str | None = None,
@@ -140,19 +143,25 @@ def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None
         t["facility_kind"] = k.name_zh
         t["facility_status"] = "、".join(statuses)
     out = ws.out_dir
-    stem = file_stem(k.id)
+    # named by what differs from the default run (which keeps coverage_<kind>.csv): no run
+    # overwrites another's figures
+    suffix = variant_suffix(demand=demand, statuses=statuses, profile=profile, minutes=minutes,
+                            default_minutes=ws.thresholds_min, snap_to=snap_to,
+                            default_snap_to=ws.settings.travel.snap_to)
+    stem = file_stem(k.id) + suffix
     files = write_table(table, out / f"coverage_{stem}.csv", xlsx_path=out / f"coverage_{stem}.xlsx",
                         headers_zh=COVERAGE_COLUMNS_ZH, sheet=f"{k.name_zh}覆盖")
     files += write_table(unc, out / f"uncovered_{stem}.csv")
     # the uncovered demand as a layer, for siting and maps
     gaps = gap_points(dem, res.demand["minutes"], threshold_min=max(ths), kind=k.id)
-    if len(gaps) or f"gaps_{k.id}" in ws.store.layer_names():
-        ws.store.write_layer(f"gaps_{k.id}", gaps, layer_type="gaps", kind=k.id, retire_missing=True,
+    gaps_layer = re.sub(r"\W", "_", f"gaps_{k.id}{suffix}").encode()[:56].decode(errors="ignore")
+    if len(gaps) or gaps_layer in ws.store.layer_names():
+        ws.store.write_layer(gaps_layer, gaps, layer_type="gaps", kind=k.id, retire_missing=True,
                              note=f"coverage {k.id} {max(ths):g} min", user=user)
     return CoverageRun(table, unc, files, source, int((~res.demand["snapped"]).sum()), res.unsnapped_facilities,
                        statuses=statuses, facilities_counted=len(fac),
                        snapping=res.island_summary(dem["households"].reset_index(drop=True)
-                                                   if "households" in dem else None))
+                                                   if "households" in dem else None), gaps_layer=gaps_layer)
 
 
 @dataclass
@@ -185,6 +194,8 @@ def run_standards(ws: Workspace, *, plan: str | None = None, profile: str = "wal
             graph = None
     try:
         dem = demand_points[0] if demand_points is not None else load_demand(ws, None, graph)[0]
+    except DoubleCountError:
+        raise  # the same buildings in two layers: refused, never evaluated without a word
     except LayerError:
         dem = None
     rules = rules_from_config(ws.settings.area_rules)

@@ -21,7 +21,7 @@ from mzgis.analysis.indicators import (
     plan_title,
 )
 from mzgis.analysis.service_areas import service_areas
-from mzgis.errors import ConfigError, LayerError, NetworkError
+from mzgis.errors import ConfigError, DoubleCountError, LayerError, NetworkError
 from mzgis.gis.inputs import (
     SCENARIOS,
     all_facilities,
@@ -153,6 +153,8 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
     if graph is not None:
         try:
             demand_points = load_demand(ws, None, graph)
+        except DoubleCountError:
+            raise  # the same buildings in two layers: refused, not left off the map
         except LayerError:
             demand_points = None
     if graph is not None and main_kind is not None:
@@ -169,8 +171,9 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
                                        buffer_m=ws.settings.travel.service_area_buffer_m,
                                        max_snap_m=ws.settings.travel.max_snap_distance_m, dissolve_by="kind",
                                        snap_to=snap_setting(ws, snap_to))
-        if f"gaps_{main_kind}" in store.layer_names():
-            gaps = store.read(f"gaps_{main_kind}")
+        gaps_layer = cov.gaps_layer if cov is not None and cov.gaps_layer else f"gaps_{main_kind}"
+        if gaps_layer in store.layer_names():
+            gaps = store.read(gaps_layer)
     std = run_standards(ws, profile=profile, statuses=statuses, snap_to=snap_to, graph=graph,
                         demand_points=demand_points)
     markers = None

@@ -61,7 +61,7 @@ def test_elderly_profile_covers_less(demo_ws):
     main(["coverage", str(demo_ws), "--kind", "elderly_care_station"])
     walk = pd.read_csv(demo_ws / "out" / "coverage_elderly_care_station.csv", encoding="utf-8-sig")
     main(["coverage", str(demo_ws), "--kind", "elderly_care_station", "--profile", "elderly"])
-    slow = pd.read_csv(demo_ws / "out" / "coverage_elderly_care_station.csv", encoding="utf-8-sig")
+    slow = pd.read_csv(demo_ws / "out" / "coverage_elderly_care_station_elderly.csv", encoding="utf-8-sig")  # its own file: the walk run is not overwritten
     j = (walk.level == "jurisdiction") & (walk.minutes == 15)
     assert slow.loc[j, "households_covered"].iloc[0] < walk.loc[j, "households_covered"].iloc[0]
 
@@ -126,7 +126,7 @@ def test_site_command_and_map_layer(demo_ws, capsys):
     assert (t["households_gained"] > 0).all()
     # "covered now" is what the stations held fixed cover: the coverage command's figure at 15 min
     assert main(["coverage", str(demo_ws), "--kind", "社区养老服务驿站", "--minutes", "15"]) == 0
-    cov = pd.read_csv(demo_ws / "out" / "coverage_elderly_care_station.csv", encoding="utf-8-sig")
+    cov = pd.read_csv(demo_ws / "out" / "coverage_elderly_care_station_15min.csv", encoding="utf-8-sig")
     jur = cov[cov["level"] == "jurisdiction"].iloc[0]
     now = f"现状覆盖 covered now {jur['households_covered']:,.0f}/{jur['households']:,.0f} 户 households"
     assert now in out
@@ -181,7 +181,7 @@ def test_scenario_planned_counts_more_and_says_so(demo_ws, capsys):
                         dtype={"unit_code": str})
     assert main(["coverage", str(demo_ws), *kw, "--scenario", "planned"]) == 0
     out_planned = capsys.readouterr().out
-    planned = pd.read_csv(demo_ws / "out" / "coverage_elderly_care_station.csv", encoding="utf-8-sig",
+    planned = pd.read_csv(demo_ws / "out" / "coverage_elderly_care_station_planned.csv", encoding="utf-8-sig",
                           dtype={"unit_code": str})
     assert "（建成运营，4 处" in out_today
     assert "（建成运营、在建、规划，6 处" in out_planned
