@@ -226,7 +226,10 @@ def cmd_report(a: argparse.Namespace) -> int:
 
     ws = Workspace.open(a.dir)
     files = run_report(ws, kinds=[k for k in (a.kinds or "").split(",") if k.strip()] or None, profile=a.profile,
-                       date=a.date, paper=a.paper, access=a.access, **counting(a))
+                       date=a.date, paper=a.paper, access=a.access, access_method=a.access_method,
+                       access_decay=a.access_decay, said=(said := []), **counting(a))
+    for line in said:
+        print(line)
     print("报告 report:")
     for p in files:
         print(f"  → {p}")
@@ -272,8 +275,14 @@ def add_map_commands(sub: Any) -> None:
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
     s.add_argument("--access", action="append", metavar="KIND[:SUPPLY]",
                    help="可达性与公平 compute accessibility of KIND first (supply beds|floor_area_m2|count, default "
-                        "beds; other settings as mzgis access) and report it; results of earlier `mzgis access` "
+                        "beds; method, decay and threshold as the last `mzgis access` of KIND, else its defaults) and report it; results of earlier `mzgis access` "
                         "runs are reported without this")
+    s.add_argument("--access-method", choices=["2sfca", "e2sfca", "gravity"],
+                   help="与 --access 同用：可达性方法（默认沿用上次 mzgis access 的方法，否则 e2sfca） with --access: "
+                        "the method (default: that of the last `mzgis access` of the kind, else e2sfca)")
+    s.add_argument("--access-decay", metavar="DECAY",
+                   help="与 --access 同用：距离衰减（默认沿用上次 mzgis access 的设置） with --access: the distance "
+                        "decay, as mzgis access --decay (default: that of the last `mzgis access` of the kind)")
     add_counting_args(s)
     s.set_defaults(func=cmd_report)
 

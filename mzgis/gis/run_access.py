@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from mzgis.errors import LayerError
+from mzgis.gis.access_results import record_access_run
 from mzgis.gis.inputs import (
     SCENARIOS,
     all_facilities,
@@ -193,7 +194,8 @@ def run_access(ws: Workspace, *, kind: str, supply: str = "beds", demand_field: 
                           worst_level="community" if "community" in units else "subdistrict")
     worst, g, below = summ.worst, summ.gini, summ.share_below
     what = {"facility_kind": k.name_zh, "facility_status": "、".join(statuses), "access_unit": ms.name,
-            "access_unit_zh": ms.label_zh, "method": method, "decay": res.decay, "threshold": th.label}
+            "access_unit_zh": ms.label_zh, "method": method, "decay": res.decay, "threshold": th.label,
+            "supply": supply}
     points = summ.points.assign(**what)
     by_unit = summ.by_unit.assign(**what, target=tgt)
     out = ws.out_dir
@@ -203,7 +205,7 @@ def run_access(ws: Workspace, *, kind: str, supply: str = "beds", demand_field: 
           "facility_status": "计入设施状态", "access_unit": "可达性单位", "access_unit_zh": "可达性单位(中文)",
           "method": "方法", "decay": "距离衰减", "threshold": "阈值", "level": "层级", "unit_code": "单位编码",
           "unit_name": "单位名称", "facilities_reachable": "可达设施数", "share_below_target": "低于目标的需求占比",
-          "gini": "基尼系数", "target": "目标值"}
+          "gini": "基尼系数", "target": "目标值", "supply": "供给"}
     files = write_table(points, out / f"access_{k.id}.csv", xlsx_path=out / f"access_{k.id}.xlsx", headers_zh=zh,
                         sheet="需求点可达性")
     files += write_table(by_unit, out / f"access_{k.id}_units.csv", xlsx_path=out / f"access_{k.id}_units.xlsx",
@@ -237,6 +239,9 @@ def run_access(ws: Workspace, *, kind: str, supply: str = "beds", demand_field: 
                                by_unit=by_unit, worst=worst, pngs=[png.name], map_file=map_path.name)
     (out / f"access_{k.id}.html").write_text(page, encoding="utf-8")
     files += [out / f"access_{k.id}.html", map_path]
+    files.append(record_access_run(out, k.id, {"supply": supply, "demand_field": demand_field, "method": method,
+                                               "decay": decay, "minutes": minutes, "distance_m": distance_m,
+                                               "demand": demand, "profile": profile, "target": target}))
     return AccessRun(by_unit, points, worst, g, below, tgt, th, ms.label_zh, method, res.decay, statuses, len(fac),
                      source, notes, files)
 
