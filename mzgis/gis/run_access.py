@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,6 +16,7 @@ import pandas as pd
 
 from mzgis.errors import LayerError
 from mzgis.gis.access_results import record_access_run
+from mzgis.gis.assumed import run_assumptions
 from mzgis.gis.inputs import (
     SCENARIOS,
     all_facilities,
@@ -133,6 +134,7 @@ class AccessRun:
     demand_source: str
     notes: list[str]
     files: list[Path]
+    assumptions: list[str] = field(default_factory=list)
 
 
 def _access_map(ws: Workspace, path: Path, *, title: str, facilities: gpd.GeoDataFrame,
@@ -243,7 +245,8 @@ def run_access(ws: Workspace, *, kind: str, supply: str = "beds", demand_field: 
                                                "decay": decay, "minutes": minutes, "distance_m": distance_m,
                                                "demand": demand, "profile": profile, "target": target}))
     return AccessRun(by_unit, points, worst, g, below, tgt, th, ms.label_zh, method, res.decay, statuses, len(fac),
-                     source, notes, files)
+                     source, notes, files, run_assumptions(ws, dem, profile=profile, snap_to=snap_to,
+                                                           threshold=th.label, method=method, decay=res.decay))
 
 
 def parse_scenarios(spec: str, kind_id: str) -> list[tuple[str, str | None]]:

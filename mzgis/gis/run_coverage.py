@@ -5,7 +5,7 @@ the analysis of :mod:`mzgis.analysis`, outputs into ``out/`` and the store.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from mzgis.analysis.reach import (
 from mzgis.analysis.service_areas import service_areas
 from mzgis.analysis.units import by_code, households_by_unit
 from mzgis.errors import LayerError, NetworkError
+from mzgis.gis.assumed import run_assumptions
 from mzgis.gis.inputs import (
     SCENARIOS,
     all_facilities,
@@ -105,6 +106,8 @@ class CoverageRun:
     statuses: tuple[str, ...] = SCENARIOS["today"]
     facilities_counted: int = 0
     snapping: str = ""
+    #: the assumptions of the run, one line each (:func:`mzgis.gis.assumed.run_assumptions`)
+    assumptions: list[str] = field(default_factory=list)
 
 
 def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None, demand: str | None = None,
@@ -152,7 +155,9 @@ def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None
     return CoverageRun(table, unc, files, source, int((~res.demand["snapped"]).sum()), res.unsnapped_facilities,
                        statuses=statuses, facilities_counted=len(fac),
                        snapping=res.island_summary(dem["households"].reset_index(drop=True)
-                                                   if "households" in dem else None))
+                                                   if "households" in dem else None),
+                       assumptions=run_assumptions(ws, dem, profile=profile, snap_to=snap_to,
+                                                   threshold=f"{'/'.join(f'{t:g}' for t in ths)} 分钟 min"))
 
 
 @dataclass
@@ -162,6 +167,7 @@ class StandardsRun:
     indicators: pd.DataFrame
     area: pd.DataFrame
     files: list[Path]
+    assumptions: list[str] = field(default_factory=list)
 
 
 def run_standards(ws: Workspace, *, plan: str | None = None, profile: str = "walk",
@@ -204,7 +210,7 @@ def run_standards(ws: Workspace, *, plan: str | None = None, profile: str = "wal
         area = area_standard(com, cs, households=hh, rules=rules)
         files += write_table(area, out / "area_standard.csv", xlsx_path=out / "area_standard.xlsx",
                              headers_zh=AREA_COLUMNS_ZH, sheet="每百户面积")
-    return StandardsRun(table, area, files)
+    return StandardsRun(table, area, files, run_assumptions(ws, dem, profile=profile, snap_to=snap_to))
 
 
 def run_service_areas(ws: Workspace, *, kind: str, minutes: list[float] | None = None, profile: str = "walk",

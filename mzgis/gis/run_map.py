@@ -248,8 +248,10 @@ def run_report(ws: Workspace, *, kinds: list[str] | None = None, profile: str = 
             said.append(f"可达性 access {name}: 方法 method {run.method}; 衰减 decay {run.decay}; 阈值 threshold "
                         f"{run.threshold.label}; 供给 supply {kw['supply']}; 需求 demand {kw.get('demand_field')}"
                         f" ({run.demand_source})")
-    return write_report(ws, run_map(ws, kinds=kinds, out=ws.out_dir / "map.html", profile=profile,
-                                    statuses=statuses, snap_to=snap_to), date=day, paper=paper)
+    mp = run_map(ws, kinds=kinds, out=ws.out_dir / "map.html", profile=profile, statuses=statuses, snap_to=snap_to)
+    if said is not None and mp.coverage is not None:
+        said += mp.coverage.assumptions
+    return write_report(ws, mp, date=day, paper=paper)
 
 
 def access_settings(ws: Workspace, kind: str, *, supply: str, method: str | None, decay: str | None,
@@ -311,6 +313,7 @@ def write_report(ws: Workspace, mp: MapRun, *, date: dt.date | None = None, pape
                      f"，共 {mp.coverage.facilities_counted} 处; 需求 demand: {mp.coverage.demand_source}. "
                      f"{mp.coverage.snapping}".strip())
         sources.append(f"需求 demand: {mp.coverage.demand_source}")
+        notes += mp.coverage.assumptions  # what the figures assume, not only what they count
     notes.append(f"规划指标集 indicator set: {plan_title(ws.config, ws.root)}")
     notes.append(f"数据来源 data sources: {'；'.join(sources)}")
     if cjk_font() is None:

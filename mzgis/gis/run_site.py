@@ -5,7 +5,7 @@ the proposed sites written as tables and a store layer.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -14,6 +14,7 @@ import pandas as pd
 from mzgis.analysis.siting import SitingResult, site_on_network
 from mzgis.analysis.siting_enough import drop_idle_sites
 from mzgis.analysis.snapping import SegmentIndex
+from mzgis.gis.assumed import run_assumptions
 from mzgis.gis.inputs import (
     SCENARIOS,
     facilities_of,
@@ -39,6 +40,7 @@ class SiteRun:
     result: SitingResult
     files: list[Path]
     candidates_source: str
+    assumptions: list[str] = field(default_factory=list)
 
 
 def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float | None = None,
@@ -90,4 +92,5 @@ def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float 
                              geometry=gpd.points_from_xy(table["x"], table["y"]), crs="EPSG:4326")
     ws.store.write_layer(f"sites_{k.id}", layer, layer_type="sites", kind=k.id, retire_missing=True,
                          note=f"site {k.id} {result.method}")
-    return SiteRun(shown, result, files, source)
+    said = run_assumptions(ws, dem, profile=profile, snap_to=snap_to, threshold=f"{t_min:g} 分钟 min")
+    return SiteRun(shown, result, files, source, said)

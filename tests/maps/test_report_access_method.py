@@ -38,6 +38,19 @@ def test_report_access_keeps_the_planners_method(tmp_path, capsys):
     assert "2sfca" in page
     assert "e2sfca" not in page
     assert "count" in page  # the supply it used
+    # the assumptions behind the coverage figures: in the console and in "what was counted" (HTML, DOCX)
+    import html as html_lib
+
+    import docx
+
+    assumed = [ln.strip() for ln in said.splitlines() if "假设 assumed" in ln]
+    assert any("步行速度 walking speed" in ln for ln in assumed), assumed
+    assert any("吸附规则 snapping rule" in ln for ln in assumed), assumed
+    text = html_lib.unescape(page)
+    paras = "\n".join(p.text for p in docx.Document(str(out / "report.docx")).paragraphs)
+    for ln in assumed:
+        assert ln in text
+        assert ln in paras
     # an explicit method is the planner's choice, and said
     capsys.readouterr()
     assert mzgis("report", ws, "--date", "2026-11-20", "--paper", "A4-landscape", "--access", f"{KIND}:count",
