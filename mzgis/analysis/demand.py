@@ -13,7 +13,10 @@ Sources, in the order a bureau usually has them:
 
 Residents default to households × persons per household (2.6) and households to residents ÷ that
 figure; elderly residents default to a configurable share of residents (20 %). Every point carries
-``households``, ``population`` and ``elderly`` as floats so shares add up exactly.
+``households``, ``population`` and ``elderly`` as floats so shares add up exactly, and
+``estimated``: which of its figures are assumed rather than counted (``default_floors``,
+``floor_area_per_household``, ``persons_per_household``, ``elderly_share``, ``;``-separated; see
+:mod:`mzgis.analysis.assumptions`).
 """
 
 from __future__ import annotations
@@ -52,16 +55,33 @@ def _num(df: pd.DataFrame, col: str) -> pd.Series:
     return pd.Series(pd.to_numeric(df[col], errors="coerce"), index=df.index).astype(float)
 
 
+def _estimated(df: pd.DataFrame) -> pd.Series:
+    """The ``estimated`` column so far (which figures of each point are assumed, not counted)."""
+    if "estimated" in df:
+        return df["estimated"].fillna("").astype(str)
+    return pd.Series("", index=df.index, dtype=object)
+
+
+def add_estimated(current: pd.Series, where: pd.Series, key: str) -> pd.Series:
+    """``current`` with ``key`` added (``;``-separated) where ``where`` holds."""
+    tagged = current.where(current == "", current + ";") + key
+    return tagged.where(where.to_numpy(), current)
+
+
 def _complete(df: pd.DataFrame, s: DemandSettings) -> pd.DataFrame:
     hh = _num(df, "households")
     pop = _num(df, "population")
     eld = _num(df, "elderly")
     hh = hh.astype(float)
     pop = pop.astype(float)
+    by_pph = (pop.isna() & hh.notna()) | (hh.isna() & pop.notna())
+    by_share = eld.isna() & (pop.notna() | hh.notna())
     pop = pop.fillna(hh * s.persons_per_household)
     hh = hh.fillna(pop / s.persons_per_household)
     eld = eld.astype(float).fillna(pop * s.elderly_share)
     out = df.copy()
+    out["estimated"] = add_estimated(add_estimated(_estimated(df), by_pph, "persons_per_household"),
+                                     by_share, "elderly_share")
     out["households"] = hh.fillna(0.0)
     out["population"] = pop.fillna(0.0)
     out["elderly"] = eld.fillna(0.0)
@@ -115,12 +135,17 @@ def demand_from_layer(layer: gpd.GeoDataFrame, metric_crs: str, *, settings: Dem
         if "households" not in g:
             g["households"] = np.nan
         g.loc[is_poly, "households"] = has.fillna(est)
+        est_col = _estimated(g)
+        est_col.loc[is_poly] = add_estimated(est_col.loc[is_poly], has.isna() & floors.isna(), "default_floors")
+        est_col.loc[is_poly] = add_estimated(est_col.loc[is_poly], has.isna(), "floor_area_per_household")
+        g["estimated"] = est_col
         g.loc[is_poly, "geometry"] = g.loc[is_poly].geometry.representative_point()
     g = _complete(g, s)
     ids = g["feature_id"].astype(str) if "feature_id" in g else g.index.astype(str)
     out = gpd.GeoDataFrame({"demand_id": ids.to_numpy(), "households": g["households"].to_numpy(),
                             "population": g["population"].to_numpy(), "elderly": g["elderly"].to_numpy(),
-                            "source": np.where(is_poly.to_numpy(), "footprint", "point")},
+                            "source": np.where(is_poly.to_numpy(), "footprint", "point"),
+                            "estimated": g["estimated"].to_numpy()},
                            geometry=g.geometry.to_numpy(), crs=layer.crs, index=layer.index)
     return out
 
@@ -168,8 +193,8 @@ def demand_from_units(units: gpd.GeoDataFrame, graph: RoadGraph, *,
         code = str(u.at[row, "feature_id"]) if "feature_id" in u else str(row)
         for j in range(k):
             recs.append((f"{code}#{j + 1}", u.at[row, "households"] / k, u.at[row, "population"] / k,
-                         u.at[row, "elderly"] / k, xs[j], ys[j]))
-    df = pd.DataFrame(recs, columns=["demand_id", "households", "population", "elderly", "x", "y"])
+                         u.at[row, "elderly"] / k, u.at[row, "estimated"], xs[j], ys[j]))
+    df = pd.DataFrame(recs, columns=["demand_id", "households", "population", "elderly", "estimated", "x", "y"])
     out = gpd.GeoDataFrame(df.drop(columns=["x", "y"]), geometry=gpd.points_from_xy(df.x, df.y), crs=graph.crs)
     out["source"] = "unit"
     return out.to_crs(units.crs)

@@ -18,7 +18,7 @@ __all__ = ["SavedAccess", "saved_access"]
 
 #: text columns of the access tables (read as text whatever they hold: a code "007" stays "007")
 _TEXT = ("level", "unit_code", "unit_name", "facility_kind", "facility_status", "access_unit", "access_unit_zh",
-         "method", "decay", "threshold")
+         "method", "decay", "threshold", "supply")
 
 
 @dataclass
@@ -70,3 +70,30 @@ def saved_access(out_dir: Path, kinds: Iterable[str] | None = None) -> list[Save
         found.append(SavedAccess(k, by_unit, worst, png if png.is_file() else None, units,
                                  dt.datetime.fromtimestamp(units.stat().st_mtime)))
     return found
+
+
+#: the settings of an ``mzgis access`` run that ``mzgis report --access`` repeats
+RUN_KEYS = ("supply", "demand_field", "method", "decay", "minutes", "distance_m", "demand", "profile", "target")
+
+
+def record_access_run(out_dir: Path, kind: str, settings: dict[str, object]) -> Path:
+    """Write ``out/access_<kind>_run.json``: the settings of the run that wrote the access files,
+    so that ``mzgis report --access`` reruns it the same way (never with another method)."""
+    import json
+
+    path = out_dir / f"access_{KINDS[kind].id}_run.json"
+    path.write_text(json.dumps({k: settings.get(k) for k in RUN_KEYS}, ensure_ascii=False, indent=1),
+                    encoding="utf-8")
+    return path
+
+
+def recorded_access_run(out_dir: Path, kind: str) -> dict[str, object]:
+    """The settings :func:`record_access_run` wrote for a kind ({} if none, or unreadable)."""
+    import json
+
+    path = out_dir / f"access_{KINDS[kind].id}_run.json"
+    try:
+        got = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: got[k] for k in RUN_KEYS if isinstance(got, dict) and got.get(k) is not None}

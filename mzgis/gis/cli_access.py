@@ -45,7 +45,7 @@ def cmd_access(a: argparse.Namespace) -> int:
     if len(run.worst):
         print("  服务最差的社区 worst served: " + "; ".join(
             f"{r['unit_name']} {r['access']:.3f}" for r in run.worst.head(10).to_dict("records")))
-    for n in run.notes:
+    for n in [*run.notes, *run.assumptions]:
         print(f"  {n}")
     for p in run.files:
         print(f"  → {p}")

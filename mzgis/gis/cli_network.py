@@ -123,6 +123,8 @@ def cmd_coverage(a: argparse.Namespace) -> int:
     print(f"服务圈覆盖 coverage of {kind_zh}（{'、'.join(run.statuses)}，{run.facilities_counted} 处 facilities）"
           f" (需求 demand: {run.demand_source}):")
     print(f"  {run.snapping}")
+    for line in run.assumptions:
+        print(f"  {line}")
     for _, r in t[t["level"] == "jurisdiction"].iterrows():
         print(f"  {r['minutes']:g} 分钟 min: 户数 households {r['households_covered']:.0f}/{r['households']:.0f} "
               f"({100 * r['share_covered']:.1f}%), 人口 residents {r['population_covered']:.0f}/{r['population']:.0f}, "
@@ -170,6 +172,8 @@ def cmd_standards(a: argparse.Namespace) -> int:
           f"{'、'.join(cnt['statuses'])}, 除非指标另有规定 unless an indicator names its own):")
     for r in run.indicators.to_dict("records"):
         print(indicator_line(r))
+    for line in run.assumptions:
+        print(f"  {line}")
     if len(run.area):
         print(f"每百户面积 area standard: {int(run.area['passed'].sum())}/{len(run.area)} 个社区达标 communities pass")
     for p in run.files:
@@ -225,8 +229,12 @@ def cmd_report(a: argparse.Namespace) -> int:
     from mzgis.gis.workspace import Workspace
 
     ws = Workspace.open(a.dir)
+    said: list[str] = []
     files = run_report(ws, kinds=[k for k in (a.kinds or "").split(",") if k.strip()] or None, profile=a.profile,
-                       date=a.date, paper=a.paper, access=a.access, **counting(a))
+                       date=a.date, paper=a.paper, access=a.access, access_method=a.access_method,
+                       access_decay=a.access_decay, said=said, **counting(a))
+    for line in said:
+        print(line)
     print("报告 report:")
     for p in files:
         print(f"  → {p}")
@@ -272,8 +280,14 @@ def add_map_commands(sub: Any) -> None:
     s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
     s.add_argument("--access", action="append", metavar="KIND[:SUPPLY]",
                    help="可达性与公平 compute accessibility of KIND first (supply beds|floor_area_m2|count, default "
-                        "beds; other settings as mzgis access) and report it; results of earlier `mzgis access` "
+                        "beds; method, decay and threshold as the last `mzgis access` of KIND, else its defaults) and report it; results of earlier `mzgis access` "
                         "runs are reported without this")
+    s.add_argument("--access-method", choices=["2sfca", "e2sfca", "gravity"],
+                   help="与 --access 同用：可达性方法（默认沿用上次 mzgis access 的方法，否则 e2sfca） with --access: "
+                        "the method (default: that of the last `mzgis access` of the kind, else e2sfca)")
+    s.add_argument("--access-decay", metavar="DECAY",
+                   help="与 --access 同用：距离衰减（默认沿用上次 mzgis access 的设置） with --access: the distance "
+                        "decay, as mzgis access --decay (default: that of the last `mzgis access` of the kind)")
     add_counting_args(s)
     s.set_defaults(func=cmd_report)
 
@@ -297,7 +311,7 @@ def cmd_site(a: argparse.Namespace) -> int:
     print(f"  视为已有的设施 held fixed: 状态 status {run.table['fixed_status'].iloc[0] if len(run.table) else '—'}; "
           f"现状覆盖 covered now {base:,.0f}/{r.total:,.0f} 户 households ({share * base:.1f}%); "
           f"加上 {len(r.chosen)} 个新址 with the {len(r.chosen)} new sites {r.covered:,.0f} ({share * r.covered:.1f}%)")
-    for n in r.notes:
+    for n in [*r.notes, *run.assumptions]:
         print(f"  {n}")
     for row in run.table.to_dict("records"):
         print(f"  {row['rank']:>3}. {row['candidate_id']}  ({row['x']:.6f}, {row['y']:.6f})  +{row['households_gained']:.0f} 户 "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from mzgis.errors import LayerError
+from mzgis.gis.access_results import record_access_run
+from mzgis.gis.assumed import run_assumptions
 from mzgis.gis.inputs import (
     SCENARIOS,
     all_facilities,
@@ -132,6 +134,7 @@ class AccessRun:
     demand_source: str
     notes: list[str]
     files: list[Path]
+    assumptions: list[str] = field(default_factory=list)
 
 
 def _access_map(ws: Workspace, path: Path, *, title: str, facilities: gpd.GeoDataFrame,
@@ -193,7 +196,8 @@ def run_access(ws: Workspace, *, kind: str, supply: str = "beds", demand_field: 
                           worst_level="community" if "community" in units else "subdistrict")
     worst, g, below = summ.worst, summ.gini, summ.share_below
     what = {"facility_kind": k.name_zh, "facility_status": "、".join(statuses), "access_unit": ms.name,
-            "access_unit_zh": ms.label_zh, "method": method, "decay": res.decay, "threshold": th.label}
+            "access_unit_zh": ms.label_zh, "method": method, "decay": res.decay, "threshold": th.label,
+            "supply": supply}
     points = summ.points.assign(**what)
     by_unit = summ.by_unit.assign(**what, target=tgt)
     out = ws.out_dir
@@ -203,7 +207,7 @@ def run_access(ws: Workspace, *, kind: str, supply: str = "beds", demand_field: 
           "facility_status": "计入设施状态", "access_unit": "可达性单位", "access_unit_zh": "可达性单位(中文)",
           "method": "方法", "decay": "距离衰减", "threshold": "阈值", "level": "层级", "unit_code": "单位编码",
           "unit_name": "单位名称", "facilities_reachable": "可达设施数", "share_below_target": "低于目标的需求占比",
-          "gini": "基尼系数", "target": "目标值"}
+          "gini": "基尼系数", "target": "目标值", "supply": "供给"}
     files = write_table(points, out / f"access_{k.id}.csv", xlsx_path=out / f"access_{k.id}.xlsx", headers_zh=zh,
                         sheet="需求点可达性")
     files += write_table(by_unit, out / f"access_{k.id}_units.csv", xlsx_path=out / f"access_{k.id}_units.xlsx",
@@ -237,8 +241,12 @@ def run_access(ws: Workspace, *, kind: str, supply: str = "beds", demand_field: 
                                by_unit=by_unit, worst=worst, pngs=[png.name], map_file=map_path.name)
     (out / f"access_{k.id}.html").write_text(page, encoding="utf-8")
     files += [out / f"access_{k.id}.html", map_path]
+    files.append(record_access_run(out, k.id, {"supply": supply, "demand_field": demand_field, "method": method,
+                                               "decay": decay, "minutes": minutes, "distance_m": distance_m,
+                                               "demand": demand, "profile": profile, "target": target}))
     return AccessRun(by_unit, points, worst, g, below, tgt, th, ms.label_zh, method, res.decay, statuses, len(fac),
-                     source, notes, files)
+                     source, notes, files, run_assumptions(ws, dem, profile=profile, snap_to=snap_to,
+                                                           threshold=th.label, method=method, decay=res.decay))
 
 
 def parse_scenarios(spec: str, kind_id: str) -> list[tuple[str, str | None]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from mzgis.analysis.reach import (
 from mzgis.analysis.service_areas import service_areas
 from mzgis.analysis.units import by_code, households_by_unit
 from mzgis.errors import DoubleCountError, LayerError, NetworkError
+from mzgis.gis.assumed import run_assumptions
 from mzgis.gis.inputs import (
     SCENARIOS,
     all_facilities,
@@ -108,6 +109,8 @@ class CoverageRun:
     facilities_counted: int = 0
     snapping: str = ""
     gaps_layer: str = ""
+    #: the assumptions of the run, one line each (:func:`mzgis.gis.assumed.run_assumptions`)
+    assumptions: list[str] = field(default_factory=list)
 
 
 def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None, demand: str | None = None,
@@ -161,7 +164,9 @@ def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None
     return CoverageRun(table, unc, files, source, int((~res.demand["snapped"]).sum()), res.unsnapped_facilities,
                        statuses=statuses, facilities_counted=len(fac),
                        snapping=res.island_summary(dem["households"].reset_index(drop=True)
-                                                   if "households" in dem else None), gaps_layer=gaps_layer)
+                                                   if "households" in dem else None), gaps_layer=gaps_layer,
+                       assumptions=run_assumptions(ws, dem, profile=profile, snap_to=snap_to,
+                                                   threshold=f"{'/'.join(f'{t:g}' for t in ths)} 分钟 min"))
 
 
 @dataclass
@@ -171,6 +176,7 @@ class StandardsRun:
     indicators: pd.DataFrame
     area: pd.DataFrame
     files: list[Path]
+    assumptions: list[str] = field(default_factory=list)
 
 
 def run_standards(ws: Workspace, *, plan: str | None = None, profile: str = "walk",
@@ -215,7 +221,7 @@ def run_standards(ws: Workspace, *, plan: str | None = None, profile: str = "wal
         area = area_standard(com, cs, households=hh, rules=rules)
         files += write_table(area, out / "area_standard.csv", xlsx_path=out / "area_standard.xlsx",
                              headers_zh=AREA_COLUMNS_ZH, sheet="每百户面积")
-    return StandardsRun(table, area, files)
+    return StandardsRun(table, area, files, run_assumptions(ws, dem, profile=profile, snap_to=snap_to))
 
 
 def run_service_areas(ws: Workspace, *, kind: str, minutes: list[float] | None = None, profile: str = "walk",

@@ -218,11 +218,16 @@ def _add_saved_access(ws: Workspace, m: Any, units: dict[str, gpd.GeoDataFrame],
 
 def run_report(ws: Workspace, *, kinds: list[str] | None = None, profile: str = "walk",
                statuses: tuple[str, ...] = SCENARIOS["today"], snap_to: str | None = None,
-               date: str | dt.date | None = None, paper: str = "all", access: list[str] | None = None) -> list[Path]:
+               date: str | dt.date | None = None, paper: str = "all", access: list[str] | None = None,
+               access_method: str | None = None, access_decay: str | None = None,
+               said: list[str] | None = None) -> list[Path]:
     """``out/report.html`` (one self-contained file), ``out/report.docx`` and the print maps
     ``out/map_<A4|A3>_<landscape|portrait>.pdf``; see :func:`write_report`. ``access``: ``KIND`` or
     ``KIND:SUPPLY`` (beds, floor_area_m2, count; default beds) whose accessibility is computed first
-    with ``mzgis access``'s other defaults; results of earlier ``mzgis access`` runs are shown too."""
+    with the settings of the last ``mzgis access`` of that kind (its method, decay, threshold,
+    demand; ``access_method``/``access_decay`` override them), else ``mzgis access``'s defaults;
+    results of earlier ``mzgis access`` runs are shown too. ``said`` gets one line per rerun
+    (method, decay, threshold, supply) for the console."""
     from mzgis.gis.run_access import run_access
 
     day = report_date(date)  # a bad --date, --paper or template fails before any work
@@ -237,12 +242,41 @@ def run_report(ws: Workspace, *, kinds: list[str] | None = None, profile: str = 
             raise LayerError(msg)
         runs.append((get_kind(name).id, supply or "beds", name))
     for k, supply, name in runs:
+        kw = access_settings(ws, k, supply=supply, method=access_method, decay=access_decay, profile=profile)
         try:
-            run_access(ws, kind=k, supply=supply, profile=profile, statuses=statuses, snap_to=snap_to)
+            run = run_access(ws, kind=k, statuses=statuses, snap_to=snap_to, **kw)
         except LayerError as exc:  # the hint in this command's own words
             raise LayerError(str(exc).replace("--supply count", f"--access {name}:count")) from None
-    return write_report(ws, run_map(ws, kinds=kinds, out=ws.out_dir / "map.html", profile=profile,
-                                    statuses=statuses, snap_to=snap_to), date=day, paper=paper)
+        if said is not None:
+            said.append(f"可达性 access {name}: 方法 method {run.method}; 衰减 decay {run.decay}; 阈值 threshold "
+                        f"{run.threshold.label}; 供给 supply {kw['supply']}; 需求 demand {kw.get('demand_field')}"
+                        f" ({run.demand_source})")
+    mp = run_map(ws, kinds=kinds, out=ws.out_dir / "map.html", profile=profile, statuses=statuses, snap_to=snap_to)
+    if said is not None and mp.coverage is not None:
+        said += mp.coverage.assumptions
+    return write_report(ws, mp, date=day, paper=paper)
+
+
+def access_settings(ws: Workspace, kind: str, *, supply: str, method: str | None, decay: str | None,
+                    profile: str) -> dict[str, Any]:
+    """The settings ``report --access`` reruns a kind's accessibility with: the last ``mzgis access``
+    run's (out/access_<kind>_run.json: method, decay, threshold, demand) with the report's supply
+    (``KIND:SUPPLY``, default beds) and explicit method/decay on top; a recorded decay is kept only
+    with its own method, a recorded target only with its own supply."""
+    from mzgis.gis.access_results import recorded_access_run
+
+    rec = recorded_access_run(ws.out_dir, kind)
+    kw: dict[str, Any] = {"supply": "beds", "demand_field": "elderly", "method": "e2sfca", "profile": profile}
+    kw |= {k: v for k, v in rec.items() if k not in ("target", "supply")}
+    kw["supply"] = supply or "beds"  # as the option says: KIND[:SUPPLY], default beds
+    if method is not None and method != rec.get("method"):
+        kw["method"] = method
+        kw.pop("decay", None)
+    if decay is not None:
+        kw["decay"] = decay
+    if "target" in rec and rec.get("supply") == kw["supply"]:
+        kw["target"] = rec["target"]
+    return kw
 
 
 def report_date(value: str | dt.date | None) -> dt.date:
@@ -282,6 +316,7 @@ def write_report(ws: Workspace, mp: MapRun, *, date: dt.date | None = None, pape
                      f"，共 {mp.coverage.facilities_counted} 处; 需求 demand: {mp.coverage.demand_source}. "
                      f"{mp.coverage.snapping}".strip())
         sources.append(f"需求 demand: {mp.coverage.demand_source}")
+        notes += mp.coverage.assumptions  # what the figures assume, not only what they count
     notes.append(f"规划指标集 indicator set: {plan_title(ws.config, ws.root)}")
     notes.append(f"数据来源 data sources: {'；'.join(sources)}")
     if cjk_font() is None:

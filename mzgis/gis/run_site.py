@@ -5,14 +5,16 @@ the proposed sites written as tables and a store layer.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
 from mzgis.analysis.siting import SitingResult, site_on_network
+from mzgis.analysis.siting_enough import drop_idle_sites
 from mzgis.analysis.snapping import SegmentIndex
+from mzgis.gis.assumed import run_assumptions
 from mzgis.gis.inputs import (
     SCENARIOS,
     facilities_of,
@@ -38,6 +40,7 @@ class SiteRun:
     result: SitingResult
     files: list[Path]
     candidates_source: str
+    assumptions: list[str] = field(default_factory=list)
 
 
 def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float | None = None,
@@ -64,6 +67,7 @@ def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float 
     result, problem, used = site_on_network(graph, dem, fac, limit_m=limit, candidates=cand, add=add,
                                             target_share=target, decay=decay, capacity_households=capacity,
                                             method=method, max_snap_m=snap, index=index)
+    result = drop_idle_sites(result, asked=add)
     thin = result.thinning
     source = (f"layer {candidates}" if candidates is not None else
               f"{len(used)} 个路网节点 network nodes within {t_min:g} min of uncovered demand "
@@ -80,8 +84,13 @@ def run_site(ws: Workspace, *, kind: str, add: int | None = None, target: float 
                                     "households_gained": "新增覆盖户数", "cumulative_share": "累计户数覆盖率",
                                     "fixed_status": "视为已有的设施状态", "coord_system": "坐标系"},
                         sheet="建议选址")
+    notes_file = out / f"sites_{stem}_notes.txt"
+    notes_file.write_text("\n".join([f"选址 siting {k.id}: 方法 method {result.method}", *result.notes]) + "\n",
+                          encoding="utf-8")
+    files.append(notes_file)
     layer = gpd.GeoDataFrame(table.rename(columns={"candidate_id": "feature_id"}).assign(kind=k.id, minutes=t_min),
                              geometry=gpd.points_from_xy(table["x"], table["y"]), crs="EPSG:4326")
     ws.store.write_layer(f"sites_{k.id}", layer, layer_type="sites", kind=k.id, retire_missing=True,
                          note=f"site {k.id} {result.method}")
-    return SiteRun(shown, result, files, source)
+    said = run_assumptions(ws, dem, profile=profile, snap_to=snap_to, threshold=f"{t_min:g} 分钟 min")
+    return SiteRun(shown, result, files, source, said)

@@ -231,6 +231,7 @@ def access_report_tables(by_unit: pd.DataFrame, worst: pd.DataFrame, *, lorenz: 
     rows = [
         ("方法 method", f"{r.get('method', '')}（距离衰减 decay: {r.get('decay', '')}）"),
         ("单位 units", unit),
+        *([("供给 supply", str(r["supply"]))] if r.get("supply") else []),
         ("阈值 threshold", str(r.get("threshold", ""))),
         ("计入设施 facilities counted", f"{kind}（{r.get('facility_status', '')}）"),
         (f"全辖区可达性 access ({r.get('unit_name', '')})", fmt_number(r.get("access"))),

@@ -12,7 +12,7 @@ import importlib
 import pytest
 
 MODULES = ["_guards", "access", "addresses", "area_standard", "boundaries", "coverage", "demand", "equity",
-           "indicators", "markers", "reach", "service_areas", "siting"]
+           "indicators", "markers", "reach", "service_areas", "siting", "siting_enough", "assumptions"]
 
 
 @pytest.mark.parametrize("name", MODULES)
