@@ -44,8 +44,8 @@ def coverage_polygons(table: pd.DataFrame, units: dict[str, gpd.GeoDataFrame]) -
         first = rows.drop_duplicates("unit_code").set_index("unit_code")
         keep = [c for c in ("unit_name", "level", *_TOTALS, "facility_kind", "facility_status") if c in first]
         wide = first[keep].copy()
-        for m, grp in rows.groupby("minutes", sort=True):
-            g = grp.set_index("unit_code")
+        for m in sorted(rows["minutes"].astype(float).unique()):
+            g = rows[rows["minutes"].astype(float) == m].drop_duplicates("unit_code").set_index("unit_code")
             for col in _COVERED:
                 if col in g:
                     wide[f"{col}_{_minutes_tag(float(m))}"] = g[col].reindex(wide.index)
