@@ -39,6 +39,7 @@ from mzgis.analysis.service_areas import service_areas
 from mzgis.analysis.units import by_code, households_by_unit
 from mzgis.errors import DoubleCountError, LayerError, NetworkError
 from mzgis.gis.assumed import run_assumptions
+from mzgis.gis.coverage_layer import write_coverage_layer
 from mzgis.gis.inputs import (
     SCENARIOS,
     all_facilities,
@@ -155,6 +156,7 @@ def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None
     files = write_table(table, out / f"coverage_{stem}.csv", xlsx_path=out / f"coverage_{stem}.xlsx",
                         headers_zh=COVERAGE_COLUMNS_ZH, sheet=f"{k.name_zh}覆盖")
     files += write_table(unc, out / f"uncovered_{stem}.csv")
+    files += [p for p in [write_coverage_layer(table, units, out, stem)] if p is not None]  # polygons for QGIS
     # the uncovered demand as a layer, for siting and maps
     gaps = gap_points(dem, res.demand["minutes"], threshold_min=max(ths), kind=k.id)
     gaps_layer = re.sub(r"\W", "_", f"gaps_{k.id}{suffix}").encode()[:56].decode(errors="ignore")

@@ -32,6 +32,7 @@ from mzgis.gis.inputs import (
     snap_setting,
     units_by_level,
 )
+from mzgis.gis.left_out import left_out_facilities
 from mzgis.gis.run_coverage import CoverageRun, StandardsRun, run_coverage, run_standards
 from mzgis.gis.workspace import Workspace
 from mzgis.layers.kinds import KINDS, get_kind
@@ -189,6 +190,7 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
                                            thresholds_min=ws.thresholds_min, speed_m_per_min=ws.walk_speed_m_per_min(profile),
                                            buffer_m=ws.settings.travel.service_area_buffer_m,
                                            dissolve_by="kind", snap_to=snap_setting(ws, snap_to))
+    left_out = left_out_facilities(graph, shown[shown["kind"] == main_kind], cov.unsnapped_facilities) if graph is not None and cov else None
     sample = is_sample_workspace(ws)
     roads, labels = _map_roads(ws, graph)
     focus = demand_points[0] if demand_points is not None else None
@@ -197,7 +199,7 @@ def run_map(ws: Workspace, *, kinds: list[str] | None = None, basemap: str = "ro
         facilities=shown, units=units, coverage=cov.table if cov else None,
         coverage_kind=main_kind if cov is not None else None,
         service_areas=sa, gaps=gaps, markers=markers, roads=roads,
-        sites=sites, site_areas=site_areas, indicators=std.indicators, sample=sample,
+        sites=sites, site_areas=site_areas, left_out=left_out, indicators=std.indicators, sample=sample,
         tianditu_key=ws.settings.maps.tianditu_key, focus=focus, labels=labels, tiles=tiles)
     m = build_map(data, basemap=basemap)
     _add_saved_access(ws, m, units, kind_ids if kinds else None)

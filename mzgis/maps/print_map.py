@@ -26,7 +26,8 @@ import numpy as np
 
 from mzgis.errors import ConfigError
 from mzgis.layers.kinds import KINDS
-from mzgis.maps.webmap import SHARE_BINS, SHARE_COLOURS, MapData
+from mzgis.layers.schemas import OPERATING, PLANNED, UNDER_CONSTRUCTION
+from mzgis.maps.webmap import PROPOSED, SHARE_BINS, SHARE_COLOURS, UNCOVERED, MapData
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -42,6 +43,8 @@ _CJK_NAMES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto 
               "Source Han Sans SC", "SimHei", "Microsoft YaHei")
 _SA_COLOURS = ((15.0, "#f46d43"), (10.0, "#fdae61"), (5.0, "#1a9850"))
 MM = 1 / 25.4
+#: status → matplotlib fill style, as the web map's solid / half / hollow
+STATUS_FILL = {OPERATING: "full", UNDER_CONSTRUCTION: "left", PLANNED: "none"}
 
 
 def cjk_font() -> str | None:
@@ -118,6 +121,9 @@ class _Layers:
     service_areas: list[tuple[float, str, Any]] = field(default_factory=list)
     gaps: Any = None
     facilities: Any = None
+    sites: Any = None
+    site_areas: Any = None
+    left_out: Any = None
     minutes: float | None = None
     bounds: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
 
@@ -176,6 +182,12 @@ def _prepare(data: MapData) -> _Layers:
     if data.facilities is not None and len(data.facilities):
         ly.facilities = data.facilities.to_crs(crs)
         drawn.append(ly.facilities)
+    for name in ("sites", "site_areas", "left_out"):
+        g = getattr(data, name, None)
+        if g is not None and len(g):
+            setattr(ly, name, g.to_crs(crs))
+    if ly.sites is not None:
+        drawn.append(ly.sites)
     b = np.array([g.total_bounds for g in drawn if len(g)])
     if not len(b):
         msg = "nothing to draw"
@@ -309,14 +321,73 @@ def _draw_layers(ax: Any, ly: _Layers, k: float) -> list[Any]:
         ax.scatter(g.x, g.y, color="#d7301f", s=3 * k, linewidths=0, zorder=5)
         handles.append(Line2D([], [], color="#d7301f", marker="o", linestyle="", markersize=3 * k,
                               label="未覆盖需求点"))
-    markers = "o^sDvP*X"
     if ly.facilities is not None:
-        for i, (kind, grp) in enumerate(ly.facilities.groupby("kind")):
-            m = markers[i % len(markers)]
-            pts = grp.geometry.representative_point()
-            ax.scatter(pts.x, pts.y, marker=m, s=30 * k, color=f"C{i}", edgecolors="black", linewidths=0.5, zorder=7)
-            handles.append(Line2D([], [], marker=m, linestyle="", markerfacecolor=f"C{i}", markeredgecolor="black",
-                                  markersize=6 * k, label=_kind_name(str(kind))))
+        handles += _draw_facilities(ax, ly.facilities, k)
+    handles += _draw_sites_and_left_out(ax, ly, k)
+    return handles
+
+
+def _status_order(statuses: Any) -> list[str]:
+    present = list(dict.fromkeys(str(s) for s in statuses))
+    return [s for s in STATUS_FILL if s in present] + [s for s in present if s not in STATUS_FILL]
+
+
+def _draw_facilities(ax: Any, fac: Any, k: float) -> list[Any]:
+    """Facilities by kind (own marker and colour) and status (建成运营 solid, 在建 half, 规划 hollow,
+    as on the web map), one legend entry per kind and status with its count."""
+    from matplotlib.lines import Line2D
+
+    markers = "o^sDvP*X"
+    handles: list[Any] = []
+    status = fac["status"].astype(str) if "status" in fac else None
+    kinds = list(dict.fromkeys(fac["kind"].astype(str)))
+    for i, kind in enumerate(kinds):
+        m, colour = markers[i % len(markers)], f"C{i}"
+        of_kind = (fac["kind"].astype(str) == kind).to_numpy()
+        groups = ([(s, of_kind & (status == s).to_numpy()) for s in _status_order(status[of_kind])]
+                  if status is not None else [("", of_kind)])
+        for st, sel in groups:
+            pts = fac.geometry[sel].representative_point()
+            fill = STATUS_FILL.get(st, "full")
+            label = f"{_kind_name(kind)}：{st} {int(sel.sum())} 处" if st else f"{_kind_name(kind)} {int(sel.sum())} 处"
+            style: dict[str, Any] = {"marker": m, "linestyle": "", "fillstyle": fill, "markerfacecolor": colour,
+                     "markerfacecoloralt": "white", "markeredgecolor": colour if fill == "none" else "black",
+                     "markeredgewidth": (1.3 if fill == "none" else 0.6) * k}
+            ax.plot(pts.x.to_numpy(), pts.y.to_numpy(), markersize=6 * k, zorder=7, label=label, **style)
+            handles.append(Line2D([], [], markersize=6 * k, label=label, **style))
+    return handles
+
+
+def _draw_sites_and_left_out(ax: Any, ly: _Layers, k: float) -> list[Any]:
+    """Proposed sites (yellow with black, their added service areas dashed) and facilities left out of
+    the coverage (a red ring, the legend naming how far they lie from the network)."""
+    from matplotlib.lines import Line2D
+
+    handles: list[Any] = []
+    if ly.site_areas is not None:
+        sa = ly.site_areas
+        if "minutes" in sa and len(sa):  # the largest ring only: the nested ones would hide the map
+            sa = sa[np.isclose(sa["minutes"].astype(float), float(sa["minutes"].astype(float).max()))]
+        _draw_lines(ax, sa.geometry.boundary, color=PROPOSED[0], linewidth=0.8 * k, linestyle="--",
+                    zorder=4.5)
+        handles.append(Line2D([], [], color=PROPOSED[0], linewidth=0.8 * k, linestyle="--", label="建议新址服务范围"))
+    if ly.sites is not None:
+        pts = ly.sites.geometry.representative_point()
+        style: dict[str, Any] = {"marker": "*", "linestyle": "", "markerfacecolor": PROPOSED[1], "markeredgecolor": PROPOSED[0],
+                 "markeredgewidth": 0.7 * k}
+        label = f"建议新址 {len(pts)} 处"
+        ax.plot(pts.x.to_numpy(), pts.y.to_numpy(), markersize=11 * k, zorder=7.5, label=label, **style)
+        handles.append(Line2D([], [], markersize=9 * k, label=label, **style))
+    if ly.left_out is not None:
+        pts = ly.left_out.geometry.representative_point()
+        dist = ly.left_out["distance_m"].astype(float) if "distance_m" in ly.left_out else None
+        far = ("、".join(f"{d:.0f}" for d in sorted(dist.dropna())[:3]) + (" 等" if dist.notna().sum() > 3 else "")
+               if dist is not None and dist.notna().any() else "")
+        label = (f"未计入（离路网 {far} m）" if far else "未计入（离路网过远）") + (f" {len(pts)} 处" if len(pts) > 1 else "")
+        style = {"marker": "o", "linestyle": "", "fillstyle": "none", "markeredgecolor": UNCOVERED[0],
+                 "markeredgewidth": 1.6 * k}
+        ax.plot(pts.x.to_numpy(), pts.y.to_numpy(), markersize=12 * k, zorder=7.6, label=label, **style)
+        handles.append(Line2D([], [], markersize=10 * k, label=label, **style))
     return handles
 
 

@@ -118,6 +118,7 @@ class MapData:
     roads: gpd.GeoDataFrame | None = None
     sites: gpd.GeoDataFrame | None = None
     site_areas: gpd.GeoDataFrame | None = None
+    left_out: gpd.GeoDataFrame | None = None  # facilities of a counted status not snapped (``distance_m``)
     indicators: pd.DataFrame | None = None
     sample: bool = False
     tianditu_key: str = ""

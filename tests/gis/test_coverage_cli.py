@@ -57,6 +57,39 @@ def test_coverage_files_and_conservation(demo_ws, capsys):
     assert gaps["households"].sum() == pytest.approx(jur15["households"] - jur15["households_covered"])
 
 
+def test_coverage_polygon_layer_has_the_csv_numbers(demo_ws):
+    """A GeoPackage of unit polygons with the coverage fields (one column per threshold), for QGIS
+    users to shade: every number equal to the CSV's."""
+    import numpy as np
+    import pyogrio
+
+    from mzgis.gis.coverage_layer import coverage_layer_path
+
+    assert main(["coverage", str(demo_ws), "--kind", "社区养老服务驿站", "--minutes", "5,15"]) == 0
+    t = pd.read_csv(demo_ws / "out" / "coverage_elderly_care_station.csv", encoding="utf-8-sig",
+                    dtype={"unit_code": str})
+    path = coverage_layer_path(demo_ws / "out", "elderly_care_station")
+    assert path.parent == demo_ws / "out"
+    layers = {n for n, _ in pyogrio.list_layers(path)}
+    assert layers == {"community", "subdistrict", "district"}
+    for level in layers:
+        g = pyogrio.read_dataframe(path, layer=level).set_index("unit_code")
+        assert g.geometry.notna().all()
+        assert set(g.geom_type) <= {"Polygon", "MultiPolygon"}
+        rows = t[t["level"] == level]
+        assert set(rows.loc[~rows["unit_code"].isin(g.index), "unit_name"]) <= {"未归属 unassigned"}  # no polygon
+        rows = rows[rows["unit_code"].isin(g.index)]
+        assert len(g) == rows["unit_code"].nunique() > 0
+        for m in (5, 15):
+            r = rows[rows["minutes"] == m].set_index("unit_code").loc[g.index]
+            for col in ("households_covered", "population_covered", "elderly_covered", "share_covered"):
+                np.testing.assert_allclose(g[f"{col}_{m}min"].to_numpy(float), r[col].to_numpy(float),
+                                           rtol=0, atol=1e-9, equal_nan=True)
+            np.testing.assert_allclose(g["households"].to_numpy(float), r["households"].to_numpy(float))
+            assert (g["unit_name"] == r["unit_name"]).all()
+        assert set(g["facility_status"]) == {"建成运营"}
+
+
 def test_elderly_profile_covers_less(demo_ws):
     main(["coverage", str(demo_ws), "--kind", "elderly_care_station"])
     walk = pd.read_csv(demo_ws / "out" / "coverage_elderly_care_station.csv", encoding="utf-8-sig")

@@ -57,3 +57,29 @@ def test_map_snaps_each_point_set_once(ws, monkeypatch):
     assert len(indexes) == 1  # one segment index for the whole map
     # and the indicators did use travel times (so the demand was asked for twice, served once)
     assert mp.standards.indicators["actual"].notna().any()
+
+
+def test_map_marks_a_station_left_out_with_its_distance(ws, tmp_path):
+    """A counted station farther from the network than the snapping limit is handed to the print
+    map with its distance (here 0.0046° of latitude south of the grid's southern road: ~511 m)."""
+    import shutil
+
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+    from pyproj import Geod
+
+    from tests.security.workspace import LAT0, LON0
+
+    copy = shutil.copytree(ws, tmp_path / "ws")
+    w = Workspace.open(copy)
+    s = w.store.read("stations")
+    far = s.iloc[[0]].assign(feature_id="FAR", geometry=[shapely.Point(LON0 + 0.005, LAT0 - 0.0046)])
+    w.store.write_layer("stations", gpd.GeoDataFrame(pd.concat([s, far]), crs=s.crs), layer_type="facilities",
+                        kind="elderly_care_station")
+    mp = pipelines.run_map(w, out=w.out_dir / "map_far.html")
+    left = mp.data.left_out
+    assert left is not None
+    assert list(left["feature_id"]) == ["FAR"]
+    expected = Geod(ellps="WGS84").inv(LON0 + 0.005, LAT0 - 0.0046, LON0 + 0.005, LAT0)[2]
+    assert abs(float(left["distance_m"].iloc[0]) - expected) < 3.0

@@ -31,6 +31,7 @@ import shapely
 
 from mzgis.errors import StoreError
 from mzgis.layers.store.base import SCHEMA_VERSION, ProjectStore, now_iso
+from mzgis.layers.store.views import current_view, gpkg_ensure_view, gpkg_refresh_view
 
 __all__ = ["GpkgStore", "blob_wkb"]
 
@@ -466,6 +467,7 @@ class GpkgStore(ProjectStore):
             con.execute(sql)
         if history:
             self._install_triggers(con, name, list(kinds))
+        gpkg_refresh_view(con, name, list(kinds))
 
     def _install_history(self, con: sqlite3.Connection, name: str) -> None:
         self._install_triggers(con, name, list(self._columns(con, name)))
@@ -474,6 +476,7 @@ class GpkgStore(ProjectStore):
         for c, k in kinds.items():
             con.execute(f'ALTER TABLE "{name}" ADD COLUMN {_qi(c)} {_SQL_TYPES[k]}')
         self._install_triggers(con, name, list(self._columns(con, name)))
+        gpkg_refresh_view(con, name, list(self._columns(con, name)))
 
     def _declared_type(self, con: sqlite3.Connection, name: str) -> str:
         row = con.execute("SELECT geometry_type_name FROM gpkg_geometry_columns WHERE table_name = ?",
@@ -481,7 +484,8 @@ class GpkgStore(ProjectStore):
         return "GEOMETRY" if row is None else str(row[0]).upper()
 
     def _set_declared_type(self, con: sqlite3.Connection, name: str, geom_type: str) -> None:
-        con.execute("UPDATE gpkg_geometry_columns SET geometry_type_name = ? WHERE table_name = ?", (geom_type, name))
+        con.execute("UPDATE gpkg_geometry_columns SET geometry_type_name = ? WHERE table_name IN (?, ?)",
+                    (geom_type, name, current_view(name)))
         # the column's declared type must say the same (GDAL checks): SQLite's documented way to change a
         # declaration that does not affect the stored content (same affinity), inside this transaction
         sql = con.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()[0]
@@ -506,6 +510,7 @@ class GpkgStore(ProjectStore):
                         "max_y = max(coalesce(max_y, ?4), ?4) WHERE table_name = ?5", (x0, y0, x1, y1, name))
         con.execute("UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
                     "WHERE table_name = ?", (name,))
+        gpkg_ensure_view(con, name, list(self._columns(con, name)))
 
     def _lock_layer(self, con: sqlite3.Connection, name: str) -> None:
         return None  # BEGIN IMMEDIATE already holds the only writer's lock

@@ -34,6 +34,7 @@ from mzgis.layers.store.base import (
     ProjectStore,
     now_iso,
 )
+from mzgis.layers.store.views import pg_drop_view, pg_ensure_view, pg_refresh_view
 
 __all__ = ["ROLES", "PostgisStore", "safe_url"]
 
@@ -328,6 +329,7 @@ class PostgisStore(ProjectStore):
         if history:
             self._install_history(con, name)
         self._grant(con, name, layer_type)
+        pg_refresh_view(con, name, list(kinds))
 
     def _install_history(self, con: _Con, name: str) -> None:
         con.execute(f"CREATE TRIGGER mzgis_history BEFORE INSERT OR UPDATE OR DELETE ON {self.q(name)} "
@@ -336,6 +338,7 @@ class PostgisStore(ProjectStore):
     def _add_columns(self, con: _Con, name: str, kinds: dict[str, str]) -> None:
         for c, k in kinds.items():
             con.execute(f"ALTER TABLE {self.q(name)} ADD COLUMN {self.q(c)} {_SQL_TYPES[k]}")
+        pg_refresh_view(con, name, list(self._columns(con, name)))
 
     def _declared_type(self, con: _Con, name: str) -> str:
         row = con.execute("SELECT postgis_typmod_type(atttypmod) FROM pg_attribute "
@@ -343,14 +346,17 @@ class PostgisStore(ProjectStore):
         return "GEOMETRY" if row is None or row[0] is None else str(row[0]).upper()
 
     def _set_declared_type(self, con: _Con, name: str, geom_type: str) -> None:
+        pg_drop_view(con, name)  # PostgreSQL changes no column type under a view
         con.execute(f"ALTER TABLE {self.q(name)} ALTER COLUMN geom TYPE geometry({_PG_GEOM[geom_type]}, 4326)")
+        pg_refresh_view(con, name, list(self._columns(con, name)))
 
     def _bounds_sql(self, con: _Con, name: str) -> str | None:
         return ("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
                 f"(SELECT ST_Extent(geom) AS e FROM {self.q(name)} WHERE mz_retired_at IS NULL) AS s")
 
     def _after_write(self, con: _Con, name: str, bounds: np.ndarray | None) -> None:
-        return None  # PostGIS computes extents when asked
+        # PostGIS computes extents when asked; a store made before the views gets its view here
+        pg_ensure_view(con, name, list(self._columns(con, name)))
 
     def _lock_layer(self, con: _Con, name: str) -> None:
         con.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ("mzgis_layer:" + name,))
