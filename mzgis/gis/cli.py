@@ -2,6 +2,7 @@
 
 Every command but ``init`` and ``demo`` takes the workspace folder as its first argument.
 Errors of the user's data print one clear message and exit with status 2; nothing is written.
+A fault of mzgis itself exits with status 1 and one line naming the file its traceback went to.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import NoReturn
 from mzgis import __version__
 from mzgis.errors import MzgisError
 from mzgis.gis.argtypes import add_output_coords, coords_name
+from mzgis.gis.faults import DEBUG_ENV, debug_wanted, fault_line, is_panic, write_fault_report
 from mzgis.gis.logs import setup_logging
 from mzgis.layers.schemas import LAYER_TYPES
 
@@ -224,10 +226,23 @@ def _os_message(exc: OSError, fallback: str | None = None) -> str:
             f"请检查磁盘和权限 check the disk and permissions. {unchanged}")
 
 
+#: The exit statuses, shown at the end of ``mzgis --help`` (and in the README).
+EXIT_CODES = f"""退出状态 exit status:
+  0  完成 done
+  2  输入或用法错误 bad input or usage: 一条说明 one message on stderr saying what to fix; 未写入任何内容 nothing written
+  1  mzgis 内部错误 internal fault (a bug): 一行说明及回溯文件 one line naming the file the traceback was
+     written to (workspace logs/ or the temp folder); --debug 或 or {DEBUG_ENV}=1 在此显示回溯 prints it here
+  130 已中断 interrupted (Ctrl+C)"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = Parser(prog="mzgis", description="民政设施规划与覆盖分析 GIS — civil-affairs facility planning")
-    p.add_argument("--version", action="version", version=f"mzgis {__version__}")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-v, -vv)")
+    p = Parser(prog="mzgis", description="民政设施规划与覆盖分析 GIS — civil-affairs facility planning",
+               epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"mzgis {__version__}",
+                   help="显示版本后退出 show the version and exit")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="更多日志 more log output (-v, -vv)")
+    p.add_argument("--debug", action="store_true",
+                   help=f"内部错误时显示完整回溯 print the full traceback of an internal fault (same as {DEBUG_ENV}=1)")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("init", help="创建工作区 create a workspace")
@@ -304,8 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mzgis`` command.
 
-    Every error ends with one clear message on stderr and exit status 2 — never a traceback
-    (unless ``-v`` asks for the details of an internal error).
+    Exit status: 0 done; 2 bad input or usage (one clear message on stderr, nothing written);
+    1 an internal fault of mzgis (one line saying where its traceback was written; ``--debug`` or
+    ``MZGIS_DEBUG=1`` prints it) — never a traceback by default. 130: interrupted.
     """
     parser = build_parser()
     for arg in sys.argv[1:] if argv is None else argv:
@@ -318,6 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: --help/--version (0) or a bad argument (2)
         return exc.code if isinstance(exc.code, int) else 2
     setup_logging(args.verbose)
+    debug = bool(args.debug) or bool(args.verbose) or debug_wanted()
     try:
         return int(args.func(args))
     except MzgisError as exc:
@@ -332,12 +349,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("已中断 interrupted; 项目库未改动 the store is unchanged.", file=sys.stderr)
         return 130
-    except Exception as exc:
-        print(f"错误 error: 内部错误 internal error ({type(exc).__name__}: {exc}). 这是 mzgis 的缺陷 this is a bug "
-              "in mzgis: 请报告 please report it with the command you ran. 用 -v 查看详情 run again with -v "
-              "for the details.", file=sys.stderr)
-        if args.verbose:
-            traceback.print_exc(file=sys.stderr)
+    except (SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # a bug in mzgis, or a Rust panic (PanicException is a BaseException)
+        if not isinstance(exc, Exception) and not is_panic(exc):
+            raise
+        argv_used = list(sys.argv[1:] if argv is None else argv)
+        path = write_fault_report(exc, argv_used, getattr(args, "dir", None))
+        print(fault_line(exc, path), file=sys.stderr)
+        if debug:
+            traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        return 1
     return 2
 
 
