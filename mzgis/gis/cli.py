@@ -19,7 +19,7 @@ from typing import NoReturn
 
 from mzgis import __version__
 from mzgis.errors import MzgisError
-from mzgis.gis.argtypes import add_output_coords, coords_name
+from mzgis.gis.argtypes import WS_HELP, add_output_coords, coords_name
 from mzgis.gis.faults import DEBUG_ENV, debug_wanted, fault_line, is_panic, write_fault_report
 from mzgis.gis.logs import setup_logging
 from mzgis.layers.schemas import LAYER_TYPES
@@ -246,61 +246,62 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("init", help="创建工作区 create a workspace")
-    s.add_argument("dir")
+    s.add_argument("dir", help=WS_HELP)
     s.add_argument("--name", required=True, help="项目名称 project name")
     s.add_argument("--jurisdiction", help="辖区名称 jurisdiction (default: the name)")
-    s.add_argument("--metric-crs", default="auto", help="auto | auto-cgcs2000 | EPSG:n")
-    s.add_argument("--force", action="store_true", help="start over if the workspace exists")
+    s.add_argument("--metric-crs", default="auto", help="计算用的米制坐标系 metric CRS for distances: auto (default) | auto-cgcs2000 | EPSG:n")
+    s.add_argument("--force", action="store_true", help="工作区已存在时重新开始 start over if the workspace exists")
     s.add_argument("--plan", default="none",
                    help="规划指标集 the plan's indicator set: mentougou | chifeng | none (default) | FILE.toml")
-    s.add_argument("--store", metavar="URL", help="postgresql://… for a shared PostGIS store (default: project.gpkg)")
+    s.add_argument("--store", metavar="URL", help="共享的 PostGIS 项目库 postgresql://… for a shared PostGIS store (default: project.gpkg)")
     s.set_defaults(func=cmd_init)
 
     s = sub.add_parser("store", help="项目库 store operations")
     store_sub = s.add_subparsers(dest="store_command", required=True)
     c = store_sub.add_parser("copy", help="复制项目库 copy the store with its history to PostGIS or a GeoPackage")
-    c.add_argument("dir")
-    c.add_argument("destination", help="postgresql://user@host:port/db, or a .gpkg path")
-    c.add_argument("--force", action="store_true", help="replace a store already at the destination")
-    c.add_argument("--use", action="store_true", help="then switch the workspace to the copy ([store] url)")
+    c.add_argument("dir", help=WS_HELP)
+    c.add_argument("destination", help="目标项目库 destination: postgresql://user@host:port/db, or a .gpkg path")
+    c.add_argument("--force", action="store_true", help="替换目标处已有的项目库 replace a store already at the destination")
+    c.add_argument("--use", action="store_true", help="复制后工作区改用该副本 then switch the workspace to the copy ([store] url)")
     c.set_defaults(func=cmd_store_copy)
 
     s = sub.add_parser("import", help="导入图层 import a layer")
-    s.add_argument("dir")
-    s.add_argument("source")
-    s.add_argument("--layer", help="layer name in the store (default: file name)")
-    s.add_argument("--type", required=True, choices=LAYER_TYPES)
+    s.add_argument("dir", help=WS_HELP)
+    s.add_argument("source", help="源文件 source file: .csv .xlsx .geojson .gpkg .shp …")
+    s.add_argument("--layer", help="项目库中的图层名 layer name in the store (default: file name)")
+    s.add_argument("--type", required=True, choices=LAYER_TYPES, help="图层类型 layer type: " + " | ".join(LAYER_TYPES))
     s.add_argument("--kind", help="设施类型 facility kind (Chinese name or English id)")
-    s.add_argument("--level", choices=["district", "subdistrict", "community"])
-    s.add_argument("--coords", type=coords_name, help="wgs84 | cgcs2000 | gcj02 | bd09 | EPSG:n")
-    s.add_argument("--map", action="append", metavar="FIELD=COLUMN", help="map a source column to a field")
-    s.add_argument("--id-field", help="column holding the feature id")
-    s.add_argument("--name-field", help="column holding the name (same as --map name=COLUMN), e.g. 乡")
-    s.add_argument("--sheet", help="XLSX sheet")
-    s.add_argument("--source-layer", help="layer inside a GeoPackage")
-    s.add_argument("--encoding", help="force a text encoding (gbk, utf-8)")
+    s.add_argument("--level", choices=["district", "subdistrict", "community"],
+                   help="行政区划级别 admin level (admin_units): district 区县 | subdistrict 街道乡镇 | community 社区村")
+    s.add_argument("--coords", type=coords_name, help="源文件坐标系 coordinates of the source: wgs84 | cgcs2000 | gcj02 (高德/腾讯) | bd09 (百度) | EPSG:n")
+    s.add_argument("--map", action="append", metavar="FIELD=COLUMN", help="源列对应字段 map a source column to a field (repeatable)")
+    s.add_argument("--id-field", help="编号所在列 column holding the feature id")
+    s.add_argument("--name-field", help="名称所在列 column holding the name (same as --map name=COLUMN), e.g. 乡")
+    s.add_argument("--sheet", help="XLSX 工作表 sheet to read (default: the first)")
+    s.add_argument("--source-layer", help="GeoPackage 中的图层 layer inside a GeoPackage")
+    s.add_argument("--encoding", help="指定文本编码 force a text encoding (gbk, utf-8)")
     s.add_argument("--join-npy", action="append", metavar="PATH:COLUMN:FIELD",
-                   help="join a column of a .npy array by row order")
+                   help="按行序连接 .npy 数组的一列 join a column of a .npy array by row order")
     s.add_argument("--retire-missing", action="store_true",
-                   help="retire features of the layer that the new file no longer has")
+                   help="退役新文件中已没有的要素 retire features of the layer that the new file no longer has")
     s.set_defaults(func=cmd_import)
 
     s = sub.add_parser("layers", help="列出图层 list layers")
-    s.add_argument("dir")
+    s.add_argument("dir", help=WS_HELP)
     s.set_defaults(func=cmd_layers)
 
     s = sub.add_parser("export", help="导出图层 export a layer (.gpkg .geojson .shp .csv .xlsx)")
-    s.add_argument("dir")
-    s.add_argument("layer")
-    s.add_argument("out")
-    s.add_argument("--include-retired", action="store_true")
+    s.add_argument("dir", help=WS_HELP)
+    s.add_argument("layer", help="要导出的图层 layer to export")
+    s.add_argument("out", help="输出文件 output file (.gpkg .geojson .shp .csv .xlsx)")
+    s.add_argument("--include-retired", action="store_true", help="包括已退役要素 include retired features")
     add_output_coords(s, "OUT")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("demo", help="运行示例 build the sample workspace and run every analysis")
-    s.add_argument("dir", nargs="?", default="demo-workspace")
+    s.add_argument("dir", nargs="?", default="demo-workspace", help="示例工作区文件夹 folder of the demo workspace (default demo-workspace)")
     s.add_argument("--force", action="store_true",
-                   help="build the demo in a folder that is not empty (its content is moved aside, never deleted)")
+                   help="文件夹非空时也建示例 build the demo in a folder that is not empty (its content is moved aside, never deleted)")
     s.set_defaults(func=cmd_demo)
 
     from mzgis.gis import cli_network, cli_places
