@@ -276,3 +276,24 @@ def test_names_list_in_gbk_is_read_and_garbage_is_refused(ws, tmp_path, capsys):
     assert main(["inspect", str(ws), "addresses", "--names", str(bad)]) == 2
     assert_clear_error(capsys.readouterr().err, "--names", "bad.csv", "UTF-8")
     assert snapshot(ws) == before
+
+
+def test_xlsx_with_a_cell_at_xfd1048576_is_refused_not_an_abort(ws, tmp_path):
+    """python-calamine would allocate 17 billion cells and abort the process (exit 134, a Rust
+    backtrace): the extent is checked first, exit 2 naming the file and the cell."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    sheet = wb.active
+    sheet.append(["编号", "名称", "经度", "纬度"])
+    sheet.append(["F9", "甲驿站", 116.31, 40.0])
+    sheet["XFD1048576"] = "x"
+    src = tmp_path / "far.xlsx"
+    wb.save(src)
+    before = snapshot(ws)
+    r = subprocess.run([sys.executable, "-m", "mzgis.gis.cli", "import", str(ws), str(src), "--layer", "far",
+                        "--type", "facilities", "--kind", "社区养老服务驿站", "--coords", "wgs84"],
+                       capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 2, r.stderr
+    assert_clear_error(r.stderr, "far.xlsx", "XFD1048576", "CSV")
+    assert snapshot(ws) == before
