@@ -14,7 +14,18 @@ import math
 import re
 from typing import NoReturn
 
-__all__ = ["add_output_coords", "coords_name", "iso_date", "minutes_list", "positive_float", "positive_int", "share"]
+__all__ = ["DEMAND_HELP", "EXPECT_HELP", "ID_HELP", "KIND_HELP", "LAYER_HELP", "PROFILE_HELP", "WS_HELP",
+           "add_output_coords", "coords_name", "iso_date", "minutes_list", "positive_float", "positive_int", "share"]
+
+
+#: Help texts of arguments many commands share (Chinese with English alongside).
+WS_HELP = "工作区文件夹 the workspace folder (holds mzgis.toml)"
+KIND_HELP = "设施类型 facility kind (Chinese name or English id, e.g. 社区养老服务驿站)"
+PROFILE_HELP = "出行方式 travel profile: walk 步行 (default) | elderly 老年人步行 (slower)"
+DEMAND_HELP = "需求图层或人口栅格 demand layer or population GeoTIFF (default: every demand layer)"
+LAYER_HELP = "图层名 layer name"
+ID_HELP = "要素编号 feature id"
+EXPECT_HELP = "版本核对 refuse if the feature is no longer at this version (someone changed it meanwhile)"
 
 
 def _fail(msg: str) -> NoReturn:

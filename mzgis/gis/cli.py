@@ -2,6 +2,7 @@
 
 Every command but ``init`` and ``demo`` takes the workspace folder as its first argument.
 Errors of the user's data print one clear message and exit with status 2; nothing is written.
+A fault of mzgis itself exits with status 1 and one line naming the file its traceback went to.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any, NoReturn
 
 from mzgis import __version__
 from mzgis.errors import MzgisError, ParameterError
-from mzgis.gis.argtypes import add_output_coords, coords_name
+from mzgis.gis.argtypes import WS_HELP, add_output_coords, coords_name
+from mzgis.gis.faults import DEBUG_ENV, debug_wanted, fault_line, is_panic, write_fault_report
 from mzgis.gis.logs import setup_logging
 from mzgis.layers.schemas import LAYER_TYPES
 
@@ -250,66 +252,86 @@ def _add_layers_parser(sub: Any) -> None:
     s.set_defaults(func=cmd_layers)
 
 
+#: The exit statuses, shown at the end of ``mzgis --help`` (and in the README).
+EXIT_CODES = f"""退出状态 exit status:
+  0  完成 done
+  2  输入或用法错误 bad input or usage: 一条说明 one message on stderr saying what to fix; 未写入任何内容 nothing written
+  1  mzgis 内部错误 internal fault (a bug): 一行说明及回溯文件 one line naming the file the traceback was
+     written to (workspace logs/ or the temp folder); --debug 或 or {DEBUG_ENV}=1 在此显示回溯 prints it here
+  130 已中断 interrupted (Ctrl+C)"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = Parser(prog="mzgis", description="民政设施规划与覆盖分析 GIS — civil-affairs facility planning")
-    p.add_argument("--version", action="version", version=f"mzgis {__version__}")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-v, -vv)")
+    p = Parser(prog="mzgis", description="民政设施规划与覆盖分析 GIS — civil-affairs facility planning",
+               epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"mzgis {__version__}",
+                   help="显示版本后退出 show the version and exit")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="更多日志 more log output (-v, -vv)")
+    p.add_argument("--debug", action="store_true",
+                   help=f"内部错误时显示完整回溯 print the full traceback of an internal fault (same as {DEBUG_ENV}=1)")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("init", help="创建工作区 create a workspace")
-    s.add_argument("dir")
+    s.add_argument("dir", help=WS_HELP)
     s.add_argument("--name", required=True, help="项目名称 project name")
     s.add_argument("--jurisdiction", help="辖区名称 jurisdiction (default: the name)")
-    s.add_argument("--metric-crs", default="auto", help="auto | auto-cgcs2000 | EPSG:n")
-    s.add_argument("--force", action="store_true", help="start over if the workspace exists")
+    s.add_argument("--metric-crs", default="auto", help="计算用的米制坐标系 metric CRS for distances: auto (default) | auto-cgcs2000 | EPSG:n")
+    s.add_argument("--force", action="store_true", help="工作区已存在时重新开始 start over if the workspace exists")
     s.add_argument("--plan", default="none",
                    help="规划指标集 the plan's indicator set: mentougou | chifeng | none (default) | FILE.toml")
-    s.add_argument("--store", metavar="URL", help="postgresql://… for a shared PostGIS store (default: project.gpkg)")
+    s.add_argument("--store", metavar="URL", help="共享的 PostGIS 项目库 postgresql://… for a shared PostGIS store (default: project.gpkg)")
     s.set_defaults(func=cmd_init)
 
     s = sub.add_parser("store", help="项目库 store operations")
     store_sub = s.add_subparsers(dest="store_command", required=True)
     c = store_sub.add_parser("copy", help="复制项目库 copy the store with its history to PostGIS or a GeoPackage")
-    c.add_argument("dir")
-    c.add_argument("destination", help="postgresql://user@host:port/db, or a .gpkg path")
-    c.add_argument("--force", action="store_true", help="replace a store already at the destination")
-    c.add_argument("--use", action="store_true", help="then switch the workspace to the copy ([store] url)")
+    c.add_argument("dir", help=WS_HELP)
+    c.add_argument("destination", help="目标项目库 destination: postgresql://user@host:port/db, or a .gpkg path")
+    c.add_argument("--force", action="store_true", help="替换目标处已有的项目库 replace a store already at the destination")
+    c.add_argument("--use", action="store_true", help="复制后工作区改用该副本 then switch the workspace to the copy ([store] url)")
     c.set_defaults(func=cmd_store_copy)
 
     s = sub.add_parser("import", help="导入图层 import a layer")
-    s.add_argument("dir")
-    s.add_argument("source")
-    s.add_argument("--layer", help="layer name in the store (default: file name)")
-    s.add_argument("--type", required=True, choices=LAYER_TYPES)
+    s.add_argument("dir", help=WS_HELP)
+    s.add_argument("source", help="源文件 source file: .csv .xlsx .geojson .gpkg .shp …")
+    s.add_argument("--layer", help="项目库中的图层名 layer name in the store (default: file name)")
+    s.add_argument("--type", required=True, choices=LAYER_TYPES, help="图层类型 layer type: " + " | ".join(LAYER_TYPES))
     s.add_argument("--kind", help="设施类型 facility kind (Chinese name or English id)")
-    s.add_argument("--level", choices=["district", "subdistrict", "community"])
-    s.add_argument("--coords", type=coords_name, help="wgs84 | cgcs2000 | gcj02 | bd09 | EPSG:n")
-    s.add_argument("--map", action="append", metavar="FIELD=COLUMN", help="map a source column to a field")
-    s.add_argument("--id-field", help="column holding the feature id")
-    s.add_argument("--name-field", help="column holding the name (same as --map name=COLUMN), e.g. 乡")
-    s.add_argument("--sheet", help="XLSX sheet")
-    s.add_argument("--source-layer", help="layer inside a GeoPackage")
-    s.add_argument("--encoding", help="force a text encoding (gbk, utf-8)")
+    s.add_argument("--level", choices=["district", "subdistrict", "community"],
+                   help="行政区划级别 admin level (admin_units): district 区县 | subdistrict 街道乡镇 | community 社区村")
+    s.add_argument("--coords", type=coords_name, help="源文件坐标系 coordinates of the source: wgs84 | cgcs2000 | gcj02 (高德/腾讯) | bd09 (百度) | EPSG:n")
+    s.add_argument("--map", action="append", metavar="FIELD=COLUMN", help="源列对应字段 map a source column to a field (repeatable)")
+    s.add_argument("--id-field", help="编号所在列 column holding the feature id")
+    s.add_argument("--name-field", help="名称所在列 column holding the name (same as --map name=COLUMN), e.g. 乡")
+    s.add_argument("--sheet", help="XLSX 工作表 sheet to read (default: the first)")
+    s.add_argument("--source-layer", help="GeoPackage 中的图层 layer inside a GeoPackage")
+    s.add_argument("--encoding", help="指定文本编码 force a text encoding (gbk, utf-8)")
     s.add_argument("--join-npy", action="append", metavar="PATH:COLUMN:FIELD",
-                   help="join a column of a .npy array by row order")
+                   help="按行序连接 .npy 数组的一列 join a column of a .npy array by row order")
     s.add_argument("--retire-missing", action="store_true",
-                   help="retire features of the layer that the new file no longer has")
+                   help="退役新文件中已没有的要素 retire features of the layer that the new file no longer has")
     s.set_defaults(func=cmd_import)
 
+<<<<<<< HEAD
     _add_layers_parser(sub)
+=======
+    s = sub.add_parser("layers", help="列出图层 list layers")
+    s.add_argument("dir", help=WS_HELP)
+    s.set_defaults(func=cmd_layers)
+>>>>>>> cli
 
     s = sub.add_parser("export", help="导出图层 export a layer (.gpkg .geojson .shp .csv .xlsx)")
-    s.add_argument("dir")
-    s.add_argument("layer")
-    s.add_argument("out")
-    s.add_argument("--include-retired", action="store_true")
+    s.add_argument("dir", help=WS_HELP)
+    s.add_argument("layer", help="要导出的图层 layer to export")
+    s.add_argument("out", help="输出文件 output file (.gpkg .geojson .shp .csv .xlsx)")
+    s.add_argument("--include-retired", action="store_true", help="包括已退役要素 include retired features")
     add_output_coords(s, "OUT")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("demo", help="运行示例 build the sample workspace and run every analysis")
-    s.add_argument("dir", nargs="?", default="demo-workspace")
+    s.add_argument("dir", nargs="?", default="demo-workspace", help="示例工作区文件夹 folder of the demo workspace (default demo-workspace)")
     s.add_argument("--force", action="store_true",
-                   help="build the demo in a folder that is not empty (its content is moved aside, never deleted)")
+                   help="文件夹非空时也建示例 build the demo in a folder that is not empty (its content is moved aside, never deleted)")
     s.set_defaults(func=cmd_demo)
 
     from mzgis.gis import cli_network, cli_places
@@ -328,8 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mzgis`` command.
 
-    Every error ends with one clear message on stderr and exit status 2 — never a traceback
-    (unless ``-v`` asks for the details of an internal error).
+    Exit status: 0 done; 2 bad input or usage (one clear message on stderr, nothing written);
+    1 an internal fault of mzgis (one line saying where its traceback was written; ``--debug`` or
+    ``MZGIS_DEBUG=1`` prints it) — never a traceback by default. 130: interrupted.
     """
     parser = build_parser()
     for arg in sys.argv[1:] if argv is None else argv:
@@ -342,6 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: --help/--version (0) or a bad argument (2)
         return exc.code if isinstance(exc.code, int) else 2
     setup_logging(args.verbose)
+    debug = bool(args.debug) or bool(args.verbose) or debug_wanted()
     try:
         return int(args.func(args))
     except MzgisError as exc:
@@ -356,12 +380,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("已中断 interrupted; 项目库未改动 the store is unchanged.", file=sys.stderr)
         return 130
-    except Exception as exc:
-        print(f"错误 error: 内部错误 internal error ({type(exc).__name__}: {exc}). 这是 mzgis 的缺陷 this is a bug "
-              "in mzgis: 请报告 please report it with the command you ran. 用 -v 查看详情 run again with -v "
-              "for the details.", file=sys.stderr)
-        if args.verbose:
-            traceback.print_exc(file=sys.stderr)
+    except (SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # a bug in mzgis, or a Rust panic (PanicException is a BaseException)
+        if not isinstance(exc, Exception) and not is_panic(exc):
+            raise
+        argv_used = list(sys.argv[1:] if argv is None else argv)
+        path = write_fault_report(exc, argv_used, getattr(args, "dir", None))
+        print(fault_line(exc, path), file=sys.stderr)
+        if debug:
+            traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        return 1
     return 2
 
 

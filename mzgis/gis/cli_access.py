@@ -6,23 +6,26 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from mzgis.gis.argtypes import DEMAND_HELP, KIND_HELP, PROFILE_HELP, WS_HELP
+
 
 def _common(s: argparse.ArgumentParser) -> None:
-    s.add_argument("dir")
-    s.add_argument("--kind", required=True)
+    s.add_argument("dir", help=WS_HELP)
+    s.add_argument("--kind", required=True, help=KIND_HELP)
     s.add_argument("--supply", default="beds", choices=["beds", "floor_area_m2", "count"],
                    help="供给 supply per facility: beds (床位数), floor_area_m2 (建筑面积) or count (default beds)")
     s.add_argument("--demand-field", default="elderly", choices=["elderly", "population", "households"],
                    help="需求 demand per point (default elderly; per 1,000 persons, per 100 households)")
-    s.add_argument("--method", default="e2sfca", choices=["2sfca", "e2sfca", "gravity"])
-    s.add_argument("--decay", help="gaussian[:SIGMA] | linear | step:5,10,15 | step:5=1,10=0.68,15=0.22 | "
+    s.add_argument("--method", default="e2sfca", choices=["2sfca", "e2sfca", "gravity"],
+                   help="方法 method: 2sfca | e2sfca (default) | gravity")
+    s.add_argument("--decay", help="距离衰减 decay: gaussian[:SIGMA] | linear | step:5,10,15 | step:5=1,10=0.68,15=0.22 | "
                                    "power:BETA[:MIN_COST] (default: gaussian for e2sfca, power:1 for gravity)")
     g = s.add_mutually_exclusive_group()
-    g.add_argument("--minutes", type=float, help="threshold in walking minutes (default: the kind's, or mzgis.toml)")
+    g.add_argument("--minutes", type=float, help="步行分钟阈值 threshold in walking minutes (default: the kind's, or mzgis.toml)")
     g.add_argument("--distance-m", type=float,
-                   help="threshold as walking distance in metres (life circles: 300/500/1000 m, GB 50180-2018)")
-    s.add_argument("--demand", help="demand layer or population GeoTIFF (default: every demand layer)")
-    s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+                   help="步行距离阈值（米）threshold as walking distance in metres (life circles: 300/500/1000 m, GB 50180-2018)")
+    s.add_argument("--demand", help=DEMAND_HELP)
+    s.add_argument("--profile", default="walk", choices=["walk", "elderly"], help=PROFILE_HELP)
 
 
 def cmd_access(a: argparse.Namespace) -> int:
@@ -80,15 +83,15 @@ def add_commands(sub: Any) -> None:
                                       "→ out/access_<kind>.csv/.xlsx")
     _common(s)
     add_counting_args(s)
-    s.add_argument("--target", type=float, help="目标 target access level (e.g. 40 beds per 1,000 elderly)")
+    s.add_argument("--target", type=float, help="目标可达性 target access level (e.g. 40 beds per 1,000 elderly)")
     s.set_defaults(func=cmd_access)
 
     s = sub.add_parser("compare", help="情景对比 coverage and access per unit for today/planned/proposed "
                                        "→ out/compare_<kind>.csv/.xlsx")
     _common(s)
     s.add_argument("--scenario", default="today,planned",
-                   help="comma-separated: today, planned, proposed[:LAYER] (default today,planned)")
-    s.add_argument("--snap-to", choices=["main", "any"], help="main (default) or any piece of the network")
+                   help="情景，逗号分隔 scenarios, comma-separated: today, planned, proposed[:LAYER] (default today,planned)")
+    s.add_argument("--snap-to", choices=["main", "any"], help="吸附到 snap to: main (default, 主路网) or any piece of the network (任一连通片)")
     s.add_argument("--proposed-supply", type=float,
-                   help="supply of a proposed site without its own (default: median of today's facilities)")
+                   help="拟建点的供给 supply of a proposed site without its own (default: median of today's facilities)")
     s.set_defaults(func=cmd_compare)

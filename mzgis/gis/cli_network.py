@@ -9,7 +9,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mzgis.gis.argtypes import add_output_coords, minutes_list, positive_float, positive_int, share
+from mzgis.gis.argtypes import (
+    DEMAND_HELP,
+    KIND_HELP,
+    PROFILE_HELP,
+    WS_HELP,
+    add_output_coords,
+    minutes_list,
+    positive_float,
+    positive_int,
+    share,
+)
 
 
 def add_counting_args(s: argparse.ArgumentParser) -> None:
@@ -20,7 +30,7 @@ def add_counting_args(s: argparse.ArgumentParser) -> None:
     g.add_argument("--scenario", choices=["today", "planned"],
                    help="today = 建成运营 (default); planned = 建成运营 + 在建 + 规划")
     s.add_argument("--snap-to", choices=["main", "any"],
-                   help="main (default): snap points to the main network (largest connected piece); "
+                   help="吸附 snapping: main (default, 主路网): snap points to the main network (largest connected piece); "
                         "any: to the nearest piece, islands included")
 
 
@@ -75,20 +85,20 @@ def cmd_reach(a: argparse.Namespace) -> int:
 def add_commands(sub: Any) -> None:
     """Register the network commands on the top-level subparsers."""
     s = sub.add_parser("network", help="构建步行路网 build the pedestrian network (.osm/.osm.pbf or road lines)")
-    s.add_argument("dir")
-    s.add_argument("source")
-    s.add_argument("--profile", default="walk", choices=["walk"])
-    s.add_argument("--largest", action="store_true", help="keep only the largest connected component")
+    s.add_argument("dir", help=WS_HELP)
+    s.add_argument("source", help="路网来源 network source: .osm/.osm.pbf or a road-line file")
+    s.add_argument("--profile", default="walk", choices=["walk"], help="出行方式 travel profile: walk 步行")
+    s.add_argument("--largest", action="store_true", help="只保留最大连通分量 keep only the largest connected component")
     s.set_defaults(func=cmd_network)
 
     s = sub.add_parser("reach", help="可达分析 nearest facility and reach per demand point → out/reach.csv")
-    s.add_argument("dir")
-    s.add_argument("--facilities", required=True, help="facility layer")
-    s.add_argument("--demand", required=True, help="demand layer")
-    s.add_argument("--kind", help="only facilities of this kind")
-    s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    s.add_argument("dir", help=WS_HELP)
+    s.add_argument("--facilities", required=True, help="设施图层 facility layer")
+    s.add_argument("--demand", required=True, help="需求图层 demand layer")
+    s.add_argument("--kind", help="只计此类设施 only facilities of this kind")
+    s.add_argument("--profile", default="walk", choices=["walk", "elderly"], help=PROFILE_HELP)
     add_counting_args(s)
-    s.add_argument("--minutes", type=minutes_list, help="thresholds, e.g. 5,10,15 (default: mzgis.toml)")
+    s.add_argument("--minutes", type=minutes_list, help="分钟阈值 thresholds in minutes, e.g. 5,10,15 (default: mzgis.toml)")
     s.set_defaults(func=cmd_reach)
     add_analysis_commands(sub)
     add_map_commands(sub)
@@ -184,25 +194,25 @@ def cmd_standards(a: argparse.Namespace) -> int:
 def add_analysis_commands(sub: Any) -> None:
     """Register ``coverage`` and ``standards``."""
     s = sub.add_parser("coverage", help="服务圈覆盖 service-circle coverage per unit → out/coverage_<kind>.csv/.xlsx")
-    s.add_argument("dir")
-    s.add_argument("--kind", required=True)
-    s.add_argument("--minutes", type=minutes_list, help="e.g. 5,10,15 (default: mzgis.toml)")
-    s.add_argument("--demand", help="demand layer or population GeoTIFF (default: every demand layer)")
-    s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    s.add_argument("dir", help=WS_HELP)
+    s.add_argument("--kind", required=True, help=KIND_HELP)
+    s.add_argument("--minutes", type=minutes_list, help="分钟阈值 thresholds in minutes, e.g. 5,10,15 (default: mzgis.toml)")
+    s.add_argument("--demand", help=DEMAND_HELP)
+    s.add_argument("--profile", default="walk", choices=["walk", "elderly"], help=PROFILE_HELP)
     add_counting_args(s)
     from mzgis.gis.partitioned import scheduler_address, worker_count
 
     s.add_argument("--by", help="分区计算 partition the run by this admin level on Dask: county (= district), "
                                 "subdistrict, community (one task per unit, results identical)")
-    s.add_argument("--workers", type=worker_count, help="with --by: local worker processes (default 2)")
+    s.add_argument("--workers", type=worker_count, help="本机工作进程数 with --by: local worker processes (default 2)")
     s.add_argument("--scheduler", type=scheduler_address,
-                   help="with --by: an existing Dask scheduler, tcp://HOST:PORT, instead of a local cluster")
+                   help="已有的 Dask 调度器 with --by: an existing Dask scheduler, tcp://HOST:PORT, instead of a local cluster")
     s.set_defaults(func=cmd_coverage)
 
     s = sub.add_parser("standards", help="指标评估 indicators against plan targets → out/indicators.csv/.xlsx")
-    s.add_argument("dir")
-    s.add_argument("--plan", help="mentougou | chifeng | FILE.toml (default: mzgis.toml [indicators] plan)")
-    s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    s.add_argument("dir", help=WS_HELP)
+    s.add_argument("--plan", help="规划指标集 indicator set: mentougou | chifeng | FILE.toml (default: mzgis.toml [indicators] plan)")
+    s.add_argument("--profile", default="walk", choices=["walk", "elderly"], help=PROFILE_HELP)
     add_counting_args(s)
     s.set_defaults(func=cmd_standards)
 
@@ -255,29 +265,30 @@ def cmd_service_areas(a: argparse.Namespace) -> int:
 def add_map_commands(sub: Any) -> None:
     """Register ``map``, ``report`` and ``service-areas``."""
     s = sub.add_parser("service-areas", help="服务范围 5/10/15-minute service areas as store layers")
-    s.add_argument("dir")
-    s.add_argument("--kind", required=True)
-    s.add_argument("--minutes", type=minutes_list, help="e.g. 5,10,15 (default: mzgis.toml)")
-    s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    s.add_argument("dir", help=WS_HELP)
+    s.add_argument("--kind", required=True, help=KIND_HELP)
+    s.add_argument("--minutes", type=minutes_list, help="分钟阈值 thresholds in minutes, e.g. 5,10,15 (default: mzgis.toml)")
+    s.add_argument("--profile", default="walk", choices=["walk", "elderly"], help=PROFILE_HELP)
     add_counting_args(s)
     s.set_defaults(func=cmd_service_areas)
 
     s = sub.add_parser("map", help="交互地图 interactive offline map → out/map.html")
-    s.add_argument("dir")
-    s.add_argument("--kinds", help="comma-separated kinds (default: every kind in the store)")
-    s.add_argument("--basemap", default="roads", choices=["none", "roads", "osm", "tianditu", "amap"])
-    s.add_argument("--out", help="output HTML (default: out/map.html)")
-    s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    s.add_argument("dir", help=WS_HELP)
+    s.add_argument("--kinds", help="设施类型，逗号分隔 comma-separated kinds (default: every kind in the store)")
+    s.add_argument("--basemap", default="roads", choices=["none", "roads", "osm", "tianditu", "amap"],
+                   help="底图 basemap: roads (default, 离线 offline) | none | osm | tianditu 天地图 | amap 高德 (online tiles)")
+    s.add_argument("--out", help="输出 HTML 文件 output HTML (default: out/map.html)")
+    s.add_argument("--profile", default="walk", choices=["walk", "elderly"], help=PROFILE_HELP)
     add_counting_args(s)
     s.set_defaults(func=cmd_map)
 
     s = sub.add_parser("report", help="报告 report → out/report.html (one file), report.docx, map_A4/A3_*.pdf")
-    s.add_argument("dir")
-    s.add_argument("--kinds", help="comma-separated kinds (default: every kind in the store)")
+    s.add_argument("dir", help=WS_HELP)
+    s.add_argument("--kinds", help="设施类型，逗号分隔 comma-separated kinds (default: every kind in the store)")
     s.add_argument("--date", help="报告日期 the report's date, YYYY-MM-DD (default: today)")
     s.add_argument("--paper", default="all", help="PDF 地图纸张 print maps: all (default), A4, A3, A4-landscape, "
                                                   "A4-portrait, A3-landscape, A3-portrait; comma-separated")
-    s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    s.add_argument("--profile", default="walk", choices=["walk", "elderly"], help=PROFILE_HELP)
     s.add_argument("--access", action="append", metavar="KIND[:SUPPLY]",
                    help="可达性与公平 compute accessibility of KIND first (supply beds|floor_area_m2|count, default "
                         "beds; method, decay and threshold as the last `mzgis access` of KIND, else its defaults) and report it; results of earlier `mzgis access` "
@@ -324,17 +335,18 @@ def cmd_site(a: argparse.Namespace) -> int:
 def add_site_command(sub: Any) -> None:
     """Register ``site``."""
     s = sub.add_parser("site", help="选址 propose new sites (maximal or set covering) → out/sites_<kind>.csv")
-    s.add_argument("dir")
-    s.add_argument("--kind", required=True)
-    s.add_argument("--add", type=positive_int, help="number of new sites (maximal covering)")
-    s.add_argument("--target", type=share, help="target share of households covered, 0–1 (set covering)")
-    s.add_argument("--minutes", type=positive_float, help="service threshold (default: the kind's, else the largest)")
-    s.add_argument("--demand", help="demand layer (default: every demand layer)")
-    s.add_argument("--candidates", help="candidate layer (--type candidates); default: generated")
-    s.add_argument("--capacity", type=positive_float, help="households one new facility can serve")
-    s.add_argument("--decay", choices=["linear"], help="distance decay of coverage within the threshold")
-    s.add_argument("--method", default="auto", choices=["auto", "exact", "greedy"])
+    s.add_argument("dir", help=WS_HELP)
+    s.add_argument("--kind", required=True, help=KIND_HELP)
+    s.add_argument("--add", type=positive_int, help="新增站点数 number of new sites (maximal covering)")
+    s.add_argument("--target", type=share, help="目标覆盖户数比例 target share of households covered, 0–1 (set covering)")
+    s.add_argument("--minutes", type=positive_float, help="服务阈值（分钟）service threshold in minutes (default: the kind's, else the largest)")
+    s.add_argument("--demand", help="需求图层 demand layer (default: every demand layer)")
+    s.add_argument("--candidates", help="候选点图层 candidate layer (--type candidates); default: generated")
+    s.add_argument("--capacity", type=positive_float, help="每个新设施可服务户数 households one new facility can serve")
+    s.add_argument("--decay", choices=["linear"], help="阈值内覆盖的距离衰减 distance decay of coverage within the threshold")
+    s.add_argument("--method", default="auto", choices=["auto", "exact", "greedy"],
+                   help="求解方法 solver: auto (default) | exact 精确 | greedy 贪心")
     add_output_coords(s, "sites_<kind>.csv")
-    s.add_argument("--profile", default="walk", choices=["walk", "elderly"])
+    s.add_argument("--profile", default="walk", choices=["walk", "elderly"], help=PROFILE_HELP)
     add_counting_args(s)
     s.set_defaults(func=cmd_site)

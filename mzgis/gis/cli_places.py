@@ -6,7 +6,16 @@ import argparse
 import json
 from typing import Any
 
-from mzgis.gis.argtypes import add_output_coords, coords_name, iso_date, positive_int
+from mzgis.gis.argtypes import (
+    EXPECT_HELP,
+    ID_HELP,
+    LAYER_HELP,
+    WS_HELP,
+    add_output_coords,
+    coords_name,
+    iso_date,
+    positive_int,
+)
 
 
 def cmd_boundaries(a: argparse.Namespace) -> int:
@@ -154,58 +163,60 @@ def cmd_revert(a: argparse.Namespace) -> int:
 def add_commands(sub: Any) -> None:
     """Register the place-name staff's commands."""
     s = sub.add_parser("boundaries", help="界线 derive boundary lines between admin units")
-    s.add_argument("dir")
-    s.add_argument("--units", required=True, help="admin-unit layer")
+    s.add_argument("dir", help=WS_HELP)
+    s.add_argument("--units", required=True, help="行政区划图层 admin-unit layer")
     s.set_defaults(func=cmd_boundaries)
 
     s = sub.add_parser("inspect", help="检查 inspect boundaries | markers | plan | addresses")
-    s.add_argument("dir")
-    s.add_argument("what", choices=["boundaries", "markers", "plan", "addresses"])
-    s.add_argument("--units", help="admin-unit layer (boundaries)")
-    s.add_argument("--parents", help="parent admin-unit layer (boundaries: containment, parent codes)")
-    s.add_argument("--markers", help="boundary-marker layer (default: all)")
-    s.add_argument("--lines", help="boundary-line layer (default: all)")
-    s.add_argument("--addresses", help="address layer (default: all)")
-    s.add_argument("--names", help="standard place-name list (CSV, one name per line)")
-    s.add_argument("--today", type=iso_date, help="inspection date for due checks, YYYY-MM-DD (default: today)")
+    s.add_argument("dir", help=WS_HELP)
+    s.add_argument("what", choices=["boundaries", "markers", "plan", "addresses"],
+                   help="检查内容 what to inspect: boundaries 界线拓扑 | markers 界桩 | plan 联检任务 | addresses 地址")
+    s.add_argument("--units", help="行政区划图层 admin-unit layer (boundaries)")
+    s.add_argument("--parents", help="上级行政区划图层 parent admin-unit layer (boundaries: containment, parent codes)")
+    s.add_argument("--markers", help="界桩图层 boundary-marker layer (default: all)")
+    s.add_argument("--lines", help="界线图层 boundary-line layer (default: all; of layers sharing line ids, the one the markers lie on)")
+    s.add_argument("--addresses", help="地址图层 address layer (default: all)")
+    s.add_argument("--names", help="标准地名表 standard place-name list (CSV, one name per line)")
+    s.add_argument("--today", type=iso_date, help="到期判断的日期 inspection date for due checks, YYYY-MM-DD (default: today)")
     add_output_coords(s, "inspect_*.csv/.xlsx lon/lat")
     s.set_defaults(func=cmd_inspect)
 
     s = sub.add_parser("record", help="记录检查 record a boundary-marker inspection")
-    s.add_argument("dir")
-    s.add_argument("marker")
-    s.add_argument("--condition", required=True, help="完好 | 损坏 | 丢失 | 移位")
-    s.add_argument("--date", required=True, type=iso_date, help="inspection date, YYYY-MM-DD")
-    s.add_argument("--inspector", required=True)
-    s.add_argument("--photo")
-    s.add_argument("--note")
-    s.add_argument("--layer", help="marker layer (default: search all)")
+    s.add_argument("dir", help=WS_HELP)
+    s.add_argument("marker", help="界桩编号 marker code")
+    s.add_argument("--condition", required=True, help="状况 condition: 完好 intact | 损坏 damaged | 丢失 lost | 移位 moved")
+    s.add_argument("--date", required=True, type=iso_date, help="检查日期 inspection date, YYYY-MM-DD")
+    s.add_argument("--inspector", required=True, help="检查人 inspector's name")
+    s.add_argument("--photo", help="照片文件 photo file (JPEG, PNG, HEIC …), copied into the workspace")
+    s.add_argument("--note", help="备注 note")
+    s.add_argument("--layer", help="界桩图层 marker layer (default: search all)")
     s.set_defaults(func=cmd_record)
 
     s = sub.add_parser("edit", help="编辑要素 add | update | retire a feature, with history")
-    s.add_argument("dir")
-    s.add_argument("layer")
-    s.add_argument("action", choices=["add", "update", "retire"])
-    s.add_argument("id")
-    s.add_argument("--set", action="append", metavar="FIELD=VALUE")
-    s.add_argument("--lonlat", help="new point geometry LON,LAT (WGS-84)")
-    s.add_argument("--wkt", help="new geometry as WKT (WGS-84)")
+    s.add_argument("dir", help=WS_HELP)
+    s.add_argument("layer", help=LAYER_HELP)
+    s.add_argument("action", choices=["add", "update", "retire"], help="操作 action: add 新增 | update 修改 | retire 退役")
+    s.add_argument("id", help=ID_HELP)
+    s.add_argument("--set", action="append", metavar="FIELD=VALUE",
+                   help="设置字段值 set a field (repeatable; FIELD= empties it)")
+    s.add_argument("--lonlat", help="新的点位 new point geometry LON,LAT (WGS-84, or --coords)")
+    s.add_argument("--wkt", help="新的几何 WKT new geometry as WKT (WGS-84, or --coords)")
     s.add_argument("--coords", type=coords_name,
-                   help="coordinates of --lonlat/--wkt: wgs84 (default) | gcj02 | bd09 | cgcs2000 | EPSG:n")
-    s.add_argument("--expect-version", type=positive_int, help="refuse if the feature is no longer at this version")
-    s.add_argument("--note")
+                   help="--lonlat/--wkt 的坐标系 coordinates of --lonlat/--wkt: wgs84 (default) | gcj02 | bd09 | cgcs2000 | EPSG:n")
+    s.add_argument("--expect-version", type=positive_int, help=EXPECT_HELP)
+    s.add_argument("--note", help="修改说明（记入历史）note kept in the history")
     s.set_defaults(func=cmd_edit)
 
     s = sub.add_parser("history", help="历史 versions of a feature, or the layer's history")
-    s.add_argument("dir")
-    s.add_argument("layer")
-    s.add_argument("id", nargs="?")
+    s.add_argument("dir", help=WS_HELP)
+    s.add_argument("layer", help=LAYER_HELP)
+    s.add_argument("id", nargs="?", help="要素编号 feature id (default: the layer's whole history)")
     s.set_defaults(func=cmd_history)
 
     s = sub.add_parser("revert", help="恢复 restore a feature to an earlier version")
-    s.add_argument("dir")
-    s.add_argument("layer")
-    s.add_argument("id")
-    s.add_argument("--version", type=positive_int, required=True)
-    s.add_argument("--expect-version", type=positive_int)
+    s.add_argument("dir", help=WS_HELP)
+    s.add_argument("layer", help=LAYER_HELP)
+    s.add_argument("id", help=ID_HELP)
+    s.add_argument("--version", type=positive_int, required=True, help="恢复到的版本 the version to restore (see mzgis history)")
+    s.add_argument("--expect-version", type=positive_int, help=EXPECT_HELP)
     s.set_defaults(func=cmd_revert)

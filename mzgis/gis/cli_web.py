@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from mzgis.gis.argtypes import positive_int
+from mzgis.gis.argtypes import WS_HELP, positive_int
 
 
 def _password(a: argparse.Namespace) -> str:
@@ -97,17 +97,19 @@ def cmd_serve(a: argparse.Namespace) -> int:
 def add_commands(sub: Any) -> None:
     """Register ``serve`` and ``users``."""
     s = sub.add_parser("serve", help="网页服务 serve the web app on the workspace's store")
-    s.add_argument("dir")
-    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    s.add_argument("--port", type=positive_int, default=8750, help="port (default 8750)")
-    s.add_argument("--secure-cookies", action="store_true", help="send the session cookie over HTTPS only")
+    s.add_argument("dir", help=WS_HELP)
+    s.add_argument("--host", default="127.0.0.1", help="监听地址 address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=positive_int, default=8750, help="端口 port (default 8750)")
+    s.add_argument("--secure-cookies", action="store_true", help="会话 cookie 只经 HTTPS 发送 send the session cookie over HTTPS only")
     s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("users", help="网页账号 web accounts: add | passwd | disable | enable | role | list")
-    s.add_argument("dir")
-    s.add_argument("action", choices=["add", "passwd", "disable", "enable", "role", "list"])
-    s.add_argument("login", nargs="?")
-    s.add_argument("--role", choices=["viewer", "planner", "placename", "admin"])
+    s.add_argument("dir", help=WS_HELP)
+    s.add_argument("action", choices=["add", "passwd", "disable", "enable", "role", "list"],
+                   help="操作 action: add 添加 | passwd 改密码 | disable 停用 | enable 启用 | role 改角色 | list 列出")
+    s.add_argument("login", nargs="?", help="账号名 account name (not for list)")
+    s.add_argument("--role", choices=["viewer", "planner", "placename", "admin"],
+                   help="角色 role: viewer 查看 | planner 规划 | placename 地名界线 | admin 管理")
     s.add_argument("--password-stdin", action="store_true",
-                   help="read the password from one line of standard input (never on the command line)")
+                   help="从标准输入读一行密码 read the password from one line of standard input (never on the command line)")
     s.set_defaults(func=cmd_users)

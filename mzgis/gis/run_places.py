@@ -27,6 +27,7 @@ from mzgis.gis.inputs import (
     layers_of,
     units_by_level,
 )
+from mzgis.gis.marker_lines import lines_for_markers
 from mzgis.gis.workspace import Workspace
 from mzgis.layers.crs import with_output_coords
 from mzgis.layers.values import MAX_ACCURACY_M, check_date, check_number, clean_text, latest_today
@@ -104,7 +105,8 @@ def run_inspect_markers(ws: Workspace, *, markers: str | None = None, lines: str
     ``out/inspect_markers.csv/.xlsx``."""
     out = ws.out_dir  # first: an out/ that is a file is refused before any work
     day = _day(today)
-    mk, ln = layers_of(ws, "boundary_markers", markers), layers_of(ws, "boundary_lines", lines)
+    mk = layers_of(ws, "boundary_markers", markers)
+    ln = lines_for_markers(ws, mk, lines)
     table = with_output_coords(inspect_markers(mk, ln, ws.metric_crs().to_string(), settings=ws.settings.markers,
                                                today=day), coords)
     files = write_table(table, out / "inspect_markers.csv", xlsx_path=out / "inspect_markers.xlsx",
@@ -127,7 +129,8 @@ def inspection_plan_table(ws: Workspace, *, markers: str | None = None, lines: s
                           today: dt.date | None = None) -> pd.DataFrame:
     """The inspection task list (``inspect plan``) without writing its files: per boundary line,
     its markers in order along the line with what is due (the web app's field pages show it)."""
-    mk, ln = layers_of(ws, "boundary_markers", markers), layers_of(ws, "boundary_lines", lines)
+    mk = layers_of(ws, "boundary_markers", markers)
+    ln = lines_for_markers(ws, mk, lines)
     return inspection_plan(mk, ln, ws.metric_crs().to_string(), settings=ws.settings.markers, today=today)
 
 

@@ -342,6 +342,9 @@ def _record_lines(text: str, sep: str, records: int) -> list[int]:
 
 def _read_xlsx(p: Path, *, sheet: str | int | None) -> RawSource:
     which: str | int = sheet if sheet is not None else 0
+    from mzgis.layers.xlsx_guard import check_xlsx_extent
+
+    check_xlsx_extent(p)  # a stray far-away cell would abort the reader (out of memory)
     try:
         df = pd.read_excel(p, sheet_name=which, engine="calamine", dtype=object, header=None)
     except Exception as exc:  # calamine raises its own error types

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from mzgis.gis.cli import build_parser as main_parser
 from mzgis.gis.cli import main
 from tests.security.conftest import assert_clear_error, snapshot
 
@@ -107,22 +108,73 @@ def test_file_system_errors_are_clear(ws, capsys, monkeypatch, exc, words):
     assert snapshot(ws) == before
 
 
-def test_unexpected_error_is_one_paragraph_and_details_with_v(ws, capsys, monkeypatch):
+class PanicException(BaseException):
+    """Stands for ``pyo3_runtime.PanicException`` (a Rust panic, e.g. in python-calamine)."""
+
+
+@pytest.mark.parametrize("exc", [KeyError("surprise"), RuntimeError("surprise"), PanicException("surprise")])
+def test_internal_fault_exits_1_with_one_line_and_a_traceback_file(ws, capsys, monkeypatch, exc):
     import mzgis.layers.export as export
 
     def boom(*args, **kwargs):
-        msg = "surprise"
-        raise KeyError(msg)
+        raise exc
 
     monkeypatch.setattr(export, "export_frame", boom)
+    monkeypatch.delenv("MZGIS_DEBUG", raising=False)
     before = snapshot(ws)
-    assert main(["export", str(ws), "stations", str(ws / "out" / "s.csv")]) == 2
+    assert main(["export", str(ws), "stations", str(ws / "out" / "s.csv")]) == 1
     err = capsys.readouterr().err
-    assert_clear_error(err, "内部错误 internal error", "surprise", "-v")
+    assert_clear_error(err, "内部错误 internal error", "surprise", "fault in mzgis", "--debug", "report")
     assert len(err.strip().splitlines()) == 1
-    assert main(["-v", "export", str(ws), "stations", str(ws / "out" / "s.csv")]) == 2
+    logs = sorted((ws / "logs").glob("mzgis-fault-*.log"))
+    assert len(logs) == 1
+    assert str(logs[0]) in err
+    text = logs[0].read_text(encoding="utf-8")
+    assert "Traceback" in text
+    assert "surprise" in text
+    assert "export" in text
+    for how in (["--debug"], ["-v"]):
+        assert main([*how, "export", str(ws), "stations", str(ws / "out" / "s.csv")]) == 1
+        assert "Traceback" in capsys.readouterr().err
+    monkeypatch.setenv("MZGIS_DEBUG", "1")
+    assert main(["export", str(ws), "stations", str(ws / "out" / "s.csv")]) == 1
     assert "Traceback" in capsys.readouterr().err
     assert snapshot(ws) == before
+
+
+def test_internal_fault_in_a_real_process_exits_1_without_traceback(ws, tmp_path):
+    """A fault outside any workspace: the traceback goes to the temp folder; stderr has one line."""
+    code = ("import sys, mzgis.gis.cli as c, mzgis.gis.workspace as w\n"
+            "def boom(cls, d):\n    raise ZeroDivisionError('inside')\n"
+            "w.Workspace.open = classmethod(boom)\n"
+            "sys.exit(c.main(['layers', sys.argv[1]]))\n")
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    env.pop("MZGIS_DEBUG", None)
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=60,
+                       check=False, env=env)
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert "ZeroDivisionError" in r.stderr
+    assert str(tmp_path / "mzgis-faults") in r.stderr
+    assert "inside" in next((tmp_path / "mzgis-faults").glob("mzgis-fault-*.log")).read_text(encoding="utf-8")
+
+
+def test_exit_codes_are_documented_in_help(capsys):
+    with pytest.raises(SystemExit) as e:
+        main_parser().parse_args(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "退出状态 exit status" in out
+    for line in ("0  完成 done", "2  输入或用法错误 bad input or usage", "1  mzgis 内部错误 internal fault"):
+        assert line in out
+
+
+def test_bad_input_and_usage_exit_2(ws, capsys):
+    assert main(["export", str(ws), "no_such_layer", str(ws / "out" / "s.csv")]) == 2
+    assert_clear_error(capsys.readouterr().err, "no_such_layer")
+    assert main(["export"]) == 2
+    assert main(["no-such-command"]) == 2
 
 
 @pytest.mark.parametrize("argv", [
@@ -223,4 +275,25 @@ def test_names_list_in_gbk_is_read_and_garbage_is_refused(ws, tmp_path, capsys):
     before = snapshot(ws)
     assert main(["inspect", str(ws), "addresses", "--names", str(bad)]) == 2
     assert_clear_error(capsys.readouterr().err, "--names", "bad.csv", "UTF-8")
+    assert snapshot(ws) == before
+
+
+def test_xlsx_with_a_cell_at_xfd1048576_is_refused_not_an_abort(ws, tmp_path):
+    """python-calamine would allocate 17 billion cells and abort the process (exit 134, a Rust
+    backtrace): the extent is checked first, exit 2 naming the file and the cell."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    sheet = wb.active
+    sheet.append(["编号", "名称", "经度", "纬度"])
+    sheet.append(["F9", "甲驿站", 116.31, 40.0])
+    sheet["XFD1048576"] = "x"
+    src = tmp_path / "far.xlsx"
+    wb.save(src)
+    before = snapshot(ws)
+    r = subprocess.run([sys.executable, "-m", "mzgis.gis.cli", "import", str(ws), str(src), "--layer", "far",
+                        "--type", "facilities", "--kind", "社区养老服务驿站", "--coords", "wgs84"],
+                       capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 2, r.stderr
+    assert_clear_error(r.stderr, "far.xlsx", "XFD1048576", "CSV")
     assert snapshot(ws) == before
