@@ -312,13 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="退役新文件中已没有的要素 retire features of the layer that the new file no longer has")
     s.set_defaults(func=cmd_import)
 
-<<<<<<< HEAD
     _add_layers_parser(sub)
-=======
-    s = sub.add_parser("layers", help="列出图层 list layers")
-    s.add_argument("dir", help=WS_HELP)
-    s.set_defaults(func=cmd_layers)
->>>>>>> cli
 
     s = sub.add_parser("export", help="导出图层 export a layer (.gpkg .geojson .shp .csv .xlsx)")
     s.add_argument("dir", help=WS_HELP)
