@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import re
 import secrets
 import threading
 from collections.abc import Callable, Sequence
@@ -199,6 +201,11 @@ def create_app(workspace_path: str | Path, *, store_url: str | None = None, secu
     @app.middleware("http")
     async def headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
         resp: Response
+        if _CTRL_PATH.search(request.url.path):  # a NUL or control character: bad input on every route
+            resp = PlainTextResponse("路径含控制字符 the path holds control characters (e.g. %00); 请求无效 bad request",
+                                     status_code=400)
+            _security_headers(resp, request.url.path)
+            return resp
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             limit = state.body_limits.get(request.url.path, max_body_bytes)
             length = request.headers.get("content-length")
@@ -239,6 +246,8 @@ def create_app(workspace_path: str | Path, *, store_url: str | None = None, secu
                                  "bug in mzgis: 请报告 please report it. 项目库未改动 nothing was half-written "
                                  "(every write is one transaction).", status_code=500)
 
+    app.add_middleware(PanicGuard)  # a pyo3 panic (BaseException) reaches the internal-error page
+
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     from mzgis.web import (
@@ -262,6 +271,30 @@ def create_app(workspace_path: str | Path, *, store_url: str | None = None, secu
         state.nav.extend(nav)
     state.nav.extend(routes_core.ADMIN_NAV)
     return app
+
+
+_CTRL_PATH = re.compile(r"[\x00-\x1f\x7f]")
+_REAL_BASE = (KeyboardInterrupt, SystemExit, GeneratorExit, asyncio.CancelledError)
+
+
+class PanicGuard:
+    """ASGI middleware: a BaseException that is not an Exception nor one of Python's own
+    (KeyboardInterrupt, SystemExit, GeneratorExit, cancellation) — a pyo3 ``PanicException`` from a
+    native reader — is raised again as a RuntimeError, so the app's internal-error page answers it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except Exception:
+            raise
+        except _REAL_BASE:
+            raise
+        except BaseException as exc:
+            msg = f"{type(exc).__name__}: {str(exc)[:200]}"
+            raise RuntimeError(msg) from exc
 
 
 def require(user: User | None) -> User:

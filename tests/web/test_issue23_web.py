@@ -3,7 +3,6 @@ server-side sessions, client_key scoped per user, the record form's limits, NUL 
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -63,18 +62,59 @@ def test_planner_cannot_retire_markers_through_import(app, typ):
                                      "level": "", "coords": "wgs84", "retire_missing": "1"},
                files={"file": ("m.csv", marker_csv(), "text/csv")})
     assert r.status_code == 403, r.text
-    assert "无权写入" in r.text and "not allowed to write" in r.text
+    assert "无权写入" in r.text
+    assert "not allowed to write" in r.text
     assert app.state.mz.store().dump() == before
 
 
 def test_placename_cannot_write_facilities_admin_may(app):
     from mzgis.web.rights import may_write
 
-    assert not may_write("placename", "facilities") and not may_write("planner", "boundary_markers")
-    assert not may_write("viewer", "addresses") and may_write("admin", "boundary_markers")
-    assert may_write("planner", "demand") and may_write("placename", "addresses")
+    assert not may_write("placename", "facilities")
+    assert not may_write("planner", "boundary_markers")
+    assert not may_write("viewer", "addresses")
+    assert may_write("admin", "boundary_markers")
+    assert may_write("planner", "demand")
+    assert may_write("placename", "addresses")
     c = client(app, "admin")
     r = c.post("/plan/import", data={"csrf_token": c.csrf, "layer": "markers", "type": "boundary_markers",
                                      "kind": "", "level": "", "coords": "wgs84", "retire_missing": ""},
                files={"file": ("m.csv", marker_csv(), "text/csv")})
     assert r.status_code == 200, r.text
+
+
+# -- 5. NUL and control characters in paths -----------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/out/report.html%00.png", "/out/map%0a.html", "/static/app.css%00",
+                                  "/field/photo/1%00", "/out/%7f.png"])
+def test_control_characters_in_a_path_are_bad_input(app, path):
+    c = client(app, "admin")
+    r = c.get(path)
+    assert r.status_code in (400, 404), (path, r.status_code, r.text[:300])
+    assert "Traceback" not in r.text
+    assert "ValueError" not in r.text
+
+
+# -- 6. a panic (BaseException) is answered like any internal fault -------------------------------------
+
+class FakePanic(BaseException):
+    """Stands for pyo3's PanicException (a BaseException, not an Exception)."""
+
+
+def test_a_panic_gets_the_short_error_page(private_ws):
+    from fastapi import APIRouter
+
+    from mzgis.web.app import create_app
+
+    router = APIRouter()
+
+    @router.get("/panic")
+    def panic() -> None:
+        msg = "called `Option::unwrap()` on a `None` value"
+        raise FakePanic(msg)
+
+    c = client(create_app(private_ws, routers=[(router, [])]))
+    r = c.get("/panic")
+    assert r.status_code == 500
+    assert "内部错误 internal error" in r.text
+    assert "Traceback" not in r.text
