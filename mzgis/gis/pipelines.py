@@ -59,7 +59,6 @@ from mzgis.gis.run_map import (
     run_report,
     write_report,
 )
-from mzgis.layers.values import latest_today
 from mzgis.gis.run_places import (
     MAX_PHOTO_BYTES,
     check_position,
@@ -74,6 +73,7 @@ from mzgis.gis.run_places import (
     run_record,
 )
 from mzgis.gis.run_site import SiteRun, run_site
+from mzgis.layers.values import latest_today
 
 __all__ = [
     "MAX_PHOTO_BYTES",

@@ -30,7 +30,7 @@ from mzgis.gis.inputs import (
 from mzgis.gis.marker_lines import lines_for_markers
 from mzgis.gis.workspace import Workspace
 from mzgis.layers.crs import with_output_coords
-from mzgis.layers.values import MAX_ACCURACY_M, check_date, check_number, clean_text, latest_today
+from mzgis.layers.values import MAX_ACCURACY_M, check_date, check_number, clean_text
 from mzgis.maps.tables import write_table
 
 log = logging.getLogger(__name__)
