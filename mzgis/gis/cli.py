@@ -198,7 +198,12 @@ def cmd_demo(a: argparse.Namespace) -> int:
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with the project's bilingual error line (exit status 2)."""
+    """argparse with the project's bilingual error line (exit status 2) and ``-h`` help."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        self.add_argument("-h", "--help", action="help", help="显示帮助后退出 show this help and exit")
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)

@@ -228,11 +228,18 @@ def _marker_row(ws: Workspace, marker_code: str, layer: str | None) -> tuple[str
     if layer and layer not in store.layer_names():
         msg = f"--layer {layer}: 没有图层 no such layer; layers: {store.layer_names('boundary_markers')}"
         raise LayerError(msg)
+    found = []
     for n in names:
         try:
-            row = store.feature(n, str(marker_code))
+            found.append((n, store.feature(n, str(marker_code))))
         except LayerError:
             continue
+    if len(found) > 1:
+        held = [n for n, _ in found]
+        msg = (f"界桩 {marker_code} 在多个界桩图层中 marker '{marker_code}' is in several marker layers {held}: "
+               f"用 --layer 指定 choose one with --layer LAYER (e.g. --layer {held[0]})")
+        raise LayerError(msg)
+    for n, row in found:
         missing = {"condition", "last_inspection_date"} - set(row.index)
         if missing:
             msg = (f"图层 layer '{n}' 没有字段 has no fields {sorted(missing)}: 它不是界桩图层 it is not a "

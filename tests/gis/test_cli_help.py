@@ -1,4 +1,4 @@
-"""Every argument of every ``mzgis`` subcommand has help text in Chinese with English alongside."""
+"""Every argument of every ``mzgis`` subcommand (``-h`` too) has help text in Chinese with English alongside."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ LATIN = re.compile(r"[A-Za-z]{2,}")
 
 def _walk(parser: argparse.ArgumentParser, path: str) -> Iterator[tuple[str, argparse.Action]]:
     for action in parser._actions:
-        if isinstance(action, argparse._HelpAction):
-            continue
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
                 yield from _walk(sub, f"{path} {name}")

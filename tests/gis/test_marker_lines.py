@@ -97,3 +97,17 @@ def test_a_true_tie_names_both_layers_and_how_to_choose(ws, tmp_path, capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         assert main(["record", str(ws), "M1", "--condition", "完好", "--date", "2026-01-05", "--inspector", "王"]) == 0
+
+
+def test_a_marker_code_in_two_marker_layers_asks_for_layer(ws, tmp_path, capsys):
+    twin = _geojson(tmp_path / "m2.geojson", [
+        ({"编号": "M1", "界线编号": "C1|", "状况": "完好", "最近检查日期": "2025-05-01"}, shapely.Point(W, 40.005))])
+    assert main(["import", str(ws), str(twin), "--layer", "markers_west", "--type", "boundary_markers"]) == 0
+    capsys.readouterr()
+    args = ["record", str(ws), "M1", "--condition", "损坏", "--date", "2026-01-05", "--inspector", "王"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    for word in ("markers", "markers_west", "--layer"):
+        assert word in err
+    assert main([*args, "--layer", "markers_west"]) == 0
+    assert Workspace.open(ws).store.feature("markers", "M1")["condition"] == "完好"  # the other one unchanged
