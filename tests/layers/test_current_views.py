@@ -75,3 +75,20 @@ def test_a_store_without_views_gets_them_on_its_next_write(gpkg_workspace):
     con.close()
     st.write_layer("markers", _layer(["A"]), layer_type="boundary_markers", retire_missing=True)
     assert _view_rows(gpkg_workspace, "markers_current") == ["A"]
+
+
+def test_a_new_layer_named_like_a_view_is_refused(any_workspace):
+    import pytest
+
+    from mzgis.errors import LayerError
+
+    st = any_workspace.store
+    st.write_layer("markers", _layer(["A"]), layer_type="boundary_markers")
+    before = _view_rows(any_workspace, "markers_current")
+    with pytest.raises(LayerError, match="_current"):
+        st.write_layer("markers_current", _layer(["Z"]), layer_type="boundary_markers")
+    with pytest.raises(LayerError, match="_current"):  # even before its base layer exists
+        st.write_layer("roads_current", _layer(["Z"]), layer_type="boundary_markers")
+    assert "markers_current" not in st.layer_names()
+    assert "roads_current" not in st.layer_names()
+    assert _view_rows(any_workspace, "markers_current") == before == ["A"]

@@ -44,6 +44,7 @@ import shapely
 
 from mzgis.errors import DuplicateRecordError, LayerError, StaleEditError, StoreError
 from mzgis.layers.crs import STORE_CRS
+from mzgis.layers.store.views import CURRENT_SUFFIX
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -606,7 +607,13 @@ class ProjectStore(abc.ABC):
                    "至多 at most 56 bytes), "
                    "e.g. --layer stations_2024")
             raise LayerError(msg)
-        clash = [t for t in self._table_names(con) if t.lower() == low and t != name]
+        tables = self._table_names(con)
+        if low.endswith(CURRENT_SUFFIX) and name not in tables:
+            msg = (f"图层名 '{name}' 以 {CURRENT_SUFFIX} 结尾 ends with {CURRENT_SUFFIX}: 这是现状视图的名字 that is the name "
+                   f"of the view of a layer's current features; 换一个名字 choose another --layer name, "
+                   f"e.g. {name[: -len(CURRENT_SUFFIX)]}_now")
+            raise LayerError(msg)
+        clash = [t for t in tables if t.lower() == low and t != name]
         if clash:
             msg = (f"图层名 '{name}' 与已有的表 '{clash[0]}' 只差大小写 differs only by case from the existing "
                    f"table '{clash[0]}' in {self.location}; 数据库不区分大小写 names are case-insensitive there. "

@@ -10,8 +10,8 @@ pyogrio user opens to see the layer as mzgis reads it.
 
 Each view is rebuilt when its layer is created or gains columns or a geometry type, and made on
 the next write of a layer from a store that has none yet. A view is not a layer of mzgis
-(``mzgis layers`` does not list it). A layer already named ``<other>_current`` keeps its name and
-``<other>`` gets no view.
+(``mzgis layers`` does not list it). A new layer may not be named ``<other>_current``; one made
+so before this rule keeps its name and ``<other>`` gets no view.
 """
 
 from __future__ import annotations
