@@ -20,6 +20,7 @@ from mzgis.gis.argtypes import (
     positive_int,
     share,
 )
+from mzgis.gis.left_out import left_out_note
 
 
 def add_counting_args(s: argparse.ArgumentParser) -> None:
@@ -130,7 +131,8 @@ def cmd_coverage(a: argparse.Namespace) -> int:
                            **counting(a))
     t = run.table
     kind_zh = str(t["facility_kind"].iloc[0]) if len(t) else a.kind
-    print(f"服务圈覆盖 coverage of {kind_zh}（{'、'.join(run.statuses)}，{run.facilities_counted} 处 facilities）"
+    print(f"服务圈覆盖 coverage of {kind_zh}（{'、'.join(run.statuses)}，{run.facilities_counted} 处 facilities"
+          f"{left_out_note(run.facilities_left_out)}）"
           f" (需求 demand: {run.demand_source}):")
     print(f"  {run.snapping}")
     for line in run.assumptions:

@@ -11,6 +11,13 @@ import shapely
 
 from mzgis.layers.network import RoadGraph
 
+__all__ = ["left_out_facilities", "left_out_note"]
+
+
+def left_out_note(n: int) -> str:
+    """The words after a facility count when ``n`` facilities were left out ("" when none)."""
+    return f"（另 {n} 处离路网过远未计入 {n} more too far from the network, not counted）" if n else ""
+
 
 def left_out_facilities(graph: RoadGraph, facilities: gpd.GeoDataFrame, ids: Sequence[str]) -> gpd.GeoDataFrame | None:
     """The facilities of ``ids`` (``feature_id``) with ``distance_m``, the straight distance to the

@@ -107,7 +107,10 @@ class CoverageRun:
     unsnapped_demand: int
     unsnapped_facilities: list[str]
     statuses: tuple[str, ...] = SCENARIOS["today"]
+    #: facilities the figures used (of ``statuses``, snapped to the network)
     facilities_counted: int = 0
+    #: facilities of ``statuses`` too far from the network to count (listed in ``unsnapped_facilities``)
+    facilities_left_out: int = 0
     snapping: str = ""
     gaps_layer: str = ""
     #: the assumptions of the run, one line each (:func:`mzgis.gis.assumed.run_assumptions`)
@@ -164,7 +167,8 @@ def run_coverage(ws: Workspace, *, kind: str, minutes: list[float] | None = None
         ws.store.write_layer(gaps_layer, gaps, layer_type="gaps", kind=k.id, retire_missing=True,
                              note=f"coverage {k.id} {max(ths):g} min", user=user)
     return CoverageRun(table, unc, files, source, int((~res.demand["snapped"]).sum()), res.unsnapped_facilities,
-                       statuses=statuses, facilities_counted=len(fac),
+                       statuses=statuses, facilities_counted=len(fac) - len(set(res.unsnapped_facilities)),
+                       facilities_left_out=len(set(res.unsnapped_facilities)),
                        snapping=res.island_summary(dem["households"].reset_index(drop=True)
                                                    if "households" in dem else None), gaps_layer=gaps_layer,
                        assumptions=run_assumptions(ws, dem, profile=profile, snap_to=snap_to,

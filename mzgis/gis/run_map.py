@@ -32,7 +32,7 @@ from mzgis.gis.inputs import (
     snap_setting,
     units_by_level,
 )
-from mzgis.gis.left_out import left_out_facilities
+from mzgis.gis.left_out import left_out_facilities, left_out_note
 from mzgis.gis.run_coverage import CoverageRun, StandardsRun, run_coverage, run_standards
 from mzgis.gis.workspace import Workspace
 from mzgis.layers.kinds import KINDS, get_kind
@@ -315,7 +315,8 @@ def write_report(ws: Workspace, mp: MapRun, *, date: dt.date | None = None, pape
         t = mp.coverage.table
         kind_zh = str(t["facility_kind"].iloc[0]) if len(t) else ""
         notes.append(f"覆盖与指标计入的设施 facilities counted: {counted_label(kind_zh, mp.coverage.statuses)}"
-                     f"，共 {mp.coverage.facilities_counted} 处; 需求 demand: {mp.coverage.demand_source}. "
+                     f"，共 {mp.coverage.facilities_counted} 处{left_out_note(mp.coverage.facilities_left_out)}; "
+                     f"需求 demand: {mp.coverage.demand_source}. "
                      f"{mp.coverage.snapping}".strip())
         sources.append(f"需求 demand: {mp.coverage.demand_source}")
         notes += mp.coverage.assumptions  # what the figures assume, not only what they count

@@ -83,3 +83,28 @@ def test_map_marks_a_station_left_out_with_its_distance(ws, tmp_path):
     assert list(left["feature_id"]) == ["FAR"]
     expected = Geod(ellps="WGS84").inv(LON0 + 0.005, LAT0 - 0.0046, LON0 + 0.005, LAT0)[2]
     assert abs(float(left["distance_m"].iloc[0]) - expected) < 3.0
+
+
+def test_a_station_left_out_is_not_in_the_count(ws, tmp_path):
+    """The count a planner copies ("共 N 处") holds the stations the figures used: one too far from
+    the network is said to be left out, not counted."""
+    import shutil
+
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from tests.security.workspace import LAT0, LON0
+
+    copy = shutil.copytree(ws, tmp_path / "ws2")
+    w = Workspace.open(copy)
+    s = w.store.read("stations")
+    operating = int((s["status"] == "建成运营").sum())
+    far = s[s["status"] == "建成运营"].iloc[[0]].assign(feature_id="FAR",
+                                                   geometry=[shapely.Point(LON0 + 0.005, LAT0 - 0.0046)])
+    w.store.write_layer("stations", gpd.GeoDataFrame(pd.concat([s, far]), crs=s.crs), layer_type="facilities",
+                        kind="elderly_care_station")
+    run = pipelines.run_coverage(w, kind="elderly_care_station")
+    assert run.unsnapped_facilities == ["FAR"]
+    assert run.facilities_counted == operating
+    assert run.facilities_left_out == 1
