@@ -21,7 +21,7 @@ from pathlib import Path
 from mzgis.layers.paths import safe_filename
 from mzgis.layers.schemas import OPERATING, PLANNED, SCENARIO_STATUSES, UNDER_CONSTRUCTION
 
-__all__ = ["output_stem", "variant_suffix"]
+__all__ = ["output_stem", "split_stem", "variant_suffix"]
 
 _STATUS_ID = {OPERATING: "operating", UNDER_CONSTRUCTION: "under_construction", PLANNED: "planned"}
 
@@ -63,3 +63,20 @@ def variant_suffix(*, demand: str | None = None, statuses: Sequence[str] = SCENA
 def output_stem(prefix: str, kind_id: str, **variant: object) -> str:
     """``<prefix>_<kind>`` plus :func:`variant_suffix` (same keywords), safe as a file name."""
     return f"{prefix}_{safe_filename(kind_id, default='layer')}" + variant_suffix(**variant)  # type: ignore[arg-type]
+
+
+def split_stem(stem: str, kind_ids: Sequence[str]) -> tuple[str | None, str]:
+    """``(kind id, variant)`` of a stem as :func:`output_stem` makes it without its prefix, e.g.
+    ``elderly_care_station_buildings_planned`` → ``("elderly_care_station", "buildings_planned")``;
+    the longest kind id that the stem starts with wins; ``(None, stem)`` when none does.
+
+    >>> split_stem("elderly_care_station_buildings_planned", ["elderly_care_station", "elderly_care"])
+    ('elderly_care_station', 'buildings_planned')
+    >>> split_stem("elderly_care_station", ["elderly_care_station"])
+    ('elderly_care_station', '')
+    """
+    for kid in sorted(kind_ids, key=len, reverse=True):
+        safe = safe_filename(kid, default="layer")
+        if stem == safe or stem.startswith(safe + "_"):
+            return kid, stem[len(safe) + 1:]
+    return None, stem

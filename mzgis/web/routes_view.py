@@ -109,8 +109,24 @@ def figure(value: Any) -> str:
 
 
 def coverage_files(out: Path) -> list[tuple[str, Path]]:
-    """(kind id, file) of every coverage table in ``out/``."""
+    """(run, file) of every coverage table in ``out/``: the run is the file's stem after
+    ``coverage_`` (a kind id, then what differs from the default run, if anything)."""
     return sorted((p.stem.removeprefix("coverage_"), p) for p in out.glob("coverage_*.csv") if p.is_file())
+
+
+def coverage_choices(files: list[tuple[str, Path]]) -> list[dict[str, str]]:
+    """The runs a reader chooses from, each labelled by its kind and how it differs from the
+    default run (demand, scenario, profile, minutes …), default runs first."""
+    from mzgis.gis.outnames import split_stem
+    from mzgis.layers.kinds import KINDS
+
+    out = []
+    for run, _ in files:
+        kid, variant = split_stem(run, list(KINDS))
+        name = KINDS[kid].name_zh if kid else run
+        label = f"{name}（{variant.replace('_', ' ')}）" if kid and variant else f"{name}（默认 default）" if kid else run
+        out.append({"value": run, "label": label, "kind": kid or run, "variant": variant if kid else ""})
+    return sorted(out, key=lambda c: (c["kind"], c["variant"] != "", c["variant"]))
 
 
 def coverage_rows(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -133,16 +149,19 @@ def coverage_page(request: Request, user: Annotated[User, Depends(require_role("
                   kind: str | None = None) -> Response:
     out = request.app.state.mz.root / "out"
     files = coverage_files(out)
-    kinds = [k for k, _ in files]
+    choices = coverage_choices(files)
+    kinds = [c["value"] for c in choices]
     chosen = kind if kind in kinds else (kinds[0] if kinds else None)
     rows: list[dict[str, Any]] = []
-    stamp = facility = None
+    stamp = facility = status = None
     if chosen is not None:
         p = dict(files)[chosen]
         df = read_csv(p)
         stamp = _stamp(p)
         facility = str(df["facility_kind"].iloc[0]) if "facility_kind" in df and len(df) else chosen
         rows = coverage_rows(df)
-    return render(request, "coverage.html", {"kinds": kinds, "kind": chosen, "rows": rows, "stamp": stamp,
-                                             "facility": facility,
+        if "facility_status" in df and len(df):
+            status = str(df["facility_status"].iloc[0])
+    return render(request, "coverage.html", {"kinds": choices, "kind": chosen, "rows": rows, "stamp": stamp,
+                                             "facility": facility, "status": status,
                                              "command": f"mzgis coverage {request.app.state.mz.root} --kind KIND"})
