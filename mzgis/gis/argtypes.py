@@ -12,10 +12,14 @@ import argparse
 import datetime as dt
 import math
 import re
+from collections.abc import Sequence
 from typing import NoReturn
 
+from mzgis.errors import MzgisError
+
 __all__ = ["DEMAND_HELP", "EXPECT_HELP", "ID_HELP", "KIND_HELP", "LAYER_HELP", "PROFILE_HELP", "WS_HELP",
-           "add_output_coords", "coords_name", "iso_date", "minutes_list", "positive_float", "positive_int", "share"]
+           "add_output_coords", "coords_name", "iso_date", "key_values", "minutes_list", "positive_float",
+           "positive_int", "share"]
 
 
 #: Help texts of arguments many commands share (Chinese with English alongside).
@@ -111,3 +115,15 @@ def add_output_coords(parser: argparse.ArgumentParser, what: str) -> None:
     """``--coords`` for the coordinates a command writes (``export``, ``site``, ``inspect``)."""
     parser.add_argument("--coords", default="wgs84", type=coords_name,
                         help=f"{what} coordinates: wgs84 (default) | gcj02 (高德/腾讯) | bd09 (百度) | cgcs2000 | EPSG:n")
+
+
+def key_values(items: Sequence[str] | None, flag: str) -> dict[str, str]:
+    """``FIELD=VALUE`` items of a repeated option (``--map``, ``--set``) as a dict; a bad item is bad input."""
+    out: dict[str, str] = {}
+    for it in items or []:
+        if "=" not in it:
+            msg = f"{flag} {it}: 格式应为 expected FIELD=COLUMN"
+            raise MzgisError(msg)
+        k, v = it.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out

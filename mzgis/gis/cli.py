@@ -19,23 +19,12 @@ from typing import Any, NoReturn
 
 from mzgis import __version__
 from mzgis.errors import MzgisError, ParameterError
-from mzgis.gis.argtypes import WS_HELP, add_output_coords, coords_name
+from mzgis.gis.argtypes import WS_HELP, add_output_coords, coords_name, key_values
 from mzgis.gis.faults import DEBUG_ENV, debug_wanted, fault_line, is_panic, write_fault_report
 from mzgis.gis.logs import setup_logging
 from mzgis.layers.schemas import LAYER_TYPES
 
 log = logging.getLogger(__name__)
-
-
-def _kv(items: Sequence[str] | None, flag: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for it in items or []:
-        if "=" not in it:
-            msg = f"{flag} {it}: 格式应为 expected FIELD=COLUMN"
-            raise MzgisError(msg)
-        k, v = it.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
 
 
 def cmd_init(a: argparse.Namespace) -> int:
@@ -105,7 +94,7 @@ def cmd_import(a: argparse.Namespace) -> int:
     ws = Workspace.open(a.dir)
     joins = dict(parse_join_npy(s) for s in (a.join_npy or []))
     layer = a.layer or Path(a.source).stem
-    fmap = _kv(a.map, "--map")
+    fmap = key_values(a.map, "--map")
     if a.name_field:
         fmap["name"] = a.name_field
     report = import_file(ws, a.source, layer=layer, layer_type=a.type, kind=a.kind, level=a.level,

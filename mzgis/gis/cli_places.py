@@ -71,9 +71,9 @@ def cmd_record(a: argparse.Namespace) -> int:
 
 
 def _changes(items: list[str] | None) -> dict[str, Any]:
-    from mzgis.gis.cli import _kv
+    from mzgis.gis.argtypes import key_values
 
-    return {k: (None if v == "" else v) for k, v in _kv(items, "--set").items()}
+    return {k: (None if v == "" else v) for k, v in key_values(items, "--set").items()}
 
 
 def _geometry(a: argparse.Namespace) -> Any:

@@ -17,6 +17,7 @@ import pandas as pd
 from mzgis.errors import LayerError
 from mzgis.gis.access_results import record_access_run
 from mzgis.gis.assumed import run_assumptions
+from mzgis.gis.basemap import roads_layer
 from mzgis.gis.inputs import (
     SCENARIOS,
     all_facilities,
@@ -27,7 +28,6 @@ from mzgis.gis.inputs import (
     snap_setting,
     unit_context,
 )
-from mzgis.gis.run_map import MapData, build_map, roads_layer, save_map
 from mzgis.gis.workspace import Workspace
 from mzgis.layers.kinds import get_kind
 from mzgis.layers.network import RoadGraph
@@ -150,6 +150,7 @@ def _access_map(ws: Workspace, path: Path, *, title: str, facilities: gpd.GeoDat
         layer_control_last,
         newly_covered_layer,
     )
+    from mzgis.maps.webmap import MapData, build_map, save_map
 
     level = "community" if "community" in units else ("subdistrict" if "subdistrict" in units else None)
     m = build_map(MapData(title=title, facilities=facilities, units=units, roads=roads_layer(graph)), basemap="roads")

@@ -13,15 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import shapely
 
 from mzgis.analysis.indicators import (
     plan_title,
 )
 from mzgis.analysis.service_areas import service_areas
 from mzgis.errors import ConfigError, DoubleCountError, LayerError, NetworkError
+from mzgis.gis.basemap import roads_layer
 from mzgis.gis.inputs import (
     SCENARIOS,
     all_facilities,
@@ -71,15 +70,6 @@ log = logging.getLogger(__name__)
 
 
 # -- maps and reports -------------------------------------------------------------------------------
-def roads_layer(graph: RoadGraph) -> gpd.GeoDataFrame:
-    """The network's edges merged into lines, for the offline vector basemap."""
-    segs = np.stack([np.column_stack([graph.x[graph.u], graph.y[graph.u]]),
-                     np.column_stack([graph.x[graph.v], graph.y[graph.v]])], axis=1)
-    merged = shapely.line_merge(shapely.multilinestrings(shapely.linestrings(segs)))
-    parts = list(getattr(merged, "geoms", [merged]))
-    return gpd.GeoDataFrame(geometry=parts, crs=graph.crs)
-
-
 @dataclass
 class MapRun:
     """Outputs of :func:`run_map`."""
