@@ -154,7 +154,7 @@ SCHEMAS: dict[str, LayerSchema] = {
         Field("name", "str", ("名称", "线路名称", "道路名称", "河流名称", "name"), label_zh="名称"),
         Field("class", "str", ("类别", "等级", "道路等级", "class", "fclass", "highway", "railway", "waterway"),
               label_zh="类别"),
-        Field("ref", "str", ("编号", "线路编号", "ref"), label_zh="编号"),
+        Field("ref", "str", ("线路编号", "ref"), label_zh="线路编号"),
     )),
     "graves": LayerSchema("graves", "坟墓(散埋乱葬)", ("Point", "Polygon"), (
         Field("name", "str", ("名称", "name"), label_zh="名称"),

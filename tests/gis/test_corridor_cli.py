@@ -107,3 +107,45 @@ def test_points_into_a_line_layer_are_left_out(tmp_path, capsys):
     g = ws.store.read("roads")
     assert g["class"].tolist() == ["trunk"]
     assert g.to_crs(UTM).length.iloc[0] == pytest.approx(8550, rel=0.01)
+
+
+def test_osm_ways_import_as_corridor_lines(tmp_path, capsys):
+    """An .osm file imports as --type lines: its railways, motorway/trunk/primary highways and rivers,
+    the same ways an ElementTree reading of the XML selects."""
+    import xml.etree.ElementTree as ET
+
+    from mzgis.gis.workspace import init_workspace
+    from mzgis.layers.osm_lines import CORRIDOR_CLASSES
+    from tests.conftest import shared
+
+    path = shared("osm/beijing_daxing_yizhuang_bda.osm")
+    want = {}
+    for way in ET.parse(path).getroot().iter("way"):
+        tags = {t.get("k"): t.get("v") for t in way.iter("tag")}
+        if tags.get("area") == "yes":
+            continue
+        for key, vals in CORRIDOR_CLASSES.items():
+            if tags.get(key) in vals:
+                want[f"way/{way.get('id')}"] = (f"{key}={tags[key]}", tags.get("name", ""))
+                break
+    assert len(want) >= 15
+    ws = init_workspace(tmp_path / "ws", name="大兴")
+    assert main(["import", str(ws.root), str(path), "--type", "lines", "--layer", "highways"]) == 0
+    assert "OSM ways kept as corridor lines: highway=motorway × 6" in capsys.readouterr().out
+    g = ws.store.read("highways")
+    assert dict(zip(g["feature_id"], zip(g["class"], g["name"].fillna(""), strict=True), strict=True)) == want
+    assert set(g.geometry.geom_type) == {"LineString"}
+
+
+def test_broken_osm_file_refused(tmp_path, capsys):
+    from mzgis.gis.workspace import init_workspace
+
+    ws = init_workspace(tmp_path / "ws", name="测试")
+    bad = tmp_path / "cut.osm"
+    bad.write_text("<?xml version='1.0'?><osm><way id='1'><nd ref=", encoding="utf-8")
+    before = sha256(ws.store_path)
+    assert main(["import", str(ws.root), str(bad), "--type", "lines"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "cut.osm" in err
+    assert sha256(ws.store_path) == before
