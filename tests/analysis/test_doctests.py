@@ -13,7 +13,7 @@ import pytest
 
 MODULES = ["_guards", "access", "addresses", "area_standard", "boundaries", "coverage", "demand", "equity",
            "indicators", "markers", "reach", "service_areas", "siting", "siting_enough", "assumptions",
-           "corridors"]
+           "corridors", "zones"]
 
 
 @pytest.mark.parametrize("name", MODULES)
