@@ -19,7 +19,7 @@ import pandas as pd
 from mzgis.analysis import _guards as guard
 from mzgis.errors import GeometryKindError
 
-__all__ = ["nearest_between", "zone_overlay"]
+__all__ = ["check_zones", "nearest_between", "zone_overlay"]
 
 
 def _points(gdf: gpd.GeoDataFrame, crs: object) -> gpd.GeoDataFrame:
@@ -31,6 +31,17 @@ def _points(gdf: gpd.GeoDataFrame, crs: object) -> gpd.GeoDataFrame:
 def _ids(gdf: pd.DataFrame) -> pd.Series:
     return gdf["feature_id"].astype(str) if "feature_id" in gdf.columns else pd.Series(gdf.index.astype(str),
                                                                                        index=gdf.index)
+
+
+def check_zones(zones: gpd.GeoDataFrame, layer: str = "zones") -> None:
+    """Refuse a zone layer whose features are not polygons (:class:`GeometryKindError`)."""
+    guard.layer_crs(zones, layer)
+    kinds = zones.geometry.geom_type.dropna()
+    if len(kinds) == 0 or not kinds.isin(["Polygon", "MultiPolygon"]).all():
+        found = ", ".join(f"{k} × {n}" for k, n in kinds.value_counts().items()) or "无 none"
+        msg = (f"分区图层 {layer} 不是面图层 the zone layer '{layer}' is not a polygon layer (found {found}); "
+               "火葬区、土葬改革区、禁建区应为面 zones must be polygons: 请用 --type zones 导入面 import polygons with --type zones")
+        raise GeometryKindError(msg)
 
 
 def zone_overlay(zones: gpd.GeoDataFrame, metric_crs: str, *, demand: gpd.GeoDataFrame | None = None,
@@ -52,13 +63,7 @@ def zone_overlay(zones: gpd.GeoDataFrame, metric_crs: str, *, demand: gpd.GeoDat
     0       1.0        10.0                        1
     """
     crs = guard.projected(metric_crs, "metric_crs")
-    guard.layer_crs(zones, "zones")
-    kinds = zones.geometry.geom_type.dropna()
-    if len(kinds) == 0 or not kinds.isin(["Polygon", "MultiPolygon"]).all():
-        found = ", ".join(f"{k} × {n}" for k, n in kinds.value_counts().items()) or "无 none"
-        msg = (f"分区图层 the zone layer 不是面图层 is not a polygon layer (found {found}); 火葬区、土葬改革区、禁建区"
-               "应为面 zones must be polygons")
-        raise GeometryKindError(msg)
+    check_zones(zones)
     z = zones.reset_index(drop=True)
     zm = gpd.GeoDataFrame({"zone_id": _ids(z).to_numpy()}, geometry=z.geometry.to_crs(crs).to_numpy(), crs=crs)
     out = pd.DataFrame({"zone_id": zm["zone_id"],

@@ -161,6 +161,10 @@ SCHEMAS: dict[str, LayerSchema] = {
         Field("status", "str", ("整治状态", "状态", "status"), label_zh="整治状态"),
         *_ADMIN_CODES,
     )),
+    "zones": LayerSchema("zones", "规划分区", ("Polygon",), (
+        Field("name", "str", ("名称", "分区名称", "name"), label_zh="名称"),
+        Field("zone_type", "str", ("分区类型", "类型", "zone_type", "type"), label_zh="分区类型"),
+    )),
 }
 
 LAYER_TYPES = tuple(SCHEMAS)
