@@ -33,10 +33,16 @@ def cmd_corridor(a: argparse.Namespace) -> int:
     r = run.result
     print(f"廊道检查 corridor: 图层 layer {run.layer}, 沿 along {', '.join(run.along)} ({run.n_lines} 条线 lines), "
           f"两侧 within {r.width_m:g} m, 计为完成 counted as done: {' / '.join(r.done_statuses)}")
-    for row in r.summary.to_dict("records"):
+    rows = r.summary.to_dict("records")
+    for row in rows:
+        if row["level"] != "all" and not row["inside"]:
+            continue
         label = "辖区 all" if row["level"] == "all" else f"{LEVEL_NAMES_ZH.get(row['level'], row['level'])} {row['unit_name']}"
         print(f"  {label}: 廊道内 inside {row['inside']}, 完成 done {row['done']}, "
               f"完成率 completion {_rate(row['completion_rate'])}")
+    empty = sum(1 for row in rows if row["level"] != "all" and not row["inside"])
+    if empty:
+        print(f"  另有 {empty} 个单位廊道内没有要素 more units with nothing inside (listed in the _units file)")
     for p in run.files:
         print(f"  → {p}")
     return 0
