@@ -149,3 +149,16 @@ def test_broken_osm_file_refused(tmp_path, capsys):
     assert "Traceback" not in err
     assert "cut.osm" in err
     assert sha256(ws.store_path) == before
+
+
+def test_units_with_nothing_inside_are_counted_not_listed(corridor_ws, capsys):
+    ws, _, _ = corridor_ws
+    capsys.readouterr()
+    assert main(["inspect", str(ws.root), "corridor", "--layer", "graves", "--along", "road", "--width-m", "35"]) == 0
+    out = capsys.readouterr().out
+    assert "辖区 all: 廊道内 inside 1, 完成 done 1, 完成率 completion 100.0%" in out  # p1, 30 m from the road
+    assert "东镇: 廊道内 inside 1" in out
+    assert "西乡" not in out
+    assert "另有 1 个单位廊道内没有要素" in out
+    units = pd.read_csv(ws.root / "out" / "corridor_graves_units.csv")
+    assert units.loc[units["unit_code"] == "T1", "inside"].tolist() == [0]
