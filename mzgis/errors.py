@@ -59,6 +59,10 @@ class DoubleCountError(LayerError):
     count them twice."""
 
 
+class GeometryKindError(LayerError):
+    """A layer of the wrong geometry kind for an analysis: a corridor along points or polygons."""
+
+
 class ParameterError(ValueError, MzgisError):
     """An analysis argument out of range: empty or non-positive thresholds, speeds, distances."""
 

@@ -38,6 +38,11 @@ def cmd_inspect(a: argparse.Namespace) -> int:
     from mzgis.gis.pipelines import run_inspect
     from mzgis.gis.workspace import Workspace
 
+    if a.what in ("corridor", "zones", "proximity"):
+        from mzgis.gis import cli_corridor
+
+        return int({"corridor": cli_corridor.cmd_corridor, "zones": cli_corridor.cmd_zones,
+                    "proximity": cli_corridor.cmd_proximity}[a.what](a))
     ws = Workspace.open(a.dir)
     files, table = run_inspect(ws, a.what, units=a.units, parents=a.parents, markers=a.markers, lines=a.lines,
                                addresses=a.addresses, names_file=a.names, today=a.today, coords=a.coords)
@@ -167,10 +172,11 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--units", required=True, help="行政区划图层 admin-unit layer")
     s.set_defaults(func=cmd_boundaries)
 
-    s = sub.add_parser("inspect", help="检查 inspect boundaries | markers | plan | addresses")
+    s = sub.add_parser("inspect", help="检查 inspect boundaries | markers | plan | addresses | corridor | zones | proximity")
     s.add_argument("dir", help=WS_HELP)
-    s.add_argument("what", choices=["boundaries", "markers", "plan", "addresses"],
-                   help="检查内容 what to inspect: boundaries 界线拓扑 | markers 界桩 | plan 联检任务 | addresses 地址")
+    s.add_argument("what", choices=["boundaries", "markers", "plan", "addresses", "corridor", "zones", "proximity"],
+                   help="检查内容 what to inspect: boundaries 界线拓扑 | markers 界桩 | plan 联检任务 | addresses 地址 "
+                        "| corridor 铁路公路两侧廊道 | zones 分区叠加 | proximity 最近设施")
     s.add_argument("--units", help="行政区划图层 admin-unit layer (boundaries)")
     s.add_argument("--parents", help="上级行政区划图层 parent admin-unit layer (boundaries: containment, parent codes)")
     s.add_argument("--markers", help="界桩图层 boundary-marker layer (default: all)")
@@ -179,6 +185,10 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--names", help="标准地名表 standard place-name list (CSV, one name per line)")
     s.add_argument("--today", type=iso_date, help="到期判断的日期 inspection date for due checks, YYYY-MM-DD (default: today)")
     add_output_coords(s, "inspect_*.csv/.xlsx lon/lat")
+    from mzgis.gis.cli_corridor import add_corridor_args, add_zone_args
+
+    add_corridor_args(s)
+    add_zone_args(s)
     s.set_defaults(func=cmd_inspect)
 
     s = sub.add_parser("record", help="记录检查 record a boundary-marker inspection")

@@ -150,6 +150,21 @@ SCHEMAS: dict[str, LayerSchema] = {
         Field("category", "str", ("类别", "地名类别", "category"), label_zh="类别"),
         *_ADMIN_CODES,
     )),
+    "lines": LayerSchema("lines", "线状地物", ("LineString",), (
+        Field("name", "str", ("名称", "线路名称", "道路名称", "河流名称", "name"), label_zh="名称"),
+        Field("class", "str", ("类别", "等级", "道路等级", "class", "fclass", "highway", "railway", "waterway"),
+              label_zh="类别"),
+        Field("ref", "str", ("线路编号", "ref"), label_zh="线路编号"),
+    )),
+    "graves": LayerSchema("graves", "坟墓(散埋乱葬)", ("Point", "Polygon"), (
+        Field("name", "str", ("名称", "name"), label_zh="名称"),
+        Field("status", "str", ("整治状态", "状态", "status"), label_zh="整治状态"),
+        *_ADMIN_CODES,
+    )),
+    "zones": LayerSchema("zones", "规划分区", ("Polygon",), (
+        Field("name", "str", ("名称", "分区名称", "name"), label_zh="名称"),
+        Field("zone_type", "str", ("分区类型", "类型", "zone_type", "type"), label_zh="分区类型"),
+    )),
 }
 
 LAYER_TYPES = tuple(SCHEMAS)

@@ -228,6 +228,9 @@ def read_source(
             return _read_xlsx(p, sheet=sheet)
         if suffix in VECTOR_SUFFIXES:
             return _read_vector(p, source_layer=source_layer, encoding=encoding)
+        if p.name.lower().endswith((".osm", ".osm.pbf")):  # railways, highways, rivers: --type lines
+            from mzgis.layers.osm_lines import read_osm_lines
+            return read_osm_lines(p)
     except MzgisError:
         raise
     except Exception as exc:  # a hostile file must give a message, never a traceback
@@ -237,7 +240,7 @@ def read_source(
         raise LayerError(msg) from exc
     msg = (
         f"{p}: 不支持的文件格式 unsupported format '{suffix}'. "
-        "支持 supported: CSV, XLSX, GeoJSON, Shapefile (.shp), GeoPackage (.gpkg)."
+        "支持 supported: CSV, XLSX, GeoJSON, Shapefile (.shp), GeoPackage (.gpkg), OSM (.osm, .osm.pbf: --type lines)."
     )
     raise LayerError(msg)
 

@@ -12,7 +12,8 @@ import importlib
 import pytest
 
 MODULES = ["_guards", "access", "addresses", "area_standard", "boundaries", "coverage", "demand", "equity",
-           "indicators", "markers", "reach", "service_areas", "siting", "siting_enough", "assumptions"]
+           "indicators", "markers", "reach", "service_areas", "siting", "siting_enough", "assumptions",
+           "corridors", "zones"]
 
 
 @pytest.mark.parametrize("name", MODULES)
