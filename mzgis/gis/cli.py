@@ -8,8 +8,10 @@ A fault of mzgis itself exits with status 1 and one line naming the file its tra
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import logging
+import os
 import sqlite3
 import sys
 import traceback
@@ -252,7 +254,8 @@ EXIT_CODES = f"""退出状态 exit status:
   2  输入或用法错误 bad input or usage: 一条说明 one message on stderr saying what to fix; 未写入任何内容 nothing written
   1  mzgis 内部错误 internal fault (a bug): 一行说明及回溯文件 one line naming the file the traceback was
      written to (workspace logs/ or the temp folder); --debug 或 or {DEBUG_ENV}=1 在此显示回溯 prints it here
-  130 已中断 interrupted (Ctrl+C)"""
+  130 已中断 interrupted (Ctrl+C)
+  141 输出管道已关闭 the output pipe was closed (| head): the work done is kept"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -335,6 +338,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _pipe_closed() -> int:
+    """The reader of the output stopped early (``mzgis … | head``): the work done is kept (it is not
+    "the store is unchanged"); say so once and exit 141 (128 + SIGPIPE), as shell tools do."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # no later flush may fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    with contextlib.suppress(OSError, ValueError):
+        print("注意 note: 输出管道已关闭 the output pipe was closed (e.g. by `| head`): 屏幕输出不完整 the printed "
+              "output is incomplete; 已完成的工作已保存 the work already done is kept.", file=sys.stderr)
+    return 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mzgis`` command.
 
@@ -356,6 +371,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = bool(args.debug) or bool(args.verbose) or debug_wanted()
     try:
         return int(args.func(args))
+    except BrokenPipeError:
+        return _pipe_closed()
     except MzgisError as exc:
         print(f"错误 error: {exc}", file=sys.stderr)
     except OSError as exc:
