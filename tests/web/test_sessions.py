@@ -199,3 +199,41 @@ def test_field_record_form_limits_apply(field_app, extra, files):
     r = c.post("/field/record", content=body, headers={"Content-Type": ctype})
     assert r.status_code == 303, r.text[:300]
     assert len(field_app.state.mz.store().records("mzgis_inspections")) == before + 1
+
+
+def test_cli_role_change_ends_the_sessions(ws_app, any_workspace, monkeypatch):
+    from mzgis.gis.cli import main
+
+    c = login(ws_app, "p1")
+    assert c.get("/").status_code == 200
+    assert main(["users", str(any_workspace.root), "role", "p1", "--role", "viewer"]) == 0
+    assert c.get("/").status_code == 303
+
+
+def test_sessions_stay_with_their_store(workspace, tmp_path):
+    """`mzgis store copy` leaves the sessions behind (a copy's users log in again)."""
+    from mzgis.layers.store import sessions as s
+    from mzgis.layers.store.copy import copy_store
+
+    sid, _ = s.create_session(workspace.store, "wang", max_age_s=3600)
+    Accounts(workspace.store).add("wang", "first-password", "viewer", by="t")
+    report = copy_store(workspace.store, tmp_path / "copy.gpkg")
+    assert s.SESSIONS_TABLE not in report.records
+    assert "mzgis_users" in report.records
+    from mzgis.layers.store import open_store
+
+    assert s.live_session(open_store(tmp_path / "copy.gpkg"), sid) is None
+
+
+def test_postgis_roles_cannot_read_sessions(pg_url, tmp_path):
+    import psycopg
+
+    from mzgis.gis.workspace import init_workspace
+    from mzgis.layers.store import sessions as s
+
+    ws = init_workspace(tmp_path / "ws", name="测试区", store=pg_url)
+    s.create_session(ws.store, "wang", max_age_s=3600)
+    with psycopg.connect(pg_url) as con:
+        for role in ("mzgis_viewer", "mzgis_placename", "mzgis_planner"):
+            ok = con.execute("SELECT has_table_privilege(%s, %s, 'SELECT')", (role, s.SESSIONS_TABLE)).fetchone()[0]
+            assert ok is False, role
