@@ -26,7 +26,10 @@ Conventions (for every router added to the app):
   ``X-CSRF-Token`` (for ``fetch``; the token is ``csrf_token(request)``, e.g. in a ``<meta>``).
 * **Bodies.** A request body larger than ``max_body_bytes`` (2 MB) is refused with 413 before
   anything reads it; an upload route sets its own limit in ``app.state.mz.body_limits[path]``.
-  The CSRF dependency parses urlencoded and multipart forms (cached by Starlette for the handler).
+  The CSRF dependency parses urlencoded and multipart forms once (cached by Starlette for the
+  handler), with the route's limits from ``app.state.mz.form_limits[path]`` (else 8 files, 1000 fields).
+* **Sessions** are kept in the store (:mod:`mzgis.layers.store.sessions`); the cookie holds only a
+  random id, and the CSRF token is the server-side session's.
 * **Templates** (``templates/``, Jinja2, autoescape always on, StrictUndefined) extend
   ``base.html`` and are rendered with :func:`mzgis.web.app.render`. No ``|safe`` and no
   ``Markup`` on anything a user typed or imported. Put ids and names into URLs with

@@ -78,6 +78,12 @@ class WebState:
     address_limiter: LoginLimiter = field(default_factory=lambda: LoginLimiter(50, 60.0))
     #: Argon2 verifications at once (each takes 64 MB and tens of ms: a flood of logins waits here)
     verify_slots: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(2))
+    #: how long a session lives (seconds from login; the store's sessions expire then)
+    session_max_age_s: int = 12 * 3600
+    #: the session-signing secret (also keys the CSRF token of the login form)
+    secret: bytes = b""
+    #: form limits (``max_files``, ``max_fields``) per path, where they differ from ``auth.FORM_LIMITS``
+    form_limits: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def workspace(self) -> Any:
         """The workspace, opened afresh (its settings may have changed), on ``store_url`` if given."""
@@ -190,12 +196,13 @@ def create_app(workspace_path: str | Path, *, store_url: str | None = None, secu
     ws.store.layer_names()  # the store opens
     state = WebState(root=root, store_url=store_url,
                      limiter=LoginLimiter(login_max_failures, login_window_s),
-                     address_limiter=LoginLimiter(10 * login_max_failures, login_window_s))
+                     address_limiter=LoginLimiter(10 * login_max_failures, login_window_s),
+                     session_max_age_s=session_max_age_s, secret=session_secret(root))
     app = FastAPI(title="mzgis", docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(check_csrf)])
     app.state.mz = state
     app.state.templates = _templates()
-    app.add_middleware(SessionMiddleware, secret_key=session_secret(root).decode(), session_cookie="mzgis_session",
+    app.add_middleware(SessionMiddleware, secret_key=state.secret.decode(), session_cookie="mzgis_session",
                        max_age=session_max_age_s, same_site="lax", https_only=secure_cookies)
 
     @app.middleware("http")
@@ -262,6 +269,8 @@ def create_app(workspace_path: str | Path, *, store_url: str | None = None, secu
     app.add_middleware(routes_field.UploadLimit)  # a too-large photo gets its own message (413)
     state.body_limits[routes_field.RECORD_PATH] = routes_field.MAX_BODY_BYTES
     state.body_limits[routes_import.IMPORT_PATH] = routes_import.MAX_BODY_BYTES  # a layer file, up to 20 MB
+    state.form_limits[routes_field.RECORD_PATH] = routes_field.RECORD_FORM_LIMITS  # parsed once, by check_csrf
+    state.form_limits[routes_import.IMPORT_PATH] = routes_import.IMPORT_FORM_LIMITS
     # the app's own pages, the field-inspection pages (issue 16, point 4) among them
     for router, nav in [(routes_core.router, routes_core.NAV), (routes_view.router, routes_view.NAV),
                         (routes_plan.router, routes_plan.NAV), (routes_import.router, routes_import.NAV),

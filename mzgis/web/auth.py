@@ -9,6 +9,8 @@ dummy hash, so the time taken does not tell whether it exists.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import hashlib
 import hmac
 import re
@@ -22,11 +24,19 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
-from mzgis.errors import AccountError
+from mzgis.errors import AccountError, StoreError
 from mzgis.layers.store import ProjectStore
+from mzgis.layers.store.sessions import (
+    create_session,
+    end_session,
+    end_user_sessions,
+    live_session,
+    touch_session,
+)
 
 __all__ = ["RIGHTS", "ROLES", "AccountError", "Accounts", "LoginLimiter", "NotLoggedIn", "User", "check_csrf",
-           "csrf_token", "current_user", "require_role"]
+           "csrf_token", "current_user", "login_session", "logout_session", "read_form", "require_role",
+           "server_session"]
 
 #: Roles, from the least to the most trusted (place-name staff and planners are side by side).
 ROLES = ("viewer", "planner", "placename", "admin")
@@ -76,11 +86,6 @@ def _dummy_hash() -> str:
     if not _DUMMY:
         _DUMMY.append(_hasher().hash(secrets.token_urlsafe(16)))
     return _DUMMY[0]
-
-
-def fingerprint(password_hash: str) -> str:
-    """A short digest of a password hash kept in the session: a changed password logs sessions out."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
 def check_login(login: str) -> str:
@@ -134,14 +139,21 @@ class Accounts:
                                disabled="0")
 
     def passwd(self, login: str, password: str, *, by: str) -> None:
+        """Change the password; every session of the account ends (on every server of the store)."""
         check_password(password)
         self.store.put_account(login, by=by, password_hash=_hasher().hash(password))
+        end_user_sessions(self.store, login)
 
     def set_disabled(self, login: str, disabled: bool, *, by: str) -> None:
+        """Disable (every session of the account ends) or enable an account."""
         self.store.put_account(login, by=by, disabled="1" if disabled else "0")
+        if disabled:
+            end_user_sessions(self.store, login)
 
     def set_role(self, login: str, role: str, *, by: str) -> None:
+        """Change the role; every session of the account ends (it logs in again with the new role)."""
         self.store.put_account(login, by=by, role=check_role(role))
+        end_user_sessions(self.store, login)
 
     def verify(self, login: str, password: str) -> dict[str, Any] | None:
         """The account if the password is right and the account enabled; else None (same work either way)."""
@@ -207,23 +219,54 @@ class LoginLimiter:
 
 
 # -- sessions ------------------------------------------------------------------------------------
+# The cookie (signed by Starlette's SessionMiddleware) holds one random id and nothing else:
+# ``{"sid": …}`` for a logged-in session, kept in the store (:mod:`mzgis.layers.store.sessions`),
+# or ``{"anon": …}`` before login, whose CSRF token is an HMAC of it under the app's secret.
+
+def _store(request: Request) -> ProjectStore:
+    """The store, opened once per request."""
+    store = getattr(request.state, "mz_store", None)
+    if store is None:
+        store = request.app.state.mz.store()
+        request.state.mz_store = store
+    return store
+
+
+def server_session(request: Request) -> dict[str, Any] | None:
+    """The live server-side session named by the cookie, or None; a cookie naming a session that
+    was ended (logout, password, disabled, role) or has expired is cleared."""
+    cached = getattr(request.state, "mz_session", False)
+    if cached is None or isinstance(cached, dict):
+        return cached
+    row = None
+    sid = request.session.get("sid")
+    if isinstance(sid, str):
+        row = live_session(_store(request), sid)
+        if row is None:
+            request.session.clear()
+    request.state.mz_session = row
+    return row
+
 
 def current_user(request: Request) -> User | None:
-    """The logged-in user, checked against the store on every request (a disabled account, a
-    changed password or role take effect at once)."""
+    """The logged-in user: a live server-side session of an enabled account, checked against the
+    store on every request (a disabled account or a changed role take effect at once)."""
     cached = getattr(request.state, "mz_user", False)
     if cached is None or isinstance(cached, User):
         return cached
     user = None
-    login = request.session.get("login")
-    if isinstance(login, str):
-        acc = request.app.state.mz.accounts().get(login)
-        if (acc is not None and str(acc.get("disabled")) != "1"
-                and hmac.compare_digest(fingerprint(str(acc.get("password_hash"))), str(request.session.get("pw", "")))
-                and str(acc.get("role")) in ROLES):
-            user = User(login, str(acc["role"]))
+    row = server_session(request)
+    if row is not None:
+        store = _store(request)
+        acc = store.account(str(row["login"]))
+        if acc is not None and str(acc.get("disabled")) != "1" and str(acc.get("role")) in ROLES:
+            user = User(str(acc["login"]), str(acc["role"]))
+            with contextlib.suppress(StoreError):  # last_seen is a note: a busy store does not refuse the page
+                touch_session(store, row)
         else:
+            end_session(store, str(request.session.get("sid")))
             request.session.clear()
+            request.state.mz_session = None
     request.state.mz_user = user
     return user
 
@@ -246,31 +289,86 @@ def require_role(role: str) -> Callable[[Request], User]:
 
 
 def login_session(request: Request, acc: dict[str, Any]) -> None:
-    """Start a new session for an account (a fresh CSRF token: nothing of the anonymous one is kept)."""
+    """Start a new server-side session for an account (a new id and a fresh CSRF token: nothing of
+    the anonymous one or of an earlier session of this browser is kept)."""
+    store = _store(request)
+    old = request.session.get("sid")
+    if isinstance(old, str):
+        end_session(store, old)
+    sid, _ = create_session(store, str(acc["login"]), max_age_s=int(request.app.state.mz.session_max_age_s))
     request.session.clear()
-    request.session.update({"login": str(acc["login"]), "pw": fingerprint(str(acc["password_hash"])),
-                            "csrf": secrets.token_urlsafe(32), "at": int(time.time())})
+    request.session["sid"] = sid
+    request.state.mz_session = False
+    request.state.mz_user = False
+
+
+def logout_session(request: Request) -> None:
+    """End this browser's session in the store (a copy of the cookie no longer works) and clear the cookie."""
+    sid = request.session.get("sid")
+    if isinstance(sid, str):
+        end_session(_store(request), sid)
+    request.session.clear()
+    request.state.mz_session = None
+    request.state.mz_user = None
 
 
 # -- CSRF ------------------------------------------------------------------------------------------
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+#: Form limits of a route that does not set its own (``WebState.form_limits``).
+FORM_LIMITS = {"max_files": 8, "max_fields": 1000}
+
+
+def _anon_csrf(request: Request, anon: str) -> str:
+    key = bytes(request.app.state.mz.secret)
+    mac = hmac.new(key, b"mzgis-login-csrf:" + anon.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
 
 def csrf_token(request: Request) -> str:
-    """The session's CSRF token (made on first use); every form sends it back as ``csrf_token``."""
-    tok = request.session.get("csrf")
-    if not isinstance(tok, str) or len(tok) < 32:
-        tok = secrets.token_urlsafe(32)
-        request.session["csrf"] = tok
-    return tok
+    """The session's CSRF token (the server-side session's; before login, one tied to the
+    anonymous cookie); every form sends it back as ``csrf_token``."""
+    row = server_session(request)
+    if row is not None:
+        return str(row["csrf"])
+    anon = request.session.get("anon")
+    if not isinstance(anon, str) or len(anon) < 32:
+        anon = secrets.token_urlsafe(32)
+        request.session.clear()
+        request.session["anon"] = anon
+    return _anon_csrf(request, anon)
+
+
+def _expected_csrf(request: Request) -> str | None:
+    row = server_session(request)
+    if row is not None:
+        return str(row["csrf"])
+    anon = request.session.get("anon")
+    return _anon_csrf(request, anon) if isinstance(anon, str) and len(anon) >= 32 else None
+
+
+async def read_form(request: Request, *, max_files: int, max_fields: int) -> Any:
+    """The request's form, parsed once with these limits (later reads get the same form); a form
+    over them is 400 with a bilingual message."""
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    try:
+        return await request.form(max_files=max_files, max_fields=max_fields)
+    except StarletteHTTPException as exc:
+        if exc.status_code != 400:
+            raise
+        msg = (f"表单字段或文件太多 the form has too many fields or files ({exc.detail}): 此表单至多 this form takes "
+               f"at most {max_fields} 个字段 fields and {max_files} 个文件 files; 未写入 nothing was written")
+        raise HTTPException(status_code=400, detail=msg) from exc
 
 
 async def check_csrf(request: Request) -> None:
     """App-wide dependency: every request that is not GET/HEAD/OPTIONS must carry the session's
-    token (form field ``csrf_token`` or header ``X-CSRF-Token``) and, when the browser says where it
-    comes from, come from this site; otherwise 403 before anything else runs."""
+    token (form field ``csrf_token`` or header ``X-CSRF-Token``), checked against the server-side
+    session, and, when the browser says where it comes from, come from this site; otherwise 403
+    before anything else runs. A cookie of an ended or expired session is 401 (log in again).
+    The form is parsed here once, with the route's own limits (``WebState.form_limits``)."""
     if request.method in _SAFE_METHODS:
         return
     origin = request.headers.get("origin")
@@ -279,12 +377,16 @@ async def check_csrf(request: Request) -> None:
 
         if urlsplit(origin).netloc != request.headers.get("host", ""):
             raise HTTPException(status_code=403, detail="跨站请求被拒绝 cross-site request refused (Origin)")
-    expected = request.session.get("csrf")
+    had_sid = isinstance(request.session.get("sid"), str)
+    if had_sid and server_session(request) is None and request.url.path != "/login":
+        raise NotLoggedIn  # the session was ended or has expired (a login form gets the stale-form answer)
+    expected = _expected_csrf(request)
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:
         ctype = request.headers.get("content-type", "")
         if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            form = await request.form(max_files=8, max_fields=1000)
+            limits = request.app.state.mz.form_limits.get(request.url.path, FORM_LIMITS)
+            form = await read_form(request, **limits)
             v = form.get(CSRF_FIELD)
             sent = v if isinstance(v, str) else None
     if not (isinstance(expected, str) and sent and hmac.compare_digest(expected.encode(), sent.encode())):

@@ -15,6 +15,7 @@ from mzgis.web.auth import (
     User,
     current_user,
     login_session,
+    logout_session,
     require_role,
 )
 
@@ -75,7 +76,7 @@ def login(request: Request, login: Annotated[str, Form(max_length=200)] = "",
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
-    request.session.clear()
+    logout_session(request)
     return RedirectResponse("/login", status_code=303)
 
 

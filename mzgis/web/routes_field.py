@@ -30,11 +30,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mzgis.errors import FieldInputError, LayerError, MzgisError
 from mzgis.web.app import NavItem, render, url_with
-from mzgis.web.auth import User, require_role
+from mzgis.web.auth import User, read_form, require_role
 from mzgis.web.rights import check_write
 from mzgis.web.uploads import form_text, spool_upload
 
-__all__ = ["MAX_PHOTO_BYTES", "NAV", "RECORD_PATH", "UploadLimit", "router"]
+__all__ = ["MAX_PHOTO_BYTES", "NAV", "RECORD_FORM_LIMITS", "RECORD_PATH", "UploadLimit", "router"]
 
 router = APIRouter()
 NAV: list[NavItem] = [NavItem("/field", "联检", "Inspection", "placename")]
@@ -44,6 +44,8 @@ MAX_PHOTO_BYTES = 12 * 1024 * 1024
 #: Largest request body of a field form (the photo and the text fields).
 MAX_BODY_BYTES = MAX_PHOTO_BYTES + 64 * 1024
 RECORD_PATH = "/field/record"
+#: Form limits of the record form (the photo and about ten text fields), applied where the form is parsed.
+RECORD_FORM_LIMITS = {"max_files": 1, "max_fields": 30}
 #: Photo formats accepted, by what Pillow finds in the content.
 PHOTO_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
 CONDITIONS = [("完好", "good"), ("损坏", "damaged"), ("丢失", "missing"), ("移位", "moved")]
@@ -316,7 +318,7 @@ def _recorded(request: Request, code: str, rec: dict[str, Any]) -> Response:
 async def record(request: Request, user: Annotated[User, Depends(require_role("placename"))]) -> Response:
     from starlette.concurrency import run_in_threadpool
 
-    form = await request.form(max_files=1, max_fields=30)
+    form = await read_form(request, **RECORD_FORM_LIMITS)
     code = str(form.get("code") or "")
     photo_tmp: Path | None = None
     values: dict[str, str] = {}

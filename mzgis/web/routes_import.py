@@ -22,14 +22,16 @@ from starlette.datastructures import UploadFile
 
 from mzgis.errors import ImportInputError, MzgisError
 from mzgis.web.app import NavItem, render
-from mzgis.web.auth import User, require_role
+from mzgis.web.auth import User, read_form, require_role
 from mzgis.web.rights import check_write
 from mzgis.web.uploads import form_text, spool_upload
 
-__all__ = ["EXTENSIONS", "IMPORT_PATH", "MAX_BODY_BYTES", "MAX_UPLOAD_BYTES", "NAV", "router"]
+__all__ = ["EXTENSIONS", "IMPORT_FORM_LIMITS", "IMPORT_PATH", "MAX_BODY_BYTES", "MAX_UPLOAD_BYTES", "NAV", "router"]
 
 router = APIRouter()
 IMPORT_PATH = "/plan/import"
+#: Form limits of the import form (one file and a few fields), applied where the form is parsed.
+IMPORT_FORM_LIMITS = {"max_files": 1, "max_fields": 20}
 NAV: list[NavItem] = [NavItem(IMPORT_PATH, "导入", "Import", "planner")]
 
 #: Largest file the import form takes.
@@ -117,7 +119,7 @@ def check_zip(path: Path, name: str) -> None:
 async def import_upload(request: Request, user: Annotated[User, Depends(require_role("planner"))]) -> Response:
     from starlette.concurrency import run_in_threadpool
 
-    form = await request.form(max_files=1, max_fields=20)
+    form = await read_form(request, **IMPORT_FORM_LIMITS)
     values: dict[str, str] = {}
     tmp: Path | None = None
     shown = ""

@@ -49,7 +49,7 @@ from mzgis.layers.store.views import CURRENT_SUFFIX
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["ACCOUNTS_TABLE", "INTERNAL_COLUMNS", "SCHEMA_VERSION", "ImportReport", "ProjectStore", "current_user",
+__all__ = ["ACCOUNTS_TABLE", "INTERNAL_COLUMNS", "SCHEMA_VERSION", "SESSIONS_TABLE", "ImportReport", "ProjectStore", "current_user",
            "decode_geometry"]
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,8 @@ HISTORY_COLUMNS = ("ts", "user", "layer", "feature_id", "action", "version", "ol
 PLACENAME_TYPES = ("boundary_lines", "boundary_markers", "addresses", "place_names")
 #: Plain table of the web app's accounts (password hashes: never granted to the viewer roles).
 ACCOUNTS_TABLE = "mzgis_users"
+#: web sessions (see :mod:`mzgis.layers.store.sessions`)
+SESSIONS_TABLE = "mzgis_web_sessions"
 
 _RESERVED_COLUMNS = {"fid", "feature_id", "geom", "geometry", *INTERNAL_COLUMNS}
 _RESERVED_PREFIXES = ("gpkg", "mzgis", "rtree", "sqlite", "pg_", "spatial_ref_sys", "geometry_columns",

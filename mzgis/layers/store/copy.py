@@ -23,7 +23,7 @@ from mzgis.layers.store.postgis import safe_url
 
 __all__ = ["CopyReport", "copy_store"]
 
-_CORE = {"mzgis_meta", "mzgis_layers", "mzgis_history", "mzgis_session"}
+_CORE = {"mzgis_meta", "mzgis_layers", "mzgis_history", "mzgis_session", "mzgis_web_sessions"}  # sessions stay
 
 
 @dataclass

@@ -31,6 +31,7 @@ from mzgis.layers.store.base import (
     ACCOUNTS_TABLE,
     PLACENAME_TYPES,
     SCHEMA_VERSION,
+    SESSIONS_TABLE,
     ProjectStore,
     now_iso,
 )
@@ -392,7 +393,7 @@ class PostgisStore(ProjectStore):
     def _create_records_table(self, con: _Con, table: str, cols: list[str]) -> None:
         con.execute(f"CREATE TABLE {self.q(table)} (id bigserial PRIMARY KEY"
                     + "".join(f", {self.q(c)} text" for c in cols) + ")")
-        if table != ACCOUNTS_TABLE:  # password hashes stay with the owner (the web server's login)
+        if table not in (ACCOUNTS_TABLE, SESSIONS_TABLE):  # password hashes, sessions: the owner's (the web server's)
             self._grant(con, table, None)
 
     def _add_text_columns(self, con: _Con, table: str, cols: list[str]) -> None:
