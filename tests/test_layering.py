@@ -109,8 +109,8 @@ def private_imports(root: Path = PACKAGE, layers: tuple[str, ...] = ("layers", "
 
 
 def test_no_private_names_across_modules():
-    """E.g. maps/report.py takes only public names from maps/webmap.py."""
-    assert private_imports() == []
+    """E.g. maps/report.py takes only public names from maps/webmap.py; the same in gis and web."""
+    assert private_imports(layers=("layers", "analysis", "maps", "gis", "web")) == []
 
 
 def test_private_import_check_is_not_vacuous(tmp_path):
@@ -122,3 +122,81 @@ def test_private_import_check_is_not_vacuous(tmp_path):
     (pkg / "maps" / "report.py").write_text(
         "from mzgis.maps.webmap import MapData, _CSS\nfrom mzgis.analysis import _helpers\n", encoding="utf-8")
     assert private_imports(pkg) == ["mzgis/maps/report.py:1 _CSS from mzgis.maps.webmap"]
+
+
+def import_graph(root: Path = PACKAGE) -> dict[str, set[str]]:
+    """``module: {modules it imports}`` within the package at ``root`` (a name imported from a
+    package resolves to the package's ``__init__``; a module's own enclosing package is an arrow only
+    when a name is taken from its ``__init__``: importing ``mzgis.layers.store.base`` runs
+    ``mzgis.layers.store`` first, that is not an arrow of ``base``)."""
+    modules = {_module_name(p, root): p for p in root.rglob("*.py")}
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for m, path in modules.items():
+        for _, imp in imported_modules(path, root):
+            target = imp
+            while target and target not in modules:
+                target = target.rpartition(".")[0]
+            # an enclosing package counts only when a name is taken from it (``from mzgis.web import
+            # create_app``), not when one of its submodules is (``from mzgis.web import routes``)
+            if target and target != m and (not m.startswith(target + ".") or imp.rpartition(".")[0] == target):
+                graph[m].add(target)
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected parts of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            part = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                part.append(w)
+                if w == v:
+                    break
+            if len(part) > 1:
+                found.append(sorted(part))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return sorted(found)
+
+
+def test_no_import_cycles():
+    """Arrows run one way between any two modules, in every package (web and gis included)."""
+    assert import_cycles(import_graph()) == []
+
+
+def test_cycle_check_is_not_vacuous(tmp_path):
+    """A deliberately added cycle (a lazy import inside a function, three modules round) is caught,
+    and so is a two-module one through a package's ``__init__``; a one-way chain is not."""
+    pkg = tmp_path / "mzgis"
+    (pkg / "web").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("", encoding="utf-8")
+    (pkg / "web" / "__init__.py").write_text("from mzgis.web.app import create_app\n", encoding="utf-8")
+    (pkg / "web" / "app.py").write_text("from mzgis.web import routes\ncreate_app = None\n", encoding="utf-8")
+    (pkg / "web" / "routes.py").write_text("from mzgis.web.pages import render\n", encoding="utf-8")
+    (pkg / "web" / "pages.py").write_text("render = None\n", encoding="utf-8")
+    assert import_cycles(import_graph(pkg)) == []
+    (pkg / "web" / "pages.py").write_text("def render():\n    from mzgis.web.app import create_app\n",
+                                          encoding="utf-8")
+    assert import_cycles(import_graph(pkg)) == [["mzgis.web.app", "mzgis.web.pages", "mzgis.web.routes"]]
+    (pkg / "web" / "pages.py").write_text("from mzgis.web import create_app\n", encoding="utf-8")
+    assert import_cycles(import_graph(pkg)) == [["mzgis.web", "mzgis.web.app", "mzgis.web.pages",
+                                                 "mzgis.web.routes"]]

@@ -16,7 +16,7 @@ import pyogrio
 from pyproj import CRS
 
 from mzgis.errors import LayerError
-from mzgis.layers.sources import RawSource
+from mzgis.layers.raw import RawSource
 
 __all__ = ["CORRIDOR_CLASSES", "OSM_LINE_SUFFIXES", "is_osm_file", "read_osm_lines"]
 

@@ -31,7 +31,7 @@ Conventions (for every router added to the app):
 * **Sessions** are kept in the store (:mod:`mzgis.layers.store.sessions`); the cookie holds only a
   random id, and the CSRF token is the server-side session's.
 * **Templates** (``templates/``, Jinja2, autoescape always on, StrictUndefined) extend
-  ``base.html`` and are rendered with :func:`mzgis.web.app.render`. No ``|safe`` and no
+  ``base.html`` and are rendered with :func:`mzgis.web.pages.render`. No ``|safe`` and no
   ``Markup`` on anything a user typed or imported. Put ids and names into URLs with
   ``url(path, key=value)`` (query parameters, URL-encoded), never into a path segment.
 * **Assets**: own CSS/JS in ``static/`` (served at ``/static/``), no CDN, no inline script or

@@ -12,10 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -29,8 +28,8 @@ from mzgis.web.auth import (
     User,
     check_csrf,
     csrf_token,
-    current_user,
 )
+from mzgis.web.pages import NavItem, render, url_with
 
 __all__ = ["NavItem", "WebState", "create_app", "render", "session_secret"]
 
@@ -50,16 +49,6 @@ OUT_CSP = ("default-src 'self' data: blob:; script-src 'self' 'unsafe-inline' da
            "style-src 'self' 'unsafe-inline' data:; img-src 'self' data: blob:; font-src 'self' data:; "
            "connect-src 'self' data: blob:; object-src 'none'; base-uri 'none'; form-action 'none'; "
            "frame-ancestors 'self'; sandbox allow-scripts allow-popups allow-downloads")
-
-
-@dataclass(frozen=True)
-class NavItem:
-    """One entry of the navigation bar, shown to users whose role allows ``role``."""
-
-    path: str
-    label_zh: str
-    label_en: str
-    role: str
 
 
 @dataclass
@@ -130,22 +119,6 @@ def _templates() -> Jinja2Templates:
     env.globals["url"] = url_with
     env.globals["csrf_token"] = csrf_token
     return Jinja2Templates(env=env)
-
-
-def url_with(path: str, **params: Any) -> str:
-    """``path?k=v`` with every value URL-encoded (feature ids may hold any character)."""
-    clean = {k: str(v) for k, v in params.items() if v is not None}
-    return path + ("?" + urlencode(clean, quote_via=quote) if clean else "")
-
-
-def render(request: Request, name: str, ctx: dict[str, Any] | None = None, *, status: int = 200) -> HTMLResponse:
-    """A page from ``templates/`` with the user, the navigation and the CSRF token."""
-    user = current_user(request)
-    state: WebState = request.app.state.mz
-    nav = [n for n in state.nav if user is not None and user.can(n.role)]
-    context = {"request": request, "user": user, "nav": nav, **(ctx or {})}
-    resp: HTMLResponse = request.app.state.templates.TemplateResponse(request, name, context, status_code=status)
-    return resp
 
 
 def _security_headers(resp: Response, path: str) -> None:

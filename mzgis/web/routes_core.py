@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
-from mzgis.web.app import NavItem, render
 from mzgis.web.auth import (
     ROLE_ZH,
     ROLES,
@@ -18,6 +17,7 @@ from mzgis.web.auth import (
     logout_session,
     require_role,
 )
+from mzgis.web.pages import NavItem, render
 
 router = APIRouter()
 NAV: list[NavItem] = [NavItem("/", "首页", "Home", "viewer")]

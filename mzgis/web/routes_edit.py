@@ -17,8 +17,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from mzgis.errors import LayerError, MzgisError, StaleEditError
 from mzgis.layers.store.base import INTERNAL_COLUMNS, PLACENAME_TYPES
-from mzgis.web.app import NavItem, render, url_with
 from mzgis.web.auth import User, require_role
+from mzgis.web.pages import NavItem, render, url_with
 from mzgis.web.rights import check_write
 
 router = APIRouter()

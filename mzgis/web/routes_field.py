@@ -29,8 +29,8 @@ from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mzgis.errors import FieldInputError, LayerError, MzgisError
-from mzgis.web.app import NavItem, render, url_with
 from mzgis.web.auth import User, read_form, require_role
+from mzgis.web.pages import NavItem, render, url_with
 from mzgis.web.rights import check_write
 from mzgis.web.uploads import form_text, spool_upload
 

@@ -21,8 +21,8 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from mzgis.errors import ImportInputError, MzgisError
-from mzgis.web.app import NavItem, render
 from mzgis.web.auth import User, read_form, require_role
+from mzgis.web.pages import NavItem, render
 from mzgis.web.rights import check_write
 from mzgis.web.uploads import form_text, spool_upload
 

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from mzgis.web.app import NavItem, render
 from mzgis.web.auth import User, require_role
+from mzgis.web.pages import NavItem, render
 
 router = APIRouter()
 NAV: list[NavItem] = [NavItem("/plan", "分析", "Analyses", "planner")]
@@ -33,7 +33,7 @@ def plan_run(request: Request, user: Annotated[User, Depends(require_role("plann
              analysis: Annotated[str, Form(max_length=20)], kind: Annotated[str, Form(max_length=100)] = "") -> Response:
     from mzgis.errors import MzgisError
     from mzgis.gis.pipelines import run_coverage, run_standards
-    from mzgis.web.routes_view import _passed_zh, coverage_rows
+    from mzgis.web.routes_view import coverage_rows, passed_zh
 
     state = request.app.state.mz
     kinds = _kinds(request)
@@ -55,7 +55,7 @@ def plan_run(request: Request, user: Annotated[User, Depends(require_role("plann
                     st = run_standards(ws)
                     rows = [{"id": r["indicator_id"], "name": r["name_zh"], "actual": r["actual"],
                              "target": f"{r['comparator']} {r['target']}", "unit": r["unit"],
-                             "passed": _passed_zh(str(r["passed"]))} for r in st.indicators.to_dict("records")]
+                             "passed": passed_zh(str(r["passed"]))} for r in st.indicators.to_dict("records")]
                     result = {"analysis": "standards", "kind": None, "rows": rows,
                               "files": [p.name for p in st.files]}
         except MzgisError as exc:

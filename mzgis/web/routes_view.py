@@ -11,8 +11,8 @@ import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, Response
 
-from mzgis.web.app import NavItem, render
 from mzgis.web.auth import User, require_role
+from mzgis.web.pages import NavItem, render
 
 router = APIRouter()
 NAV: list[NavItem] = [
@@ -68,7 +68,7 @@ def out_file(request: Request, name: str, user: Annotated[User, Depends(require_
     return FileResponse(p, media_type=SERVED[suffix], headers=headers)
 
 
-def _passed_zh(v: str) -> str:
+def passed_zh(v: str) -> str:
     low = str(v).strip().lower()
     if low in ("true", "1", "是", "yes"):
         return "达标"
@@ -89,7 +89,7 @@ def indicators_page(request: Request, user: Annotated[User, Depends(require_role
             rows.append({"id": r.get("indicator_id", ""), "name": r.get("name_zh", ""),
                          "target": f"{r.get('comparator', '')} {figure(r.get('target', ''))}".strip(),
                          "actual": figure(r.get("actual", "")), "unit": r.get("unit", ""),
-                         "passed": _passed_zh(r.get("passed", "")), "binding": r.get("binding", ""),
+                         "passed": passed_zh(r.get("passed", "")), "binding": r.get("binding", ""),
                          "detail": r.get("detail", "")})
     counts = {k: sum(1 for r in rows if r["passed"] == k) for k in ("达标", "未达标", "无法评估")}
     return render(request, "indicators.html", {"rows": rows, "stamp": stamp, "counts": counts,

@@ -44,6 +44,7 @@ import shapely
 
 from mzgis.errors import DuplicateRecordError, LayerError, StaleEditError, StoreError
 from mzgis.layers.crs import STORE_CRS
+from mzgis.layers.store.blobs import blob_wkb
 from mzgis.layers.store.views import CURRENT_SUFFIX
 
 if TYPE_CHECKING:
@@ -236,8 +237,6 @@ def decode_geometry(value: Any) -> Any:
             return shapely.from_wkt(text)
         b = bytes.fromhex(text)
     if b[:2] == b"GP":
-        from mzgis.layers.store.gpkg import blob_wkb
-
         return shapely.from_wkb(blob_wkb(b))
     return shapely.from_wkb(b)
 

@@ -31,6 +31,7 @@ import shapely
 
 from mzgis.errors import StoreError
 from mzgis.layers.store.base import SCHEMA_VERSION, ProjectStore, now_iso
+from mzgis.layers.store.blobs import blob_wkb
 from mzgis.layers.store.views import current_view, gpkg_ensure_view, gpkg_refresh_view
 
 __all__ = ["GpkgStore", "blob_wkb"]
@@ -45,7 +46,6 @@ _SESSION_USER = ("COALESCE((SELECT \"user\" FROM mzgis_session WHERE id = 1), "
                  "(SELECT value FROM mzgis_meta WHERE key = 'mzgis_user'), 'unknown')")
 _SESSION_NOTE = "(SELECT note FROM mzgis_session WHERE id = 1)"
 _SESSION_TS = "COALESCE((SELECT ts FROM mzgis_session WHERE id = 1), strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))"
-_ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
 _HEADER = np.dtype([("magic", "S2"), ("version", "u1"), ("flags", "u1"), ("srs", "<i4"),
                     ("minx", "<f8"), ("maxx", "<f8"), ("miny", "<f8"), ("maxy", "<f8")])
 
@@ -95,12 +95,6 @@ _SESSION_DDL = ("CREATE TABLE IF NOT EXISTS mzgis_session (id INTEGER PRIMARY KE
 
 
 # -- GeoPackage geometry blobs ----------------------------------------------------------------------
-
-def blob_wkb(blob: bytes) -> bytes:
-    """The WKB inside a GeoPackage geometry blob (header and envelope skipped)."""
-    flags = blob[3]
-    return blob[8 + _ENVELOPE_BYTES.get((flags >> 1) & 7, 0):]
-
 
 def encode_blobs(geoms: np.ndarray, srs_id: int = 4326) -> list[bytes | None]:
     """GeoPackage blobs (little-endian, XY envelope) of 2-D geometries."""
