@@ -20,6 +20,7 @@ import shapely
 
 from mzgis.errors import LayerError, StaleEditError, StoreError
 from mzgis.layers.store import open_store
+from mzgis.layers.store.base import SCHEMA_VERSION
 
 N_LAYER = 40
 
@@ -531,7 +532,7 @@ def test_old_turn1_store_is_upgraded_on_first_write(gpkg_workspace):
     st = gpkg_workspace.store
     st.edit_feature("markers", "M0001", changes={"condition": "损坏"})
     assert st.feature("markers", "M0001")["mz_version"] == 2
-    assert st.meta("schema_version") == "2"
+    assert st.meta("schema_version") == str(SCHEMA_VERSION)
     plain_sql(gpkg_workspace, "UPDATE markers SET condition = '丢失' WHERE feature_id = 'M0002'")
     assert st.history("markers", "M0002")["action"].tolist() == ["insert", "update"]
 
