@@ -732,6 +732,10 @@ def test_awkward_column_names_and_many_columns(any_workspace):
     assert len(old) == len(names) + 3
     assert st.revert("wide", "M0001", 1).updated == 1
     assert st.feature("wide", "M0001")["完成率%"] == 1.0
+    # statements without bound values (a whole-layer read, the dump) name the columns the same way
+    assert st.read("wide")["完成率%"].tolist() == [1.0, 1.0, 1.0]
+    assert st.read("wide")["是否?"].tolist() == [2.0, 2.0, 2.0]
+    assert st.dump()["layer:wide"]["columns"]["完成率%"] == "real"
     bad = layer(1)
     bad['say "hi"'] = 1
     with pytest.raises(LayerError, match="double quotes"):

@@ -130,7 +130,9 @@ class _Con:
         self.raw = raw
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
-        return self.raw.execute(sql, params if params else None)
+        # the store's own SQL (``ProjectStore._sql``: ``%`` doubled) always comes with a (maybe
+        # empty) sequence, which makes psycopg read ``%%`` as ``%``; SQL without one is sent as it is
+        return self.raw.execute(sql, params)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         with self.raw.cursor() as cur:
