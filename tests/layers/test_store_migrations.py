@@ -136,3 +136,38 @@ def test_a_failed_upgrade_leaves_the_store_unchanged(v2_store, monkeypatch):
     monkeypatch.setattr(migrations, "MIGRATIONS", real)
     st.edit_feature("markers", "M2", changes={"condition": "丢失"})
     assert st.meta("schema_version") == str(SCHEMA_VERSION)
+
+
+def test_postgis_upgrade_needs_the_owner_and_says_so(pg_url):
+    """A place-name role's first write to an older store cannot upgrade it (the history table is
+    the owner's): a clear message, nothing changed; once the owner has written, the role edits."""
+    import psycopg
+
+    from mzgis.layers.store.postgis import PostgisStore
+
+    owner = PostgisStore.create(pg_url)
+    owner.write_layer("markers", _markers(), layer_type="boundary_markers")
+    with psycopg.connect(pg_url, autocommit=True) as con:  # back to schema 2 (3 added only this index)
+        con.execute("DROP INDEX mzgis_history_layer")
+        con.execute("UPDATE mzgis_meta SET value = '2' WHERE key = 'schema_version'")
+        user = "alice_" + pg_url.rsplit("/", 1)[1]
+        con.execute(f'CREATE ROLE "{user}" LOGIN IN ROLE mzgis_placename')
+    alice = open_store(pg_url.replace("postgres@", f"{user}@"))
+    before = owner.dump()
+    with pytest.raises(StoreError, match=r"项目库升级失败 .*from schema 2 failed at step 3.*nothing was changed.*"
+                                         r"rights of the store's owner") as info:
+        alice.edit_feature("markers", "M1", changes={"condition": "损坏"})
+    assert "password" not in str(info.value)
+    assert owner.dump() == before
+    owner.set_meta("upgraded", "yes")
+    alice.edit_feature("markers", "M1", changes={"condition": "损坏"}, user="阿丽")
+    assert owner.meta("schema_version") == str(SCHEMA_VERSION)
+    assert owner.history("markers", "M1")["user"].iloc[-1] == "阿丽"
+
+
+def _markers():
+    import geopandas as gpd
+    import shapely
+
+    return gpd.GeoDataFrame({"feature_id": ["M0", "M1"], "condition": ["完好", "完好"]},
+                            geometry=[shapely.Point(116.3, 39.9), shapely.Point(116.31, 39.9)], crs="EPSG:4326")
