@@ -171,3 +171,28 @@ def _markers():
 
     return gpd.GeoDataFrame({"feature_id": ["M0", "M1"], "condition": ["完好", "完好"]},
                             geometry=[shapely.Point(116.3, 39.9), shapely.Point(116.31, 39.9)], crs="EPSG:4326")
+
+
+def test_writers_arriving_together_upgrade_once_and_all_land(v2_store, monkeypatch):
+    """Four editors' first writes to an older store start at once: one upgrades (the others wait
+    for it, then see the new version), every edit lands with its history row."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    st = v2_store
+    applied = []
+    real = migrations.upgrade
+
+    def counting(*args, **kwargs):
+        out = real(*args, **kwargs)
+        applied.extend(out)
+        return out
+
+    monkeypatch.setattr(f"mzgis.layers.store.{'gpkg' if st.location.endswith('.gpkg') else 'postgis'}.upgrade",
+                        counting)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda fid: st.edit_feature("markers", fid, changes={"condition": "新"}, user=fid),
+                      ["M0", "M1", "M2", "M3"]))
+    assert applied == [3]
+    assert st.meta("schema_version") == str(SCHEMA_VERSION)
+    h = st.history("markers")
+    assert sorted(h[h["user"].str.startswith("M")]["user"]) == ["M0", "M1", "M2", "M3"]
