@@ -4,8 +4,12 @@
 each later version with what turns the one before into it, once per back end. A store whose
 version is lower than :data:`~mzgis.layers.store.base.SCHEMA_VERSION` is brought up to date the
 first time mzgis writes to it: every pending step and the new ``schema_version`` in one
-transaction, so a failed upgrade leaves the store as it was. A store newer than this mzgis is
-refused (reading and writing). Reading never upgrades (a viewer role can read an old store).
+transaction, so a failed upgrade leaves the store as it was. On a GeoPackage that is the write's
+own transaction (``BEGIN IMMEDIATE`` already keeps every other writer out); on PostGIS a
+transaction of its own just before the write's, under an advisory lock, so that concurrent
+first writers upgrade once and no writer holds its layer's lock while waiting for the upgrade.
+A store newer than this mzgis is refused (reading and writing). Reading never upgrades (a
+viewer role can read an old store, and this mzgis reads every older layout).
 
 A new store is made by the same steps: ``create()`` writes the layout of :data:`BASELINE` (the
 frozen DDL in ``gpkg.py``/``postgis.py``) and then applies every later migration, so a new store
