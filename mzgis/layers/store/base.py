@@ -57,8 +57,8 @@ log = logging.getLogger(__name__)
 
 #: Bookkeeping columns every feature table has (kept by the triggers).
 INTERNAL_COLUMNS = ("mz_version", "mz_updated_at", "mz_retired_at")
-#: Version of the store layout this mzgis writes; a store with a higher one is refused.
-SCHEMA_VERSION = 2
+#: Version of the store layout this mzgis writes; a higher one is refused, a lower one upgraded (migrations.py).
+SCHEMA_VERSION = 3
 #: Columns of ``mzgis_history`` in order.
 HISTORY_COLUMNS = ("ts", "user", "layer", "feature_id", "action", "version", "old_attributes",
                    "old_geometry", "new_attributes", "new_geometry", "note")

@@ -30,8 +30,9 @@ import numpy as np
 import shapely
 
 from mzgis.errors import StoreError
-from mzgis.layers.store.base import SCHEMA_VERSION, ProjectStore, now_iso
+from mzgis.layers.store.base import ProjectStore, now_iso
 from mzgis.layers.store.blobs import blob_wkb
+from mzgis.layers.store.migrations import BASELINE, stored_version, upgrade
 from mzgis.layers.store.views import current_view, gpkg_ensure_view, gpkg_refresh_view
 
 __all__ = ["GpkgStore", "blob_wkb"]
@@ -294,10 +295,9 @@ class GpkgStore(ProjectStore):
                            "by another program). 用 use `mzgis import WS THAT_FILE` to import its layers into a "
                            "workspace, or `mzgis init` to start one.")
                     raise StoreError(msg)
-                row = con.execute("SELECT value FROM mzgis_meta WHERE key = 'schema_version'").fetchone()
+                self._schema = stored_version(self, con)
         except sqlite3.DatabaseError as exc:
             raise self._error(exc) from exc
-        self._schema = _schema_version(row, p)
 
     @contextlib.contextmanager
     def _read_con(self) -> Iterator[sqlite3.Connection]:
@@ -358,7 +358,10 @@ class GpkgStore(ProjectStore):
                 con.executescript(_GPKG_INIT)
                 con.execute(_SESSION_DDL)
                 con.execute("INSERT INTO mzgis_meta (key, value) VALUES ('created_at', ?)", (now_iso(),))
-                con.execute("INSERT INTO mzgis_meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                con.execute("INSERT INTO mzgis_meta (key, value) VALUES ('schema_version', ?)", (str(BASELINE),))
+                new = cls.__new__(cls)
+                new.path, new.location = tmp, str(p)
+                upgrade(new, con, "gpkg", version=BASELINE)  # the layout changes since the DDL above
             finally:
                 con.close()
             os.replace(tmp, p)
@@ -391,18 +394,9 @@ class GpkgStore(ProjectStore):
                 raise
 
     def _upgrade(self, con: sqlite3.Connection) -> None:
-        """Bring a store of schema 1 (turn 1: no triggers) to the current layout, in the write's transaction."""
-        row = con.execute("SELECT value FROM mzgis_meta WHERE key = 'schema_version'").fetchone()
-        v = _schema_version(row, self.path)
-        if v >= SCHEMA_VERSION:
-            return
-        con.execute(_SESSION_DDL)
-        for (name,) in con.execute("SELECT name FROM mzgis_layers").fetchall():
-            con.execute(f'CREATE UNIQUE INDEX IF NOT EXISTS "mzgis_{name}_feature_id" ON "{name}" (feature_id)')
-            self._install_triggers(con, name, list(self._columns(con, name)))
-        con.execute("UPDATE mzgis_meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
-        if con.execute("SELECT changes()").fetchone()[0] == 0:
-            con.execute("INSERT INTO mzgis_meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        """Bring an older store to the current layout (:mod:`~mzgis.layers.store.migrations`), in the
+        write's transaction (``BEGIN IMMEDIATE`` already keeps every other writer out)."""
+        upgrade(self, con, "gpkg")
 
     # -- dialect -------------------------------------------------------------------------------
     def _geom_param_sql(self) -> str:
@@ -555,16 +549,3 @@ class GpkgStore(ProjectStore):
 
     def _record_columns(self, con: sqlite3.Connection, table: str) -> list[str]:
         return [r[1] for r in con.execute(f'PRAGMA table_info("{table}")').fetchall()]
-
-
-def _schema_version(row: Any, path: Path) -> int:
-    try:
-        v = int(row[0]) if row is not None else 1
-    except (TypeError, ValueError):
-        v = 1
-    if v > SCHEMA_VERSION:
-        msg = (f"项目库由更新版本的 mzgis 创建 {path} was made by a newer mzgis (store schema {v}, this mzgis "
-               f"knows {SCHEMA_VERSION}); upgrade: 请升级 mzgis (pip install -U mzgis) before using it. Nothing was "
-               "changed.")
-        raise StoreError(msg)
-    return v

@@ -35,6 +35,7 @@ from mzgis.layers.store.base import (
     ProjectStore,
     now_iso,
 )
+from mzgis.layers.store.migrations import BASELINE, stored_version, upgrade
 from mzgis.layers.store.views import pg_drop_view, pg_ensure_view, pg_refresh_view
 
 __all__ = ["ROLES", "PostgisStore", "safe_url"]
@@ -130,7 +131,9 @@ class _Con:
         self.raw = raw
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
-        return self.raw.execute(sql, params if params else None)
+        # the store's own SQL (``ProjectStore._sql``: ``%`` doubled) always comes with a (maybe
+        # empty) sequence, which makes psycopg read ``%%`` as ``%``; SQL without one is sent as it is
+        return self.raw.execute(sql, params)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         with self.raw.cursor() as cur:
@@ -159,12 +162,7 @@ class PostgisStore(ProjectStore):
                 msg = (f"{self.location} 中没有 mzgis 项目库 has no mzgis store. 先创建 create it with "
                        f"`mzgis init WS --store {self.location}`.")
                 raise StoreError(msg)
-            row = con.execute("SELECT value FROM mzgis_meta WHERE key = 'schema_version'").fetchone()
-        v = int(row[0]) if row else 1
-        if v > SCHEMA_VERSION:
-            msg = (f"项目库由更新版本的 mzgis 创建 {self.location} was made by a newer mzgis (store schema {v}, this "
-                   f"mzgis knows {SCHEMA_VERSION}); upgrade: 请升级 mzgis before using it. Nothing was changed.")
-            raise StoreError(msg)
+            stored_version(self, con)  # refuses a store made by a newer mzgis
 
     # -- connections ---------------------------------------------------------------------------
     def _connect(self) -> Any:
@@ -214,6 +212,7 @@ class PostgisStore(ProjectStore):
 
         raw = self._connect()
         try:
+            self._upgrade(_Con(raw))
             with raw.transaction():
                 raw.execute("SELECT set_config('mzgis.user', %s, true), set_config('mzgis.note', %s, true), "
                             "set_config('mzgis.ts', %s, true)", (user, note or "", ts))
@@ -222,6 +221,16 @@ class PostgisStore(ProjectStore):
             raise self._error(exc) from exc
         finally:
             raw.close()
+
+    def _upgrade(self, con: _Con) -> None:
+        """Bring an older store to the current layout (:mod:`~mzgis.layers.store.migrations`) in a
+        transaction of its own, before the write's: the write's locks are never held while waiting
+        for the upgrade's (nor the other way round). Concurrent writers upgrade one at a time."""
+        if stored_version(self, con) >= SCHEMA_VERSION:
+            return
+        with con.raw.transaction():
+            con.execute("SELECT pg_advisory_xact_lock(hashtext('mzgis_schema'))")
+            upgrade(self, con, "postgis")  # reads the version again, under the lock
 
     # -- creation ------------------------------------------------------------------------------
     @classmethod
@@ -247,7 +256,8 @@ class PostgisStore(ProjectStore):
                 raw.execute(_INIT)
                 raw.execute(_TRIGGER_FUNCTION)
                 raw.execute("INSERT INTO mzgis_meta VALUES ('created_at', %s), ('schema_version', %s)",
-                            (now_iso(), str(SCHEMA_VERSION)))
+                            (now_iso(), str(BASELINE)))
+                upgrade(self, _Con(raw), "postgis", version=BASELINE)  # the layout changes since _INIT
                 self._create_roles(_Con(raw))
         except psycopg.Error as exc:
             raise self._error(exc) from exc
