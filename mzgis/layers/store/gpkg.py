@@ -31,6 +31,7 @@ import shapely
 
 from mzgis.errors import StoreError
 from mzgis.layers.store.base import SCHEMA_VERSION, ProjectStore, now_iso
+from mzgis.layers.store.styles import gpkg_ensure_style
 from mzgis.layers.store.views import current_view, gpkg_ensure_view, gpkg_refresh_view
 
 __all__ = ["GpkgStore", "blob_wkb"]
@@ -511,6 +512,7 @@ class GpkgStore(ProjectStore):
         con.execute("UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
                     "WHERE table_name = ?", (name,))
         gpkg_ensure_view(con, name, list(self._columns(con, name)))
+        gpkg_ensure_style(con, name, self.ORDER)
 
     def _lock_layer(self, con: sqlite3.Connection, name: str) -> None:
         return None  # BEGIN IMMEDIATE already holds the only writer's lock
