@@ -338,6 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mzgis.gis import cli_web  # the web app (imported only when run)
 
     cli_web.add_commands(sub)
+    from mzgis.gis import cli_qgis  # the QGIS project
+
+    cli_qgis.add_commands(sub)
     return p
 
 

@@ -1,0 +1,246 @@
+"""``mzgis qgis WS``: a QGIS project (``.qgz``: a zip holding one ``.qgs`` XML) of the workspace,
+grouped as the web map groups its layers — 设施 facilities (one layer per kind), 建议新址 proposed,
+界桩 boundary markers, 需求 demand, 服务圈 service areas, 覆盖率 coverage (``out/coverage_*.gpkg``),
+行政区划 boundaries, 其他 other — each store layer opened through its ``<layer>_current`` view (retired
+features hidden), in its default style (the ``layer_styles`` row QGIS itself would load: the
+user's own default if they saved one, else mzgis's in the web map's palette), with paths relative
+to the project file so the workspace folder can be moved or zipped whole.
+
+The XML is built with :mod:`xml.etree.ElementTree`: layer names, the project's name and kinds are
+user text, escaped by the serializer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import uuid
+import xml.etree.ElementTree as ET
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from mzgis.errors import WorkspaceError
+from mzgis.gis.workspace import Workspace
+from mzgis.layers.kinds import LEVEL_NAMES_ZH
+from mzgis.layers.store.styles import gpkg_ensure_style
+from mzgis.layers.store.views import current_view
+from mzgis.maps.qgis_style import QGIS_VERSION, geometry_kind, kind_label
+
+__all__ = ["GROUPS", "ProjectLayer", "default_project_path", "project_layers", "project_xml", "write_qgis_project"]
+
+#: Groups top to bottom (the top is drawn last, over the others), and the layer types in each.
+GROUPS: list[tuple[str, tuple[str, ...]]] = [
+    ("设施 facilities", ("facilities",)),
+    ("建议新址 proposed", ("sites", "candidates")),
+    ("界桩 boundary markers", ("boundary_markers",)),
+    ("需求 demand", ("gaps", "demand")),
+    ("服务圈 service areas", ("service_areas",)),
+    ("覆盖率 coverage", ("coverage",)),
+    ("行政区划 boundaries", ("boundary_lines", "admin_units")),
+    ("其他 other", ()),
+]
+_TYPE_LABEL = {"demand": "需求点", "gaps": "未覆盖需求", "sites": "建议新址", "candidates": "候选址",
+               "service_areas": "服务圈", "boundary_markers": "界桩", "boundary_lines": "界线", "admin_units": "行政区划"}
+_QGIS_GEOM = {"marker": ("Point", "Point"), "line": ("Line", "LineString"), "fill": ("Polygon", "Polygon")}
+
+
+@dataclass(frozen=True)
+class ProjectLayer:
+    """One layer of the project: its group, label, GeoPackage and table, geometry and QML (or "")."""
+
+    group: str
+    label: str
+    gpkg: Path
+    table: str
+    geometry: str
+    qml: str
+    visible: bool = True
+
+
+def default_project_path(ws: Workspace) -> Path:
+    """``WS/<folder name>.qgz``, next to ``project.gpkg``."""
+    return ws.root / f"{ws.root.resolve().name or 'mzgis'}.qgz"
+
+
+def _default_qml(con: sqlite3.Connection, table: str) -> str:
+    """The style QGIS would load for ``table``: the default row, the newest first ("" when none)."""
+    if con.execute("SELECT 1 FROM sqlite_master WHERE name = 'layer_styles'").fetchone() is None:
+        return ""
+    row = con.execute("SELECT styleQML FROM layer_styles WHERE f_table_name = ? ORDER BY useAsDefault DESC, "
+                      "update_time DESC, id DESC LIMIT 1", (table,)).fetchone()
+    return str(row[0]) if row and row[0] else ""
+
+
+def _geometry(con: sqlite3.Connection, table: str) -> str | None:
+    row = con.execute("SELECT geometry_type_name FROM gpkg_geometry_columns WHERE table_name = ?", (table,)).fetchone()
+    return str(row[0]) if row else None
+
+
+def _label(layer_type: str, name: str, kind: str | None, level: str | None) -> str:
+    if layer_type == "facilities":
+        return f"{kind_label(kind) or '设施'}（{name}）"
+    if layer_type in ("admin_units", "boundary_lines") and level:
+        return f"{LEVEL_NAMES_ZH.get(level, level)}{_TYPE_LABEL[layer_type]}（{name}）"
+    return f"{_TYPE_LABEL[layer_type]}（{name}）" if layer_type in _TYPE_LABEL else name
+
+
+def _group(layer_type: str) -> str:
+    return next((g for g, types in GROUPS if layer_type in types), GROUPS[-1][0])
+
+
+def _store_layers(ws: Workspace) -> list[ProjectLayer]:
+    reg = ws.store.layers()
+    out: list[ProjectLayer] = []
+    con = sqlite3.connect(ws.store_path)
+    try:
+        with con:  # a store written before styles existed gets them now (mzgis's own rows only)
+            for name in reg["name"]:
+                gpkg_ensure_style(con, str(name))
+        for r in reg.itertuples():
+            if not int(str(r.features)):
+                continue
+            view = current_view(str(r.name))
+            is_view = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = ?", (view,)).fetchone()
+            table = view if is_view else str(r.name)
+            geom = _geometry(con, table)
+            if geom is None:
+                continue
+            kind = r.kind if isinstance(r.kind, str) else None
+            level = r.level if isinstance(r.level, str) else None
+            out.append(ProjectLayer(_group(str(r.layer_type)), _label(str(r.layer_type), str(r.name), kind, level),
+                                    ws.store_path, table, geom, _default_qml(con, table)))
+    finally:
+        con.close()
+    return out
+
+
+def _output_layers(ws: Workspace) -> list[ProjectLayer]:
+    """The layers of ``out/*.gpkg`` (coverage polygons first, the community level shown)."""
+    out: list[ProjectLayer] = []
+    files = sorted(ws.out_dir.glob("*.gpkg"), key=lambda p: (not p.name.startswith("coverage_"), p.name))
+    for f in files:
+        if f.name.startswith("."):  # a temporary file being written
+            continue
+        con = sqlite3.connect(f"file:{f}?mode=ro", uri=True)
+        try:
+            tables = con.execute("SELECT table_name FROM gpkg_contents WHERE data_type = 'features' "
+                                 "ORDER BY table_name").fetchall()
+            for (table,) in tables:
+                geom = _geometry(con, table)
+                if geom is None:
+                    continue
+                coverage = f.name.startswith("coverage_")
+                stem = f.stem.removeprefix("coverage_")
+                label = (f"{LEVEL_NAMES_ZH.get(table, table)}覆盖率（{kind_label(stem)}）" if coverage
+                         else f"{f.stem}: {table}")
+                out.append(ProjectLayer("覆盖率 coverage" if coverage else GROUPS[-1][0], label, f, table, geom,
+                                        _default_qml(con, table), visible=not coverage or table == "community"))
+        except sqlite3.Error:
+            continue  # not a GeoPackage mzgis can read: left out of the project
+        finally:
+            con.close()
+    return out
+
+
+def project_layers(ws: Workspace) -> list[ProjectLayer]:
+    """Every layer the project shows, in group order."""
+    if ws.store_url:
+        msg = (f"mzgis qgis {ws.root}: 项目库是 PostGIS the store is PostGIS ({ws.store.location}); "
+               f"QGIS 工程目前只支持 GeoPackage 项目库 the QGIS project is written for a project.gpkg store only. "
+               f"请在 QGIS 中直接连接该数据库 connect QGIS to the database itself (its <layer>_current views), "
+               f"或先复制 or copy it first: mzgis store copy {ws.root} {ws.store_path}")
+        raise WorkspaceError(msg)
+    layers = _store_layers(ws) + _output_layers(ws)
+    order = {g: i for i, (g, _) in enumerate(GROUPS)}
+    return sorted(layers, key=lambda lay: order[lay.group])  # stable: the store's order within a group
+
+
+def _rel(target: Path, project_dir: Path) -> str:
+    rel = Path(os.path.relpath(target.resolve(), project_dir.resolve())).as_posix()
+    return rel if rel.startswith("../") else f"./{rel}"
+
+
+def _srs(parent: ET.Element) -> None:
+    s = ET.SubElement(parent, "spatialrefsys", {"nativeFormat": "Wkt"})
+    ET.SubElement(s, "proj4").text = "+proj=longlat +datum=WGS84 +no_defs"
+    ET.SubElement(s, "srsid").text = "3452"
+    ET.SubElement(s, "srid").text = "4326"
+    ET.SubElement(s, "authid").text = "EPSG:4326"
+    ET.SubElement(s, "description").text = "WGS 84"
+    ET.SubElement(s, "projectionacronym").text = "longlat"
+    ET.SubElement(s, "ellipsoidacronym").text = "EPSG:7030"
+    ET.SubElement(s, "geographicflag").text = "true"
+
+
+def _renderer(qml: str) -> ET.Element | None:
+    if not qml:
+        return None
+    try:
+        root = ET.fromstring(qml.split("\n", 1)[1] if qml.startswith("<!DOCTYPE") else qml)
+    except ET.ParseError:
+        return None
+    return root.find("renderer-v2")
+
+
+def project_xml(title: str, layers: list[ProjectLayer], project_dir: Path) -> str:
+    """The ``.qgs`` document."""
+    root = ET.Element("qgis", {"projectname": title, "version": QGIS_VERSION})
+    ET.SubElement(root, "homePath", {"path": ""})
+    ET.SubElement(root, "title").text = title
+    _srs(ET.SubElement(root, "projectCrs"))
+    tree = ET.SubElement(root, "layer-tree-group")
+    ET.SubElement(tree, "customproperties")
+    maplayers = ET.Element("projectlayers")
+    groups: dict[str, ET.Element] = {}
+    for lay in layers:
+        lid = f"{lay.table}_{uuid.uuid4().hex[:12]}"
+        source = f"{_rel(lay.gpkg, project_dir)}|layername={lay.table}"
+        if lay.group not in groups:
+            g = ET.SubElement(tree, "layer-tree-group", {"name": lay.group, "checked": "Qt::Checked", "expanded": "1"})
+            ET.SubElement(g, "customproperties")
+            groups[lay.group] = g
+        node = ET.SubElement(groups[lay.group], "layer-tree-layer", {
+            "id": lid, "name": lay.label, "source": source, "providerKey": "ogr",
+            "checked": "Qt::Checked" if lay.visible else "Qt::Unchecked", "expanded": "1"})
+        ET.SubElement(node, "customproperties")
+        geom, wkb = _QGIS_GEOM[geometry_kind(lay.geometry)]
+        ml = ET.SubElement(maplayers, "maplayer", {"type": "vector", "geometry": geom, "wkbType": wkb,
+                                                   "styleCategories": "AllStyleCategories"})
+        ET.SubElement(ml, "id").text = lid
+        ET.SubElement(ml, "datasource").text = source
+        ET.SubElement(ml, "layername").text = lay.label
+        _srs(ET.SubElement(ml, "srs"))
+        ET.SubElement(ml, "provider", {"encoding": "UTF-8"}).text = "ogr"
+        r = _renderer(lay.qml)
+        if r is not None:
+            ml.append(r)
+    root.append(maplayers)
+    props = ET.SubElement(root, "properties")
+    paths = ET.SubElement(props, "Paths")
+    ET.SubElement(paths, "Absolute", {"type": "bool"}).text = "false"
+    srs = ET.SubElement(props, "SpatialRefSys")  # QGIS reads <projectCrs> only when this says so
+    ET.SubElement(srs, "ProjectionsEnabled", {"type": "int"}).text = "1"
+    return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(root, encoding="unicode")
+
+
+def write_qgis_project(ws: Workspace, out: Path | None = None) -> tuple[Path, list[ProjectLayer]]:
+    """Write the ``.qgz`` (to a temporary file, then moved into place); returns it and its layers."""
+    path = Path(out) if out is not None else default_project_path(ws)
+    if path.suffix.lower() != ".qgz":
+        msg = f"--out {path}: QGIS 工程文件应以 .qgz 结尾 the project file must end in .qgz, e.g. {path.with_suffix('.qgz')}"
+        raise WorkspaceError(msg)
+    layers = project_layers(ws)
+    title = str(ws.config.get("project", {}).get("name") or ws.root.name)
+    xml = project_xml(title, layers, path.parent)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.qgz")
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr(f"{path.stem}.qgs", xml.encode("utf-8"))
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return path, layers
