@@ -125,8 +125,9 @@ def _output_layers(ws: Workspace) -> list[ProjectLayer]:
             continue
         con = sqlite3.connect(f"file:{f}?mode=ro", uri=True)
         try:
-            tables = con.execute("SELECT table_name FROM gpkg_contents WHERE data_type = 'features' "
-                                 "ORDER BY table_name").fetchall()
+            rank = {lv: i for i, lv in enumerate(("community", "subdistrict", "district"))}
+            tables = sorted(con.execute("SELECT table_name FROM gpkg_contents WHERE data_type = 'features'").fetchall(),
+                            key=lambda t: (rank.get(t[0], len(rank)), t[0]))
             for (table,) in tables:
                 geom = _geometry(con, table)
                 if geom is None:

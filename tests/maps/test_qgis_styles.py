@@ -125,3 +125,29 @@ def test_coverage_polygons_carry_a_graduated_style(tmp_path):
     syms = {s.get("name"): s for s in r.iter("symbol")}
     fills = [_option(syms[x.get("symbol")], "color") for x in r.iter("range")]
     assert fills == [f"{_rgb(c)},{round(0.55 * 255)}" for c in SHARE_BLUES]
+
+
+def test_postgis_store_writes_public_layer_styles(tmp_path, pg_url):
+    import psycopg
+
+    from mzgis.gis.workspace import init_workspace
+
+    ws = init_workspace(tmp_path / "pws", name="测试区", store=pg_url)
+    st = ws.store
+    st.write_layer("stations", _facilities(["A", "B"], ["建成运营", "规划"]), layer_type="facilities",
+                   kind="elderly_care_station")
+    st.write_layer("stations", _facilities(["A", "B", "C"], ["建成运营", "规划", "在建"]), layer_type="facilities",
+                   kind="elderly_care_station")  # rewritten, not duplicated
+    with psycopg.connect(pg_url) as con:
+        rows = con.execute("SELECT f_table_catalog, f_table_schema, f_table_name, f_geometry_column, useasdefault, "
+                           "owner, type, styleqml::text FROM public.layer_styles ORDER BY f_table_name").fetchall()
+        db = con.execute("SELECT current_database()").fetchone()[0]
+        readable = con.execute("SELECT has_table_privilege('mzgis_viewer', 'public.layer_styles', 'SELECT')").fetchone()[0]
+    assert [r[2] for r in rows] == ["stations", "stations_current"]
+    assert all(r[0] == db and r[1] == "public" and r[3] == "geom" and r[4] is True and r[5] == "mzgis"
+               and r[6] == "Point" for r in rows)
+    assert readable
+    r = ET.fromstring(rows[0][7]).find("renderer-v2")
+    assert r is not None
+    assert r.get("attr") == "status"
+    assert [c.get("value") for c in r.iter("category")] == ["建成运营", "在建", "规划", ""]

@@ -7,6 +7,10 @@ web map's palette). After every write of a layer the store (re)writes mzgis's ow
 layer and for its ``<layer>_current`` view — rows ``owner = 'mzgis'`` only: a style a QGIS user
 saved into the GeoPackage is never touched, and when the user made theirs the default, mzgis's
 row is written as a non-default alternative.
+
+PostGIS: QGIS reads ``public.layer_styles`` (its own DDL); mzgis creates it when it may create in
+``public`` (granting every mzgis role to read it and planners to save styles), else writes no style
+and says so in the log.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from mzgis.layers.store.views import current_view
 
 log = logging.getLogger(__name__)
 
-__all__ = ["OWNER", "STYLE_NAME", "StyleTarget", "gpkg_ensure_style", "gpkg_put_style", "set_styler"]
+__all__ = ["OWNER", "STYLE_NAME", "StyleTarget", "gpkg_ensure_style", "gpkg_put_style", "pg_ensure_style", "set_styler"]
 
 OWNER = "mzgis"
 STYLE_NAME = "mzgis"
@@ -94,3 +98,69 @@ def gpkg_ensure_style(con: Any, name: str, order: str = "rowid") -> None:
     view = current_view(name)
     if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = ?", (view,)).fetchone() is not None:
         gpkg_put_style(con, view, qml, description=desc)
+
+
+# -- PostGIS ------------------------------------------------------------------------------------
+_PG_DDL = ("CREATE TABLE public.layer_styles (id serial PRIMARY KEY, f_table_catalog varchar, f_table_schema varchar, "
+           "f_table_name varchar, f_geometry_column varchar, styleName text, styleQML xml, styleSLD xml, "
+           "useAsDefault boolean, description text, owner varchar(63) DEFAULT CURRENT_USER, ui xml, "
+           "update_time timestamp DEFAULT CURRENT_TIMESTAMP, type varchar)")
+
+
+def _pg_table(con: Any) -> bool:
+    """``public.layer_styles`` exists (made now if missing and allowed) and may be written."""
+    con.execute("SELECT pg_advisory_xact_lock(hashtext('mzgis_layer_styles'))")
+    if con.execute("SELECT to_regclass('public.layer_styles') IS NULL").fetchone()[0]:
+        if not con.execute("SELECT has_schema_privilege('public', 'CREATE')").fetchone()[0]:
+            log.info("no QGIS styles: this role may not create public.layer_styles")
+            return False
+        con.execute(_PG_DDL)
+        con.execute("GRANT SELECT ON public.layer_styles TO mzgis_viewer, mzgis_planner, mzgis_placename")
+        con.execute("GRANT INSERT, UPDATE, DELETE ON public.layer_styles TO mzgis_planner")
+        con.execute("GRANT USAGE ON SEQUENCE public.layer_styles_id_seq TO mzgis_planner")
+    ok = con.execute("SELECT has_table_privilege('public.layer_styles', 'INSERT') AND "
+                     "has_table_privilege('public.layer_styles', 'DELETE')").fetchone()[0]
+    if not ok:
+        log.info("no QGIS styles: this role may not write public.layer_styles")
+    return bool(ok)
+
+
+def _pg_put(con: Any, table: str, qml: str, description: str) -> None:
+    cat, schema = con.execute("SELECT current_database(), current_schema()").fetchone()
+    con.execute("DELETE FROM public.layer_styles WHERE f_table_catalog = %s AND f_table_schema = %s "
+                "AND f_table_name = %s AND owner = %s", (cat, schema, table, OWNER))
+    theirs = con.execute("SELECT 1 FROM public.layer_styles WHERE f_table_catalog = %s AND f_table_schema = %s "
+                         "AND f_table_name = %s AND useAsDefault", (cat, schema, table)).fetchone()
+    con.execute("INSERT INTO public.layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
+                "styleName, styleQML, styleSLD, useAsDefault, description, owner, type) "
+                "VALUES (%s, %s, %s, 'geom', %s, XMLPARSE(DOCUMENT %s), NULL, %s, %s, %s, %s)",
+                (cat, schema, table, STYLE_NAME, qml, theirs is None, description, OWNER, _pg_type(con, table)))
+
+
+def _pg_type(con: Any, table: str) -> str:
+    row = con.execute("SELECT type FROM geometry_columns WHERE f_table_schema = current_schema() "
+                      "AND f_table_name = %s", (table,)).fetchone()
+    g = str(row[0]).upper() if row else ""
+    return "Polygon" if "POLYGON" in g else "Line" if "LINE" in g else "Point" if "POINT" in g else ""
+
+
+def pg_ensure_style(con: Any, name: str) -> None:
+    """After a write of layer ``name`` in a PostGIS store: its default style and its view's."""
+    if not _STYLER:
+        return
+    reg = con.execute("SELECT layer_type, kind, level FROM mzgis_layers WHERE name = %s", (name,)).fetchone()
+    if reg is None:
+        return
+    row = con.execute("SELECT postgis_typmod_type(atttypmod) FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+                      "AND attname = 'geom'", ('"' + name.replace('"', '""') + '"',)).fetchone()
+    geom = str(row[0]).upper() if row and row[0] else "GEOMETRY"
+    target = StyleTarget(name, str(reg[0]), reg[1], reg[2], geom,
+                         _kind_index(con, reg[1], "seq") if reg[0] == "facilities" else 0)
+    qml = _STYLER[0](target)
+    if qml is None or not _pg_table(con):
+        return
+    desc = f"mzgis: {target.layer_type} 默认样式 default style"
+    _pg_put(con, name, qml, desc)
+    view = current_view(name)
+    if con.execute("SELECT to_regclass(%s) IS NOT NULL", ('"' + view.replace('"', '""') + '"',)).fetchone()[0]:
+        _pg_put(con, view, qml, desc)
