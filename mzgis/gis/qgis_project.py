@@ -24,11 +24,12 @@ from pathlib import Path
 from mzgis.errors import WorkspaceError
 from mzgis.gis.workspace import Workspace
 from mzgis.layers.kinds import LEVEL_NAMES_ZH
-from mzgis.layers.store.styles import gpkg_ensure_style
+from mzgis.layers.store.styles import StyleTarget, gpkg_ensure_style, gpkg_put_style
 from mzgis.layers.store.views import current_view
-from mzgis.maps.qgis_style import QGIS_VERSION, geometry_kind, kind_label
+from mzgis.maps.qgis_style import QGIS_VERSION, geometry_kind, kind_label, layer_qml
 
-__all__ = ["GROUPS", "ProjectLayer", "default_project_path", "project_layers", "project_xml", "write_qgis_project"]
+__all__ = ["GROUPS", "ProjectLayer", "default_project_path", "project_layers", "project_xml", "style_export",
+           "write_qgis_project"]
 
 #: Groups top to bottom (the top is drawn last, over the others), and the layer types in each.
 GROUPS: list[tuple[str, tuple[str, ...]]] = [
@@ -245,3 +246,27 @@ def write_qgis_project(ws: Workspace, out: Path | None = None) -> tuple[Path, li
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
     return path, layers
+
+
+def style_export(ws: Workspace, gpkg: Path, layer: str) -> None:
+    """Give a layer exported to a GeoPackage (``mzgis export WS LAYER out.gpkg``) its default style."""
+    reg = ws.store.layers()
+    row = reg[reg["name"] == layer]
+    if not len(row):
+        return
+    r = row.iloc[0]
+    kinds = list(dict.fromkeys(str(k) for k in reg.loc[reg["layer_type"] == "facilities", "kind"] if isinstance(k, str)))
+    kind = r["kind"] if isinstance(r["kind"], str) else None
+    con = sqlite3.connect(gpkg)
+    try:
+        with con:
+            geom = con.execute("SELECT geometry_type_name, column_name FROM gpkg_geometry_columns WHERE table_name = ?",
+                               (layer,)).fetchone()
+            if geom is None:
+                return
+            target = StyleTarget(layer, str(r["layer_type"]), kind, r["level"] if isinstance(r["level"], str) else None,
+                                 str(geom[0]).upper(), kinds.index(kind) if kind in kinds else 0)
+            gpkg_put_style(con, layer, layer_qml(target), geom_col=str(geom[1]),
+                           description=f"mzgis: {target.layer_type} 默认样式 default style")
+    finally:
+        con.close()

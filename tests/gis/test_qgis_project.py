@@ -174,3 +174,40 @@ def test_qgis_opens_the_project(ws):
     assert station[2] == "categorizedSymbol"
     assert station[3] == ["建成运营", "在建", "规划", ""]
     assert any(v[2] == "graduatedSymbol" for v in layers.values())
+
+
+def test_a_store_made_before_styles_gets_them_from_mzgis_qgis(ws):
+    import sqlite3
+
+    with sqlite3.connect(ws.store_path) as con:  # as a store written by an older mzgis: no layer_styles
+        con.execute("DROP TABLE layer_styles")
+        con.execute("DELETE FROM gpkg_contents WHERE table_name = 'layer_styles'")
+    assert main(["qgis", str(ws.root)]) == 0
+    with sqlite3.connect(ws.store_path) as con:
+        names = {r[0] for r in con.execute("SELECT f_table_name FROM layer_styles WHERE owner = 'mzgis'")}
+    assert {"stations", "stations_current", "communities_current", "homes_current"} <= names
+    root = _project(ws.root / "ws.qgz")
+    assert all(m.find("renderer-v2") is not None for m in root.iter("maplayer"))
+
+
+def test_an_exported_geopackage_carries_the_style(ws, capsys):
+    import sqlite3
+
+    out = ws.root / "out" / "canteens.gpkg"
+    assert main(["export", str(ws.root), "canteens", str(out)]) == 0
+    with sqlite3.connect(out) as con:
+        rows = con.execute("SELECT f_table_name, f_geometry_column, useAsDefault, styleQML FROM layer_styles").fetchall()
+    assert [r[:3] for r in rows] == [("canteens", "geom", 1)]
+    r = ET.fromstring(rows[0][3].split("\n", 1)[1]).find("renderer-v2")
+    assert r is not None
+    assert r.find("./symbols/symbol/layer/prop[@k='color']").get("v").startswith(PURPLE + ",")  # 2nd kind, as in the store
+
+
+def test_an_exported_geopackage_imports_back_without_naming_its_layer(ws, capsys):
+    out = ws.root / "out" / "canteens.gpkg"
+    assert main(["export", str(ws.root), "canteens", str(out)]) == 0
+    # QGIS's style table is not data: the round trip export → edit in QGIS → import needs no --source-layer
+    rc = main(["import", str(ws.root), str(out), "--layer", "canteens_back", "--type", "facilities",
+               "--kind", "elderly_dining"])
+    assert rc == 0, capsys.readouterr().err
+    assert list(ws.store.read("canteens_back")["feature_id"]) == ["D"]
