@@ -91,7 +91,7 @@ def write_coverage_layer(table: pd.DataFrame, units: dict[str, gpd.GeoDataFrame]
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.gpkg")
     try:
         for level, g in layers.items():
-            pyogrio.write_dataframe(g, tmp, layer=level, driver="GPKG")
+            pyogrio.write_dataframe(g, tmp, layer=level, driver="GPKG", dataset_options={"VERSION": "1.2"})
         _write_styles(tmp, layers)
         os.replace(tmp, path)
     finally:

@@ -197,6 +197,7 @@ def test_an_exported_geopackage_carries_the_style(ws, capsys):
     assert main(["export", str(ws.root), "canteens", str(out)]) == 0
     with sqlite3.connect(out) as con:
         rows = con.execute("SELECT f_table_name, f_geometry_column, useAsDefault, styleQML FROM layer_styles").fetchall()
+        assert con.execute("PRAGMA user_version").fetchone() == (10200,)  # GeoPackage 1.2: QGIS 3.22 opens it quietly
     assert [r[:3] for r in rows] == [("canteens", "geom", 1)]
     r = ET.fromstring(rows[0][3].split("\n", 1)[1]).find("renderer-v2")
     assert r is not None

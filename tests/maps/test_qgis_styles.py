@@ -151,3 +151,14 @@ def test_postgis_store_writes_public_layer_styles(tmp_path, pg_url):
     assert r is not None
     assert r.get("attr") == "status"
     assert [c.get("value") for c in r.iter("category")] == ["建成运营", "在建", "规划", ""]
+
+
+def test_coverage_geopackage_is_version_1_2_for_qgis_3_22(tmp_path):
+    from mzgis.gis.coverage_layer import write_coverage_layer
+
+    units = {"community": gpd.GeoDataFrame({"feature_id": ["c1"]}, geometry=[shapely.box(116, 39, 116.1, 39.1)], crs=4326)}
+    table = pd.DataFrame({"level": "community", "unit_code": ["c1"], "unit_name": ["甲"], "households": [10],
+                          "minutes": [15.0], "households_covered": [9], "share_covered": [0.9]})
+    path = write_coverage_layer(table, units, tmp_path / "out", "k")
+    with sqlite3.connect(path) as con:  # GDAL 3.6 (QGIS 3.22) warns on a GeoPackage 1.4
+        assert con.execute("PRAGMA user_version").fetchone() == (10200,)
