@@ -20,6 +20,9 @@ def cmd_qgis(a: argparse.Namespace) -> int:
     print(f"已写出 QGIS 工程 QGIS project written: {path} — {len(layers)} 个图层 layers in {len(groups)} 组 groups "
           f"({', '.join(groups) or '无 none'}); 相对路径 relative paths, 只显示现状要素 current features only")
     print(f"  在 QGIS 中打开 open it in QGIS: 工程 Project → 打开 Open → {path.name}")
+    if ws.store_url:
+        print("  PostGIS: 密码不写入工程 no password is written into the project; QGIS 会询问 QGIS asks for it "
+              "(或读取 or reads ~/.pgpass, PGPASSWORD)")
     return 0
 
 

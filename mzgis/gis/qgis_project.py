@@ -4,7 +4,9 @@ grouped as the web map groups its layers — 设施 facilities (one layer per ki
 行政区划 boundaries, 其他 other — each store layer opened through its ``<layer>_current`` view (retired
 features hidden), in its default style (the ``layer_styles`` row QGIS itself would load: the
 user's own default if they saved one, else mzgis's in the web map's palette), with paths relative
-to the project file so the workspace folder can be moved or zipped whole.
+to the project file so the workspace folder can be moved or zipped whole. A PostGIS store's
+layers are opened from the database (QGIS's ``postgres`` provider: the URL's database, host, port
+and user, never its password — QGIS asks, or reads ``~/.pgpass``); ``out/`` stays relative.
 
 The XML is built with :mod:`xml.etree.ElementTree`: layer names, the project's name and kinds are
 user text, escaped by the serializer.
@@ -28,8 +30,16 @@ from mzgis.layers.store.styles import StyleTarget, gpkg_ensure_style, gpkg_put_s
 from mzgis.layers.store.views import current_view
 from mzgis.maps.qgis_style import QGIS_VERSION, geometry_kind, kind_label, layer_qml
 
-__all__ = ["GROUPS", "ProjectLayer", "default_project_path", "project_layers", "project_xml", "style_export",
-           "write_qgis_project"]
+__all__ = [
+    "GROUPS",
+    "ProjectLayer",
+    "default_project_path",
+    "pg_source",
+    "project_layers",
+    "project_xml",
+    "style_export",
+    "write_qgis_project",
+]
 
 #: Groups top to bottom (the top is drawn last, over the others), and the layer types in each.
 GROUPS: list[tuple[str, tuple[str, ...]]] = [
@@ -58,6 +68,7 @@ class ProjectLayer:
     geometry: str
     qml: str
     visible: bool = True
+    pg_source: str = ""  # a PostGIS store's layer: QGIS's postgres data source (no password in it)
 
 
 def default_project_path(ws: Workspace) -> Path:
@@ -148,15 +159,71 @@ def _output_layers(ws: Workspace) -> list[ProjectLayer]:
 
 def project_layers(ws: Workspace) -> list[ProjectLayer]:
     """Every layer the project shows, in group order."""
-    if ws.store_url:
-        msg = (f"mzgis qgis {ws.root}: 项目库是 PostGIS the store is PostGIS ({ws.store.location}); "
-               f"QGIS 工程目前只支持 GeoPackage 项目库 the QGIS project is written for a project.gpkg store only. "
-               f"请在 QGIS 中直接连接该数据库 connect QGIS to the database itself (its <layer>_current views), "
-               f"或先复制 or copy it first: mzgis store copy {ws.root} {ws.store_path}")
-        raise WorkspaceError(msg)
-    layers = _store_layers(ws) + _output_layers(ws)
+    layers = (_pg_layers(ws) if ws.store_url else _store_layers(ws)) + _output_layers(ws)
     order = {g: i for i, (g, _) in enumerate(GROUPS)}
     return sorted(layers, key=lambda lay: order[lay.group])  # stable: the store's order within a group
+
+
+_PG_TYPES = {"POINT": "Point", "MULTIPOINT": "MultiPoint", "LINESTRING": "LineString",
+             "MULTILINESTRING": "MultiLineString", "POLYGON": "Polygon", "MULTIPOLYGON": "MultiPolygon"}
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def pg_source(url: str, schema: str, table: str, geometry: str) -> str:
+    """QGIS's postgres data source of ``schema.table``: the URL's database, host, port and user —
+    never its password (QGIS asks, or reads ~/.pgpass / PGPASSWORD / a service file)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    d = conninfo_to_dict(url)
+    parts = [f"{k}={_quote(str(d[k]))}" for k in ("service", "dbname", "host", "port", "user", "sslmode") if d.get(k)]
+    parts += ["key='fid'", "srid=4326", "checkPrimaryKeyUnicity='0'"]
+    if geometry.upper() in _PG_TYPES:
+        parts.append(f"type={_PG_TYPES[geometry.upper()]}")
+    q = '"{}"'.format
+    parts.append(f"table={q(schema.replace(chr(34), chr(34) * 2))}.{q(table)} (geom)")
+    return " ".join(parts)
+
+
+def _pg_layers(ws: Workspace) -> list[ProjectLayer]:
+    import psycopg
+
+    from mzgis.maps.qgis_style import layer_qml
+
+    reg = ws.store.layers()
+    fac = [str(k) for k in reg.loc[reg["layer_type"] == "facilities", "kind"] if isinstance(k, str)]
+    kinds = list(dict.fromkeys(fac))
+    out: list[ProjectLayer] = []
+    with psycopg.connect(ws.store_url) as con:
+        schema = str(con.execute("SELECT current_schema()").fetchone()[0])  # type: ignore[index]
+        styles = con.execute("SELECT has_table_privilege('public.layer_styles', 'SELECT') "
+                             "FROM (SELECT to_regclass('public.layer_styles') AS t) s WHERE t IS NOT NULL").fetchone()
+        for r in reg.itertuples():
+            if not int(str(r.features)):
+                continue
+            view = current_view(str(r.name))
+            has_view = con.execute("SELECT to_regclass(%s) IS NOT NULL", (f'"{view}"',)).fetchone()
+            table = view if has_view and has_view[0] else str(r.name)
+            row = con.execute("SELECT type FROM geometry_columns WHERE f_table_schema = %s AND f_table_name = %s",
+                              (schema, table)).fetchone()
+            geom = str(row[0]).upper() if row else "GEOMETRY"
+            kind = r.kind if isinstance(r.kind, str) else None
+            level = r.level if isinstance(r.level, str) else None
+            qml = ""
+            if styles and styles[0]:
+                got = con.execute("SELECT styleqml::text FROM public.layer_styles WHERE f_table_catalog = "
+                                  "current_database() AND f_table_schema = %s AND f_table_name = %s "
+                                  "ORDER BY useasdefault DESC, update_time DESC, id DESC LIMIT 1",
+                                  (schema, table)).fetchone()
+                qml = str(got[0]) if got and got[0] else ""
+            if not qml:  # no row (or not readable): the same style, made here
+                qml = layer_qml(StyleTarget(str(r.name), str(r.layer_type), kind, level, geom,
+                                            kinds.index(kind) if kind in kinds else 0))
+            out.append(ProjectLayer(_group(str(r.layer_type)), _label(str(r.layer_type), str(r.name), kind, level),
+                                    ws.store_path, table, geom, qml, pg_source=pg_source(ws.store_url, schema, table, geom)))
+    return out
 
 
 def _rel(target: Path, project_dir: Path) -> str:
@@ -198,13 +265,14 @@ def project_xml(title: str, layers: list[ProjectLayer], project_dir: Path) -> st
     groups: dict[str, ET.Element] = {}
     for lay in layers:
         lid = f"{lay.table}_{uuid.uuid4().hex[:12]}"
-        source = f"{_rel(lay.gpkg, project_dir)}|layername={lay.table}"
+        source = lay.pg_source or f"{_rel(lay.gpkg, project_dir)}|layername={lay.table}"
+        provider = "postgres" if lay.pg_source else "ogr"
         if lay.group not in groups:
             g = ET.SubElement(tree, "layer-tree-group", {"name": lay.group, "checked": "Qt::Checked", "expanded": "1"})
             ET.SubElement(g, "customproperties")
             groups[lay.group] = g
         node = ET.SubElement(groups[lay.group], "layer-tree-layer", {
-            "id": lid, "name": lay.label, "source": source, "providerKey": "ogr",
+            "id": lid, "name": lay.label, "source": source, "providerKey": provider,
             "checked": "Qt::Checked" if lay.visible else "Qt::Unchecked", "expanded": "1"})
         ET.SubElement(node, "customproperties")
         geom, wkb = _QGIS_GEOM[geometry_kind(lay.geometry)]
@@ -214,7 +282,7 @@ def project_xml(title: str, layers: list[ProjectLayer], project_dir: Path) -> st
         ET.SubElement(ml, "datasource").text = source
         ET.SubElement(ml, "layername").text = lay.label
         _srs(ET.SubElement(ml, "srs"))
-        ET.SubElement(ml, "provider", {"encoding": "UTF-8"}).text = "ogr"
+        ET.SubElement(ml, "provider", {"encoding": "UTF-8"}).text = provider
         r = _renderer(lay.qml)
         if r is not None:
             ml.append(r)

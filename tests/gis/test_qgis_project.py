@@ -212,3 +212,32 @@ def test_an_exported_geopackage_imports_back_without_naming_its_layer(ws, capsys
                "--kind", "elderly_dining"])
     assert rc == 0, capsys.readouterr().err
     assert list(ws.store.read("canteens_back")["feature_id"]) == ["D"]
+
+
+def test_a_postgis_store_opens_from_the_database_without_its_password(tmp_path, pg_url):
+    from mzgis.gis.workspace import init_workspace
+
+    w = init_workspace(tmp_path / "pws", name=TITLE, store=pg_url)
+    w.store.write_layer("stations", _pts(["A", "B"], ["建成运营", "规划"]), layer_type="facilities",
+                        kind="elderly_care_station")
+    w.store.write_layer("stations", _pts(["A"], ["建成运营"]), layer_type="facilities", kind="elderly_care_station",
+                        retire_missing=True)
+    assert main(["qgis", str(w.root)]) == 0
+    root = _project(w.root / "pws.qgz")
+    (m,) = list(root.iter("maplayer"))
+    src = m.findtext("datasource")
+    assert m.findtext("provider") == "postgres"
+    assert 'table="public"."stations_current" (geom)' in src
+    assert "key='fid'" in src
+    assert "type=Point" in src
+    assert "password" not in src
+    r = m.find("renderer-v2")
+    assert r is not None
+    assert [c.get("value") for c in r.iter("category")] == ["建成运营", "在建", "规划", ""]
+    if _has_qgis():
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": ""}
+        out = subprocess.run([_QGIS_PY, "-c", _OPEN, str(w.root / "pws.qgz")], capture_output=True, text=True,
+                             timeout=120, env=env, check=True)
+        got = json.loads(out.stdout.strip().splitlines()[-1])
+        (lay,) = got["layers"].values()
+        assert lay[:3] == [True, 1, "categorizedSymbol"]  # valid, the retired station hidden
