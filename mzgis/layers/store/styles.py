@@ -109,8 +109,11 @@ _PG_DDL = ("CREATE TABLE public.layer_styles (id serial PRIMARY KEY, f_table_cat
 
 def _pg_table(con: Any) -> bool:
     """``public.layer_styles`` exists (made now if missing and allowed) and may be written."""
-    con.execute("SELECT pg_advisory_xact_lock(hashtext('mzgis_layer_styles'))")
-    if con.execute("SELECT to_regclass('public.layer_styles') IS NULL").fetchone()[0]:
+    missing = "SELECT to_regclass('public.layer_styles') IS NULL"
+    if con.execute(missing).fetchone()[0]:
+        # only the first write of a store locks (two first writes would race to create the table)
+        con.execute("SELECT pg_advisory_xact_lock(hashtext('mzgis_layer_styles'))")
+    if con.execute(missing).fetchone()[0]:
         if not con.execute("SELECT has_schema_privilege('public', 'CREATE')").fetchone()[0]:
             log.info("no QGIS styles: this role may not create public.layer_styles")
             return False
