@@ -149,6 +149,10 @@ def cmd_export(a: argparse.Namespace) -> int:
     zh = {f.name: f.label_zh for f in schema.fields if f.label_zh} if schema else {}
     zh.update({"feature_id": "编号", "lon": "经度", "lat": "纬度", "coord_system": "坐标系"})
     p = export_frame(gdf, out, layer=a.layer, coords=a.coords, headers_zh=zh)
+    if p.suffix.lower() == ".gpkg":  # QGIS opens it in the web map's colours
+        from mzgis.gis.qgis_project import style_export
+
+        style_export(ws, p, a.layer)
     print(f"已导出 exported {len(gdf)} features → {p}（坐标 coordinates: {a.coords}）")
     return 0
 
@@ -335,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mzgis.gis import cli_web  # the web app (imported only when run)
 
     cli_web.add_commands(sub)
+    from mzgis.gis import cli_qgis  # the QGIS project
+
+    cli_qgis.add_commands(sub)
     return p
 
 

@@ -57,6 +57,27 @@ def coverage_polygons(table: pd.DataFrame, units: dict[str, gpd.GeoDataFrame]) -
     return out
 
 
+def _write_styles(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> None:
+    """Each level's QGIS default style: shaded by the share covered within the largest threshold
+    (as the web map shades it)."""
+    import sqlite3
+
+    from mzgis.layers.store.styles import gpkg_put_style
+    from mzgis.maps.qgis_style import coverage_qml
+
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            for level, g in layers.items():
+                shares = [c for c in g.columns if c.startswith("share_covered_")]
+                if not shares:
+                    continue
+                # the columns follow the thresholds in ascending order
+                gpkg_put_style(con, level, coverage_qml(shares[-1]), description="mzgis: 覆盖率 coverage share")
+    finally:
+        con.close()
+
+
 def write_coverage_layer(table: pd.DataFrame, units: dict[str, gpd.GeoDataFrame], out_dir: Path,
                          stem: str) -> Path | None:
     """Write :func:`coverage_polygons` to :func:`coverage_layer_path`; None when no level has polygons."""
@@ -70,7 +91,8 @@ def write_coverage_layer(table: pd.DataFrame, units: dict[str, gpd.GeoDataFrame]
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.gpkg")
     try:
         for level, g in layers.items():
-            pyogrio.write_dataframe(g, tmp, layer=level, driver="GPKG")
+            pyogrio.write_dataframe(g, tmp, layer=level, driver="GPKG", dataset_options={"VERSION": "1.2"})
+        _write_styles(tmp, layers)
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -21,6 +21,8 @@ from mzgis.errors import ConfigError, WorkspaceError
 from mzgis.gis.settings import Settings, settings_from_config, validate_config
 from mzgis.layers.crs import CHINA_BOUNDS, resolve_metric_crs
 from mzgis.layers.store import ProjectStore, create_store, open_store
+from mzgis.layers.store.styles import set_styler
+from mzgis.maps.qgis_style import layer_qml
 
 __all__ = ["DEFAULT_CONFIG", "Workspace", "init_workspace"]
 
@@ -28,6 +30,9 @@ log = logging.getLogger(__name__)
 
 CONFIG_NAME = "mzgis.toml"
 STORE_NAME = "project.gpkg"
+
+# every layer a workspace's store writes gets its QGIS default style in the web map's palette
+set_styler(layer_qml)
 
 #: The defaults ``mzgis init`` writes. Walking speeds: 4 km/h is the usual planning figure for the
 #: 15-minute life circle (15 min ≈ 1 km); 3 km/h is used for elderly residents.

@@ -131,7 +131,8 @@ def export_frame(gdf: gpd.GeoDataFrame | pd.DataFrame, out: str | Path, *, layer
                 p.with_suffix(ext).unlink(missing_ok=True)
             pyogrio.write_dataframe(g, p, layer=layer, driver=fmt, encoding=SHAPEFILE_ENCODING)
         else:
-            pyogrio.write_dataframe(g, p, layer=layer, driver=fmt, use_arrow=True)
+            opts = {"VERSION": "1.2"} if fmt == "GPKG" else None  # GeoPackage 1.2: QGIS 3.22 opens it quietly
+            pyogrio.write_dataframe(g, p, layer=layer, driver=fmt, use_arrow=True, dataset_options=opts)
         return p
     if is_geo:
         g, label = _in_coords(gpd.GeoDataFrame(gdf), coords)

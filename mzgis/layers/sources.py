@@ -551,7 +551,7 @@ def _read_vector(p: Path, *, source_layer: str | None, encoding: str | None) -> 
             _check_json(p)
         msg = f"{p}: 无法读取 cannot read as a GIS file: {exc}"
         raise LayerError(msg) from exc
-    names = [str(x[0]) for x in layers]
+    names = [str(x[0]) for x in layers if str(x[0]) != "layer_styles"]  # QGIS's style table, not data
     if source_layer is None:
         if len(names) > 1:
             msg = (

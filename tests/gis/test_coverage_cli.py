@@ -70,8 +70,10 @@ def test_coverage_polygon_layer_has_the_csv_numbers(demo_ws):
                     dtype={"unit_code": str})
     path = coverage_layer_path(demo_ws / "out", "elderly_care_station")
     assert path.parent == demo_ws / "out"
-    layers = {n for n, _ in pyogrio.list_layers(path)}
+    listed = {str(n): g for n, g in pyogrio.list_layers(path)}
+    layers = {n for n, g in listed.items() if g}
     assert layers == {"community", "subdistrict", "district"}
+    assert set(listed) - layers == {"layer_styles"}  # their QGIS styles (a table without geometry)
     for level in layers:
         g = pyogrio.read_dataframe(path, layer=level).set_index("unit_code")
         assert g.geometry.notna().all()

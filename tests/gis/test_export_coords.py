@@ -66,9 +66,9 @@ def test_bd09_cgcs2000_and_epsg(ws, tmp_path):
     assert {"编号", "名称", "经度", "纬度", "坐标系"} <= set(head)  # Chinese headers in the spreadsheet
     assert {sheet.cell(row=2, column=head.index("坐标系") + 1).value} == {"BD-09"}
     assert main(["export", str(w), "stations", str(tmp_path / "g.gpkg"), "--coords", "EPSG:4547"]) == 0
-    g = gpd.read_file(tmp_path / "g.gpkg")
+    g = gpd.read_file(tmp_path / "g.gpkg", layer="stations")  # the file also holds its QGIS style (layer_styles)
     assert g.crs.to_epsg() == 4547
-    src = gpd.read_file(tmp_path / "g.gpkg").to_crs(4326)
+    src = gpd.read_file(tmp_path / "g.gpkg", layer="stations").to_crs(4326)
     w84 = _rows_points(w, tmp_path)
     t = Transformer.from_crs(4326, 4547, always_xy=True)
     x, y = t.transform(w84[:, 0], w84[:, 1])
@@ -111,6 +111,6 @@ def test_service_areas_are_layers(ws, tmp_path, capsys):
     ten = sa[sa["minutes"] == 10].geometry.iloc[0]
     assert ten.buffer(1e-9).contains(five)  # nested
     assert main(["export", str(w), "service_areas_elderly_care_station", str(tmp_path / "each.gpkg")]) == 0
-    each = gpd.read_file(tmp_path / "each.gpkg")
+    each = gpd.read_file(tmp_path / "each.gpkg", layer="service_areas_elderly_care_station")
     assert set(each["facility_status"]) == {"建成运营"}
     assert each["feature_id"].is_unique

@@ -33,6 +33,7 @@ from mzgis.errors import StoreError
 from mzgis.layers.store.base import ProjectStore, now_iso
 from mzgis.layers.store.blobs import blob_wkb
 from mzgis.layers.store.migrations import BASELINE, stored_version, upgrade
+from mzgis.layers.store.styles import gpkg_ensure_style
 from mzgis.layers.store.views import current_view, gpkg_ensure_view, gpkg_refresh_view
 
 __all__ = ["GpkgStore", "blob_wkb"]
@@ -499,6 +500,7 @@ class GpkgStore(ProjectStore):
         con.execute("UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
                     "WHERE table_name = ?", (name,))
         gpkg_ensure_view(con, name, list(self._columns(con, name)))
+        gpkg_ensure_style(con, name, self.ORDER)
 
     def _lock_layer(self, con: sqlite3.Connection, name: str) -> None:
         return None  # BEGIN IMMEDIATE already holds the only writer's lock

@@ -36,6 +36,7 @@ from mzgis.layers.store.base import (
     now_iso,
 )
 from mzgis.layers.store.migrations import BASELINE, stored_version, upgrade
+from mzgis.layers.store.styles import pg_ensure_style
 from mzgis.layers.store.views import pg_drop_view, pg_ensure_view, pg_refresh_view
 
 __all__ = ["ROLES", "PostgisStore", "safe_url"]
@@ -368,6 +369,7 @@ class PostgisStore(ProjectStore):
     def _after_write(self, con: _Con, name: str, bounds: np.ndarray | None) -> None:
         # PostGIS computes extents when asked; a store made before the views gets its view here
         pg_ensure_view(con, name, list(self._columns(con, name)))
+        pg_ensure_style(con, name)
 
     def _lock_layer(self, con: _Con, name: str) -> None:
         con.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ("mzgis_layer:" + name,))
