@@ -34,8 +34,19 @@ class StaleEditError(StoreError):
 
 class SitingError(RuntimeError, MzgisError):
     """The siting model could not be solved (infeasible target, solver failure)."""
+
 class DuplicateRecordError(StoreError):
-    """A record whose key the store already holds (a resent web inspection): nothing was written."""
+    """A record whose key the store already holds (a resent web inspection): nothing was written.
+    ``existing`` is the stored record (column → value)."""
+
+    def __init__(self, msg: str, existing: dict[str, object] | None = None) -> None:
+        super().__init__(msg)
+        self.existing = dict(existing or {})
+
+
+class RecordKeyConflictError(StoreError):
+    """A record key (``client_key``) already stored for another record or by another user: the new
+    record is refused, nothing was written (the web answers 409)."""
 
 
 class NetworkError(ValueError, MzgisError):

@@ -7,8 +7,10 @@ marker's recorded position.
 Every inspection goes through :func:`mzgis.gis.pipelines.run_record`, as ``mzgis record`` does:
 the same validation, the same store write (one transaction, the logged-in user in the history),
 photos in ``photos/<date>/`` under safe, unique names. Each form carries a client-made key
-(``client_key``); a key the store already holds is not written again and is answered as a
-success, so the browser's offline queue (``static/field.js``) may resend safely.
+(``client_key``); a key the store already holds is not written again: the same record from the
+same user is answered as a success (``duplicate``), so the browser's offline queue
+(``static/field.js``) may resend safely; another record or another user under that key is refused
+with 409 and a message the queue shows.
 
 Uploads are bounded before they are parsed (:class:`UploadLimit`) and checked by content
 (Pillow opens them; JPEG, PNG or WebP only).
@@ -28,7 +30,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mzgis.errors import FieldInputError, LayerError, MzgisError
+from mzgis.errors import FieldInputError, LayerError, MzgisError, RecordKeyConflictError
 from mzgis.web.app import NavItem, render, url_with
 from mzgis.web.auth import User, require_role
 from mzgis.web.rights import check_write
@@ -378,12 +380,15 @@ async def record(request: Request, user: Annotated[User, Depends(require_role("p
         text = f"错误 error: {exc}"
         text = text.replace("--date", "日期 date").replace("--condition", "状况 condition").replace(
             "--inspector", "检查人 inspector").replace("--photo", "照片 photo")
+        # a key already used for another record (or by another user): 409, the queue keeps it and says so
+        conflict = isinstance(exc, RecordKeyConflictError)
+        status = 409 if conflict else 400
         if _wants_json(request):
-            return JSONResponse({"ok": False, "error": text}, status_code=400)
+            return JSONResponse({"ok": False, "error": text, "conflict": conflict}, status_code=status)
         try:
-            return _marker_page(request, user, code, error=text, values=values, status=400)
+            return _marker_page(request, user, code, error=text, values=values, status=status)
         except HTTPException:
-            return render(request, "error.html", {"status": 400, "message": text}, status=400)
+            return render(request, "error.html", {"status": status, "message": text}, status=status)
     finally:
         if photo_tmp is not None:
             photo_tmp.unlink(missing_ok=True)

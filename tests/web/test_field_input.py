@@ -205,3 +205,12 @@ def test_bad_dates_at_edit_feature(app, field):
         assert err, r.text[:500]
         assert field in err.group(1) and bilingual(err.group(1)), (d, err.group(1))
     assert store.dump() == before
+
+
+def test_an_accuracy_without_a_position_is_refused_not_dropped(app):
+    c = client(app, "placename")
+    before = state(app)
+    r = post(c, record_form(c, accuracy="8"))
+    assert r.status_code == 400, r.text
+    assert "精度 accuracy" in r.json()["error"] and bilingual(r.json()["error"])
+    assert state(app) == before
