@@ -289,7 +289,7 @@ def _record_checks(condition: str, date: str, inspector: str, client_key: str | 
     return cond, day
 
 
-def _offset_warning(offset_m: str | None) -> str | None:
+def offset_warning(offset_m: str | None) -> str | None:
     """None for a position near its marker; a warning beyond :data:`WARN_OFFSET_M`; LayerError
     beyond :data:`MAX_OFFSET_M` (nothing written)."""
     if offset_m is None or float(offset_m) <= WARN_OFFSET_M:
@@ -429,7 +429,7 @@ def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, in
     where, _ = _marker_row(ws, marker_code, layer)
     extra = _record_extra(ws, where, marker_code, user=user, position=position, accuracy_m=accuracy_m,
                           client_key=client_key)
-    warning = _offset_warning(extra.get("offset_m"))
+    warning = offset_warning(extra.get("offset_m"))
     store = ws.store
     final: Path | None = None
     part: Path | None = None
