@@ -129,10 +129,7 @@ def test_client_key_reused_with_other_content_or_by_another_user_is_refused(app)
     assert "the first" not in r.text
 
 
-def test_the_offline_queue_shows_a_conflict_rather_than_dropping_it():
-    js = (Path(__file__).parents[2] / "mzgis/web/static/field.js").read_text(encoding="utf-8")
-    # a 409 is kept in the queue with the server's message and a discard button (not dropped)
-    assert "res.status === 409" in js
+# (the offline queue meeting a 409: tests/web/test_field.py, in a browser)
 
 
 # -- 3. a far position's warning -------------------------------------------------------------------------
