@@ -7,6 +7,9 @@ fix it; they are written Chinese first with English alongside.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 
 class MzgisError(Exception):
     """Base class of every mzgis error."""
@@ -39,7 +42,7 @@ class DuplicateRecordError(StoreError):
     """A record whose key the store already holds (a resent web inspection): nothing was written.
     ``existing`` is the stored record (column → value)."""
 
-    def __init__(self, msg: str, existing: dict[str, object] | None = None) -> None:
+    def __init__(self, msg: str, existing: Mapping[Any, Any] | None = None) -> None:
         super().__init__(msg)
         self.existing = dict(existing or {})
 

@@ -127,7 +127,8 @@ async def feature_save(request: Request, user: Annotated[User, Depends(require_r
                                   error=FieldInputError) for k in names}
     except FieldInputError as exc:
         typed = {k: str(form.get(f"f:{k}", "")) for k in names}
-        return await _run(request, lambda: _refused(request, user, layer, fid, typed, f"错误 error: {exc}"))
+        why = f"错误 error: {exc}"
+        return await _run(request, lambda: _refused(request, user, layer, fid, typed, why))
     return await _run(request, lambda: _save(request, user, layer, fid, expect, submitted, note))
 
 

@@ -444,7 +444,8 @@ def test_a_queued_record_whose_key_is_taken_is_kept_and_shown(field_server, phon
     page.click("#queue-send")
     page.wait_for_selector("#queue-list .bad")
     shown = page.inner_text("#queue-list")
-    assert "client_key" in shown and "nothing was written" in shown
+    assert "client_key" in shown
+    assert "nothing was written" in shown
     assert _queued(page) == 1  # kept, not dropped
     recs = inspections(field_server)
     assert list(recs.loc[recs["client_key"] == key, "note"]) == ["planted"]
@@ -452,7 +453,8 @@ def test_a_queued_record_whose_key_is_taken_is_kept_and_shown(field_server, phon
     page.wait_for_selector("#queue", state="hidden")
     recs = inspections(field_server)
     mine = recs[recs["note"] == "conflict 冲突"]
-    assert len(mine) == 1 and mine["client_key"].iloc[0] != key
+    assert len(mine) == 1
+    assert mine["client_key"].iloc[0] != key
     # the one 409 was the point of the test; any other failed request still fails it
     refused = [e for e in phone.log.console_errors if e.endswith("/field/record: 409")]
     assert len(refused) == 1

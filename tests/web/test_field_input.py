@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tests.web.conftest import EXTRA_USERS, USERS
+from tests.web.conftest import EXTRA_USERS
 from tests.web.test_issue23_web import client
 
 # M2 is at (116.4080, 39.9045); 0.02° of latitude north is about 2.2 km
@@ -139,7 +139,9 @@ def test_far_position_warning_is_returned_and_shown(app):
     r = post(c, record_form(c, condition="移位", **FAR))
     assert r.status_code == 200, r.text
     w = r.json()["warning"]
-    assert w and "km" in w and "warning" in w
+    assert w
+    assert "km" in w
+    assert "warning" in w
     assert w in r.json()["message"]  # the queue shows the message
     page = c.get(r.json()["next"])
     assert page.status_code == 200
@@ -200,7 +202,8 @@ def test_bad_dates_at_edit_feature(app, field):
         assert r.status_code == 400, (d, r.status_code)
         err = re.search(r'<p class="error"[^>]*>(.*?)</p>', r.text, re.S)
         assert err, r.text[:500]
-        assert field in err.group(1) and bilingual(err.group(1)), (d, err.group(1))
+        assert field in err.group(1), (d, err.group(1))
+        assert bilingual(err.group(1)), (d, err.group(1))
     assert store.dump() == before
 
 
@@ -209,5 +212,6 @@ def test_an_accuracy_without_a_position_is_refused_not_dropped(app):
     before = state(app)
     r = post(c, record_form(c, accuracy="8"))
     assert r.status_code == 400, r.text
-    assert "精度 accuracy" in r.json()["error"] and bilingual(r.json()["error"])
+    assert "精度 accuracy" in r.json()["error"]
+    assert bilingual(r.json()["error"])
     assert state(app) == before
