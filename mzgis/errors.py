@@ -7,6 +7,9 @@ fix it; they are written Chinese first with English alongside.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 
 class MzgisError(Exception):
     """Base class of every mzgis error."""
@@ -34,8 +37,19 @@ class StaleEditError(StoreError):
 
 class SitingError(RuntimeError, MzgisError):
     """The siting model could not be solved (infeasible target, solver failure)."""
+
 class DuplicateRecordError(StoreError):
-    """A record whose key the store already holds (a resent web inspection): nothing was written."""
+    """A record whose key the store already holds (a resent web inspection): nothing was written.
+    ``existing`` is the stored record (column → value)."""
+
+    def __init__(self, msg: str, existing: Mapping[Any, Any] | None = None) -> None:
+        super().__init__(msg)
+        self.existing = dict(existing or {})
+
+
+class RecordKeyConflictError(StoreError):
+    """A record key (``client_key``) already stored for another record or by another user: the new
+    record is refused, nothing was written (the web answers 409)."""
 
 
 class NetworkError(ValueError, MzgisError):

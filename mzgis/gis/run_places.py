@@ -5,6 +5,7 @@ inspection) and ``record``.
 from __future__ import annotations
 
 import datetime as dt
+import filecmp
 import io
 import logging
 import math
@@ -20,7 +21,7 @@ import pandas as pd
 from mzgis.analysis.addresses import check_addresses, check_place_names
 from mzgis.analysis.boundaries import BoundaryLines, derive_boundary_lines, inspect_units
 from mzgis.analysis.markers import inspect_markers, inspection_plan
-from mzgis.errors import DuplicateRecordError, LayerError
+from mzgis.errors import DuplicateRecordError, LayerError, RecordKeyConflictError
 from mzgis.gis.inputs import (
     check_admin_layer,
     file_stem,
@@ -295,7 +296,7 @@ def _record_checks(condition: str, date: str, inspector: str, client_key: str | 
     return cond, day
 
 
-def _offset_warning(offset_m: str | None) -> str | None:
+def offset_warning(offset_m: str | None) -> str | None:
     """None for a position near its marker; a warning beyond :data:`WARN_OFFSET_M`; LayerError
     beyond :data:`MAX_OFFSET_M` (nothing written)."""
     if offset_m is None or float(offset_m) <= WARN_OFFSET_M:
@@ -320,13 +321,51 @@ def _record_extra(ws: Workspace, where: str, marker_code: str, *, user: str | No
         here = ws.store.feature(where, str(marker_code)).geometry
         extra = {"lon": f"{lon:.7f}", "lat": f"{lat:.7f}",
                  "offset_m": None if here is None or here.is_empty else f"{geodesic_offset_m(here.centroid, lon, lat):.2f}"}
-        if accuracy_m is not None and math.isfinite(accuracy_m) and accuracy_m >= 0:
+        if accuracy_m is not None:  # checked by run_record (values.check_number)
             extra["accuracy_m"] = f"{accuracy_m:.1f}"
     if user is not None:
         extra["recorded_by"] = user
     if client_key is not None:
         extra["client_key"] = client_key
     return extra
+
+
+#: What makes an inspection the one it is: a resend under its key must match these (the time it
+#: arrived, the offset and the photo's final name do not count; the photo is compared by content).
+_SAME_RECORD = ("layer", "marker_code", "date", "condition", "inspector", "note", "lon", "lat", "accuracy_m",
+                "recorded_by")
+
+
+def _norm(v: Any) -> str | None:
+    return None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) or v == "" else str(v)
+
+
+def _resend_or_conflict(ws: Workspace, held: dict[str, Any], rec: dict[str, Any], *, photo: str | None,
+                        user: str | None, client_key: str) -> None:
+    """Nothing when ``rec`` is the record ``held`` under its key sent again by the same user (a
+    resend: answered as a duplicate); :class:`RecordKeyConflictError` when the key was stored by
+    another user or for another inspection (nothing written, nothing of the other record told)."""
+    from mzgis.layers.paths import inside
+
+    if _norm(held.get("recorded_by")) != _norm(user):
+        msg = (f"记录编号 client_key {client_key!r} 已被另一用户的记录使用 is already used by another user's record; "
+               "本条未写入 nothing was written: 请在界桩页面重新记录 record this inspection again from the marker page "
+               "(它会得到新编号 it gets a new key)")
+        raise RecordKeyConflictError(msg)
+    differ = [c for c in _SAME_RECORD if _norm(held.get(c)) != _norm(rec.get(c))]
+    stored = _norm(held.get("photo"))
+    if (stored is None) != (not photo):
+        differ.append("photo")
+    elif photo and stored:
+        p = ws.root / stored
+        if inside(p, ws.root) and p.is_file() and not filecmp.cmp(photo, p, shallow=False):
+            differ.append("photo")
+    if differ:
+        msg = (f"记录编号 client_key {client_key!r} 已用于另一条检查 is already used for a different inspection "
+               f"(界桩 marker {_norm(held.get('marker_code'))}, {_norm(held.get('date'))}; 不同之处 differs in: "
+               f"{', '.join(differ)}); 本条未写入 nothing was written: 请在界桩页面重新记录 record it again from the "
+               "marker page (它会得到新编号 it gets a new key)")
+        raise RecordKeyConflictError(msg)
 
 
 def _stage_photo(ws: Workspace, photo: str, photo_name: str | None, marker_code: str,
@@ -380,18 +419,24 @@ def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, in
     photo's own; an upload's name is only a hint); ``position`` (lon, lat in WGS-84) where the
     marker was found, stored with its offset in metres from the marker's recorded position (the
     marker's geometry is not moved); ``client_key`` a key the record is stored with: a record
-    whose key the store already holds is not written again (the result has ``duplicate=True``).
+    whose key the store already holds is not written again: the same inspection from the same user
+    is a resend (the result has ``duplicate=True``); another inspection, or another user, under that
+    key raises :class:`~mzgis.errors.RecordKeyConflictError`.
     An inspection dated before the marker's last inspection is stored as a record but leaves the
     marker's condition and date as they are (the result has ``superseded=True``).
     """
     cond, day = _record_checks(condition, date, inspector, client_key)
     if accuracy_m is not None:
         accuracy_m = check_number(accuracy_m, "精度 accuracy (m)", high=MAX_ACCURACY_M)
+        if position is None:
+            msg = (f"精度 accuracy (m) {accuracy_m:g}: 没有位置 given without a position (经度 longitude, 纬度 "
+                   "latitude); 请重新定位或不填精度 locate again, or leave the accuracy out")
+            raise LayerError(msg)
     note = None if note is None else clean_text(note, "说明 note", multiline=True)
     where, _ = _marker_row(ws, marker_code, layer)
     extra = _record_extra(ws, where, marker_code, user=user, position=position, accuracy_m=accuracy_m,
                           client_key=client_key)
-    warning = _offset_warning(extra.get("offset_m"))
+    warning = offset_warning(extra.get("offset_m"))
     store = ws.store
     final: Path | None = None
     part: Path | None = None
@@ -414,10 +459,11 @@ def run_record(ws: Workspace, marker_code: str, *, condition: str, date: str, in
                                unique_record=None if client_key is None else ("mzgis_inspections", "client_key",
                                                                                 client_key),
                                         keep_newer="last_inspection_date")
-        except DuplicateRecordError:
+        except DuplicateRecordError as dup:
             if part is not None:
                 part.unlink(missing_ok=True)
                 part = None
+            _resend_or_conflict(ws, dup.existing, rec, photo=photo, user=user, client_key=str(client_key))
             return {**rec, "photo": None, "duplicate": True, "superseded": False, "warning": warning}
         if part is not None and final is not None:
             final.parent.mkdir(parents=True, exist_ok=True)

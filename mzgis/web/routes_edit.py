@@ -15,15 +15,19 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from mzgis.errors import LayerError, MzgisError, StaleEditError
+from mzgis.errors import FieldInputError, LayerError, MzgisError, StaleEditError
 from mzgis.layers.store.base import INTERNAL_COLUMNS, PLACENAME_TYPES
 from mzgis.web.auth import User, require_role
 from mzgis.web.pages import NavItem, render, url_with
 from mzgis.web.rights import check_write
+from mzgis.web.uploads import form_text
 
 router = APIRouter()
 NAV: list[NavItem] = [NavItem("/edit", "编辑", "Edit", "placename")]
 LIST_LIMIT = 200
+#: Longest value of a field and of the edit's note (the form's note input holds 500).
+MAX_VALUE = 2000
+MAX_NOTE = 500
 _HIDDEN = {"feature_id", "geometry", *INTERNAL_COLUMNS}
 
 
@@ -115,10 +119,24 @@ async def feature_save(request: Request, user: Annotated[User, Depends(require_r
     except ValueError as exc:
         raise HTTPException(status_code=400, detail="缺少版本号 expect_version missing: 请从编辑页面提交 "
                                                     "submit the form of the edit page") from exc
-    note = str(form.get("note", "")).strip()[:500] or None
-    submitted = {str(k)[2:]: str(v).strip() for k, v in form.multi_items()
-                 if str(k).startswith("f:") and isinstance(v, str)}
+    names = [str(k)[2:] for k in form if str(k).startswith("f:")]
+    try:  # the one text rule of every form (control characters; a note's CR+LF stored as LF)
+        note = form_text(form, "note", max_len=MAX_NOTE, label="说明 note", error=FieldInputError,
+                         multiline=True) or None
+        submitted = {k: form_text(form, f"f:{k}", max_len=MAX_VALUE, label=f"字段 field {k!r}",
+                                  error=FieldInputError) for k in names}
+    except FieldInputError as exc:
+        typed = {k: str(form.get(f"f:{k}", "")) for k in names}
+        why = f"错误 error: {exc}"
+        return await _run(request, lambda: _refused(request, user, layer, fid, typed, why))
     return await _run(request, lambda: _save(request, user, layer, fid, expect, submitted, note))
+
+
+def _refused(request: Request, user: User, layer: str, fid: str, typed: dict[str, str], error: str) -> Response:
+    """The form again with what was typed and why it is refused (after the layer and role checks)."""
+    store = _layer(request, layer)
+    check_write(user, store, layer)
+    return _feature_page(request, store, layer, fid, values=typed, status=400, error=error)
 
 
 async def _run(request: Request, fn: Any) -> Response:

@@ -7,8 +7,10 @@ marker's recorded position.
 Every inspection goes through :func:`mzgis.gis.pipelines.run_record`, as ``mzgis record`` does:
 the same validation, the same store write (one transaction, the logged-in user in the history),
 photos in ``photos/<date>/`` under safe, unique names. Each form carries a client-made key
-(``client_key``); a key the store already holds is not written again and is answered as a
-success, so the browser's offline queue (``static/field.js``) may resend safely.
+(``client_key``); a key the store already holds is not written again: the same record from the
+same user is answered as a success (``duplicate``), so the browser's offline queue
+(``static/field.js``) may resend safely; another record or another user under that key is refused
+with 409 and a message the queue shows.
 
 Uploads are bounded before they are parsed (:class:`UploadLimit`) and checked by content
 (Pillow opens them; JPEG, PNG or WebP only).
@@ -16,6 +18,7 @@ Uploads are bounded before they are parsed (:class:`UploadLimit`) and checked by
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 import warnings
@@ -28,7 +31,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mzgis.errors import FieldInputError, LayerError, MzgisError
+from mzgis.errors import FieldInputError, LayerError, MzgisError, RecordKeyConflictError
 from mzgis.web.auth import User, read_form, require_role
 from mzgis.web.pages import NavItem, render, url_with
 from mzgis.web.rights import check_write
@@ -207,7 +210,8 @@ def photo(request: Request, user: Annotated[User, Depends(require_role("placenam
 
 
 def _marker_page(request: Request, user: User, code: str, *, error: str | None = None,
-                 values: dict[str, str] | None = None, saved: str | None = None, status: int = 200) -> Response:
+                 values: dict[str, str] | None = None, saved: str | None = None, status: int = 200,
+                 warning: str | None = None) -> Response:
     from mzgis.gis.pipelines import latest_today
 
     store = request.app.state.mz.store()
@@ -225,13 +229,24 @@ def _marker_page(request: Request, user: User, code: str, *, error: str | None =
         "retired": row.get("mz_retired_at") is not None and not pd.isna(row.get("mz_retired_at")),
         "today": today, "form": form, "conditions": CONDITIONS, "key": secrets.token_hex(16),
         "max_photo": MAX_PHOTO_BYTES, "max_photo_text": _mb(MAX_PHOTO_BYTES), "error": error, "saved": saved,
-        "history": _inspections(store, code)}, status=status)
+        "warning": warning, "history": _inspections(store, code)}, status=status)
+
+
+def far_warning(far_m: str | None) -> str | None:
+    """The far-position warning of a saved record from its offset (``?far_m=``), or None for
+    anything that is not such an offset: the page never shows text from its URL."""
+    from mzgis.gis.run_places import offset_warning
+
+    try:
+        return offset_warning(f"{float(str(far_m)):.2f}") if far_m and math.isfinite(float(far_m)) else None
+    except (ValueError, LayerError):
+        return None
 
 
 @router.get("/field/marker")
 def marker_page(request: Request, user: Annotated[User, Depends(require_role("placename"))], code: str,
-                saved: str | None = None) -> Response:
-    return _marker_page(request, user, code, saved=saved)
+                saved: str | None = None, far_m: str | None = None) -> Response:
+    return _marker_page(request, user, code, saved=saved, warning=far_warning(far_m) if saved else None)
 
 
 # -- recording ------------------------------------------------------------------------------------------
@@ -306,12 +321,15 @@ def _recorded(request: Request, code: str, rec: dict[str, Any]) -> Response:
            + ("（已有更晚的检查，界桩状况未改 a later inspection is on record: the marker's condition is kept）"
               if rec.get("superseded") else ""))
     saved = "dup" if dup else "old" if rec.get("superseded") else "1"
+    warning = rec.get("warning")  # a position far from the marker: stored, and said so
+    msg += f" {warning}" if warning else ""
+    # the marker page says it again from the offset (the URL carries a number, never the text)
+    nxt = url_with("/field/marker", code=code, saved=saved, **({"far_m": rec["offset_m"]} if warning else {}))
     if _wants_json(request):
         return JSONResponse({"ok": True, "duplicate": dup, "superseded": bool(rec.get("superseded")),
-                             "marker": rec["marker_code"], "message": msg,
-                             "offset_m": rec.get("offset_m"), "photo": rec.get("photo"),
-                             "next": url_with("/field/marker", code=code, saved=saved)})
-    return RedirectResponse(url_with("/field/marker", code=code, saved=saved), status_code=303)
+                             "marker": rec["marker_code"], "message": msg, "warning": warning,
+                             "offset_m": rec.get("offset_m"), "photo": rec.get("photo"), "next": nxt})
+    return RedirectResponse(nxt, status_code=303)
 
 
 @router.post(RECORD_PATH)
@@ -380,12 +398,15 @@ async def record(request: Request, user: Annotated[User, Depends(require_role("p
         text = f"错误 error: {exc}"
         text = text.replace("--date", "日期 date").replace("--condition", "状况 condition").replace(
             "--inspector", "检查人 inspector").replace("--photo", "照片 photo")
+        # a key already used for another record (or by another user): 409, the queue keeps it and says so
+        conflict = isinstance(exc, RecordKeyConflictError)
+        status = 409 if conflict else 400
         if _wants_json(request):
-            return JSONResponse({"ok": False, "error": text}, status_code=400)
+            return JSONResponse({"ok": False, "error": text, "conflict": conflict}, status_code=status)
         try:
-            return _marker_page(request, user, code, error=text, values=values, status=400)
+            return _marker_page(request, user, code, error=text, values=values, status=status)
         except HTTPException:
-            return render(request, "error.html", {"status": 400, "message": text}, status=400)
+            return render(request, "error.html", {"status": status, "message": text}, status=status)
     finally:
         if photo_tmp is not None:
             photo_tmp.unlink(missing_ok=True)

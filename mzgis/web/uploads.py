@@ -8,7 +8,6 @@ The browser's file name is never used as a path: the file gets a new temporary n
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +15,8 @@ from typing import Any
 
 from fastapi import HTTPException
 from starlette.datastructures import UploadFile
+
+from mzgis.errors import LayerError
 
 __all__ = ["form_text", "spool_upload"]
 
@@ -42,16 +43,14 @@ async def spool_upload(upload: UploadFile, folder: Path, *, prefix: str, suffix:
     return path, size
 
 
-#: Control characters a one-line form value may not hold; a multi-line one keeps tab and newlines.
-_CTRL_LINE = re.compile(r"[\x00-\x1f\x7f]")
-_CTRL_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
 def form_text(form: Any, name: str, *, max_len: int, label: str, error: type[Exception],
               multiline: bool = False) -> str:
     """A text field of a posted form, stripped: "" when absent; ``error`` (shown with the form,
     nothing written) for a file in its place, more than ``max_len`` characters, or a control
-    character (tab and newlines allowed when ``multiline``)."""
+    character. A ``multiline`` field (a note) follows :func:`mzgis.layers.values.clean_text`: tab
+    and line breaks allowed, a browser's CR+LF (and a lone CR) stored as LF."""
+    from mzgis.layers.values import clean_text
+
     v = form.get(name)
     if v is None:
         return ""
@@ -59,11 +58,11 @@ def form_text(form: Any, name: str, *, max_len: int, label: str, error: type[Exc
         msg = f"{label}: 应为文字 must be text, not a file"
         raise error(msg)
     v = v.strip()
+    try:
+        v = clean_text(v, label, multiline=multiline)
+    except LayerError as exc:
+        raise error(str(exc)) from None
     if len(v) > max_len:
         msg = f"{label}: 太长 too long ({len(v)} 个字符 characters); 至多 at most {max_len}"
-        raise error(msg)
-    bad = (_CTRL_TEXT if multiline else _CTRL_LINE).search(v)
-    if bad:
-        msg = f"{label}: 含控制字符 contains a control character (U+{ord(bad.group()):04X}); 请删除 remove it"
         raise error(msg)
     return v

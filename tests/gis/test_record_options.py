@@ -9,7 +9,7 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from mzgis.errors import LayerError
+from mzgis.errors import LayerError, RecordKeyConflictError
 from mzgis.gis.cli import main
 from mzgis.gis.pipelines import latest_today, run_record
 
@@ -49,9 +49,19 @@ def test_user_position_name_and_key(ws, tmp_path):
     m = ws.store.feature("markers", "JZ-1")
     assert m.geometry.equals(shapely.Point(116.4, 40.0))  # the marker is not moved
     before = ws.store.dump()
-    again = run_record(ws, "JZ-1", condition="损坏", date="2026-11-21", inspector="张三", photo=str(photo),
-                       user="field", client_key="k" * 32)
+    same = {"condition": "移位", "date": "2026-11-20", "inspector": "张三", "photo": str(photo),
+            "photo_name": "../../IMG 0001.jpg", "position": (116.4, 40.001), "accuracy_m": 4.2, "user": "field",
+            "client_key": "k" * 32}
+    again = run_record(ws, "JZ-1", **same)  # the same record sent again: a resend
     assert again["duplicate"]
+    assert ws.store.dump() == before
+    # the key with another record, another photo, or from another user: refused, nothing written
+    other = tmp_path / "other.part"
+    other.write_bytes(b"\xff\xd8\xff" + b"\1" * 100)
+    for over, words in (({"condition": "损坏", "date": "2026-11-21"}, "differs in: date, condition"),
+                        ({"photo": str(other)}, "differs in: photo"), ({"user": "field2"}, "another user")):
+        with pytest.raises(RecordKeyConflictError, match=words):
+            run_record(ws, "JZ-1", **{**same, **over})
     assert ws.store.dump() == before
     assert len(ws.store.records("mzgis_inspections")) == 1
     assert sorted(p.name for p in (ws.root / "photos").rglob("*") if p.is_file()) == ["JZ-1_IMG_0001.jpg"]

@@ -430,6 +430,37 @@ def test_offline_queue_delivers_exactly_once(field_server, phone, tmp_path):
     assert _queued(page) == 0
 
 
+def test_a_queued_record_whose_key_is_taken_is_kept_and_shown(field_server, phone, http):
+    """The queue meets a 409 (its key stored meanwhile for another record): the record stays in the
+    queue with the server's message, and "send as a new record" stores it under a new key."""
+    page = login_as(phone(), field_server, "placename")
+    page.goto(field_server.url + "/field/marker?code=M7")
+    page.context.set_offline(True)
+    key = _record_on_phone(page, "M7", "conflict 冲突", None)
+    page.wait_for_selector("#queue:not([hidden])")
+    c = http(*USERS["placename"], server=field_server)
+    assert post(c, form(c, "M7", client_key=key, note="planted")).status_code == 303
+    page.context.set_offline(False)
+    page.click("#queue-send")
+    page.wait_for_selector("#queue-list .bad")
+    shown = page.inner_text("#queue-list")
+    assert "client_key" in shown
+    assert "nothing was written" in shown
+    assert _queued(page) == 1  # kept, not dropped
+    recs = inspections(field_server)
+    assert list(recs.loc[recs["client_key"] == key, "note"]) == ["planted"]
+    page.click("text=Send as a new record")
+    page.wait_for_selector("#queue", state="hidden")
+    recs = inspections(field_server)
+    mine = recs[recs["note"] == "conflict 冲突"]
+    assert len(mine) == 1
+    assert mine["client_key"].iloc[0] != key
+    # the one 409 was the point of the test; any other failed request still fails it
+    refused = [e for e in phone.log.console_errors if e.endswith("/field/record: 409")]
+    assert len(refused) == 1
+    phone.log.console_errors.remove(refused[0])
+
+
 def test_a_send_whose_answer_is_lost_is_retried_once(field_server, phone):
     """The server stores the record but the phone never hears back: the record waits in the queue,
     is sent again, and the server answers the known key as a success without storing it twice.

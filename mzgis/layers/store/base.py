@@ -839,7 +839,7 @@ class ProjectStore(abc.ABC):
         appended to plain tables in the same transaction (an inspection and its marker's new
         condition are written together or not at all). ``unique_record`` = (table, column, value):
         when ``table`` already holds a row whose ``column`` is ``value`` (a record sent twice),
-        :class:`~mzgis.errors.DuplicateRecordError` is raised and nothing is written; the check
+        :class:`~mzgis.errors.DuplicateRecordError` (with the stored row) is raised and nothing is written; the check
         holds ``table``'s lock, so two writers of the same key cannot both pass it.
         ``keep_newer`` (a date column in ``changes``): when the feature already holds a later date
         there (an older observation arriving late, e.g. an inspection queued offline), the feature
@@ -913,9 +913,11 @@ class ProjectStore(abc.ABC):
         self._lock_records(con, table)
         if table not in self._table_names(con) or column not in self._record_columns(con, table):
             return
-        if self._one(con, f"SELECT COUNT(*) FROM {self.q(table)} WHERE {self.q(column)} = ?", (str(value),)):
+        held = self._query(con, f"SELECT * FROM {self.q(table)} WHERE {self.q(column)} = ? ORDER BY id LIMIT 1",
+                           (str(value),))
+        if len(held):  # the stored row goes with the error: the caller tells a resend from a conflict
             msg = f"记录已存在 {table}.{column} = {value!r} is already stored; 未重复写入 nothing written again"
-            raise DuplicateRecordError(msg)
+            raise DuplicateRecordError(msg, held.iloc[0].to_dict())
 
     def _versions(self, con: Any, name: str, feature_id: str, cur: pd.Series) -> pd.DataFrame:
         h = self._query(con, "SELECT id, ts, \"user\", action, version, old_attributes, old_geometry, note "

@@ -2,7 +2,9 @@
    recorded position, and an offline queue. An inspection that cannot be sent (no link) waits in
    IndexedDB, its photo as a Blob, and is sent when the link returns. Every record carries its
    client_key: the server stores a key once and answers a resent one as a success, so a record
-   is never stored twice. No framework, no inline script (CSP). */
+   is never stored twice. A key the server holds for another record (409) is not dropped: the
+   record stays in the queue with the server's message and may be sent again as a new record
+   (a new key). No framework, no inline script (CSP). */
 (function () {
   'use strict';
   var DB = 'mzgis-field', STORE = 'queue', flushing = false;
@@ -83,11 +85,28 @@
           b.textContent = '删除此条 Discard';
           b.addEventListener('click', function () { drop(it.key).then(render); });
           li.appendChild(e);
+          if (it.conflict) {
+            var n = document.createElement('button');
+            n.type = 'button';
+            n.textContent = '作为新记录发送 Send as a new record';
+            n.addEventListener('click', function () { asNew(it); });
+            li.appendChild(n);
+          }
           li.appendChild(b);
         }
         list.appendChild(li);
       });
     });
+  }
+
+  // a record refused for its key (409: the key is taken): the same record under a new key
+  function asNew(it) {
+    var old = it.key;
+    it.key = newKey();
+    it.fields = it.fields.map(function (kv) { return kv[0] === 'client_key' ? [kv[0], it.key] : kv; });
+    it.error = '';
+    it.conflict = false;
+    return put(it).then(function () { return drop(old); }).then(render).then(flush);
   }
 
   function flush() {
@@ -108,6 +127,7 @@
             } else if (res.status < 500 && res.status !== 429) {
               stop = false;  // this record is refused; keep it with the reason, send the others
               it.error = problem(res);
+              it.conflict = res.status === 409;  // shown with a button to send it as a new record
               return put(it);
             }
             return undefined;
@@ -190,6 +210,7 @@
         if (sent(res)) { location.assign(res.body.next); return undefined; }
         if (res.status >= 500 || res.status === 429) { return queue(item); }
         save.disabled = false;  // refused: the form stays as it is (same key) to be corrected
+        if (res.status === 409) { el.client_key.value = newKey(); }  // the key is taken: saving again is a new record
         show('form-error', problem(res));
         return undefined;
       }, function () { return queue(item); });
