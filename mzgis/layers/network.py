@@ -190,7 +190,7 @@ class RoadGraph:
     @classmethod
     def load(cls, path: str | Path) -> RoadGraph:
         """Read a graph written by :meth:`save`."""
-        with np.load(Path(path), allow_pickle=False) as z:
+        with Path(path).open("rb") as fh, np.load(fh, allow_pickle=False) as z:  # fh: closed on a damaged file too
             meta = [str(s) for s in z["meta"]]
             return cls(z["x"], z["y"], z["node_ids"], z["u"], z["v"], z["length_m"], meta[0], z["indptr"],
                        z["indices"], z["weights"], meta[1], meta[2], int(meta[3]))
