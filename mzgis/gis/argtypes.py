@@ -49,7 +49,7 @@ def _number(text: str, what: str) -> float:
 def iso_date(text: str) -> str:
     """A calendar date written ``YYYY-MM-DD`` (returned in that form)."""
     s = text.strip()
-    if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", s):
+    if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", s, re.ASCII):
         y, m, d = (int(p) for p in s.split("-"))
         try:
             return dt.date(y, m, d).isoformat()

@@ -30,6 +30,7 @@ def _common(s: argparse.ArgumentParser) -> None:
 
 def cmd_access(a: argparse.Namespace) -> int:
     from mzgis.gis.cli_network import counting
+    from mzgis.gis.left_out import left_out_note
     from mzgis.gis.pipelines import run_access
     from mzgis.gis.workspace import Workspace
 
@@ -39,7 +40,7 @@ def cmd_access(a: argparse.Namespace) -> int:
                      target=a.target, **counting(a))
     j = run.by_unit.iloc[0]
     print(f"可达性 accessibility {run.method} ({run.decay}); 阈值 threshold {run.threshold.label}")
-    print(f"  计入设施 facilities counted: {'、'.join(run.statuses)}，{run.facilities_counted} 处; 需求 demand: "
+    print(f"  计入设施 facilities counted: {'、'.join(run.statuses)}，{run.facilities_counted} 处{left_out_note(run.facilities_left_out)}; 需求 demand: "
           f"{run.demand_source}")
     print(f"  全辖区 {j['unit_name']}: {run.measure_label} {j['access']:.3f}; 基尼系数 Gini "
           f"{'—' if run.gini != run.gini else f'{run.gini:.3f}'}"

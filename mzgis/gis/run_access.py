@@ -28,6 +28,7 @@ from mzgis.gis.inputs import (
     snap_setting,
     unit_context,
 )
+from mzgis.gis.left_out import left_out_note
 from mzgis.gis.workspace import Workspace
 from mzgis.layers.kinds import get_kind
 from mzgis.layers.network import RoadGraph
@@ -135,6 +136,8 @@ class AccessRun:
     notes: list[str]
     files: list[Path]
     assumptions: list[str] = field(default_factory=list)
+    #: facilities of the kind left out, too far from the network (not in ``facilities_counted``)
+    facilities_left_out: int = 0
 
 
 def _access_map(ws: Workspace, path: Path, *, title: str, facilities: gpd.GeoDataFrame,
@@ -227,11 +230,13 @@ def run_access(ws: Workspace, *, kind: str, supply: str = "beds", demand_field: 
     ws.store.write_layer(f"access_{k.id}", layer, layer_type="access", kind=k.id, retire_missing=True,
                          note=f"access {k.id} {method} {th.label}")
     notes = list(res.notes)
+    left = int((~res.facilities["snapped"].astype(bool)).sum()) if len(res.facilities) else 0
     if fac.empty:
         notes.insert(0, f"没有计入的设施 no facilities counted: no {k.name_zh} with status {'、'.join(statuses)}; "
                         "access is 0 everywhere")
     summary = [f"方法 method: {method}; 衰减 decay: {res.decay}; 阈值 threshold: {th.label}",
-               f"计入设施 facilities counted: {counted_label(k.name_zh, statuses)}，共 {len(fac)} 处; 需求 demand: {source}",
+               f"计入设施 facilities counted: {counted_label(k.name_zh, statuses)}，共 {len(fac) - left} 处{left_out_note(left)}; "
+               f"需求 demand: {source}",
                f"全辖区 jurisdiction: {ms.label_zh} {by_unit['access'].iloc[0]:.3f}; Gini {g:.3f}"
                + (f"; 低于目标 {tgt:g} 的需求占比 share of demand below the target: {100 * below:.1f}%"
                   if tgt is not None else "; 未设目标 no target (--target or [access.targets])")]
@@ -245,9 +250,10 @@ def run_access(ws: Workspace, *, kind: str, supply: str = "beds", demand_field: 
     files.append(record_access_run(out, k.id, {"supply": supply, "demand_field": demand_field, "method": method,
                                                "decay": decay, "minutes": minutes, "distance_m": distance_m,
                                                "demand": demand, "profile": profile, "target": target}))
-    return AccessRun(by_unit, points, worst, g, below, tgt, th, ms.label_zh, method, res.decay, statuses, len(fac),
+    return AccessRun(by_unit, points, worst, g, below, tgt, th, ms.label_zh, method, res.decay, statuses, len(fac) - left,
                      source, notes, files, run_assumptions(ws, dem, profile=profile, snap_to=snap_to,
-                                                           threshold=th.label, method=method, decay=res.decay))
+                                                           threshold=th.label, method=method, decay=res.decay),
+                     facilities_left_out=left)
 
 
 def parse_scenarios(spec: str, kind_id: str) -> list[tuple[str, str | None]]:

@@ -43,6 +43,7 @@ import os
 import re
 import sys
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -189,7 +190,7 @@ class RoadGraph:
     @classmethod
     def load(cls, path: str | Path) -> RoadGraph:
         """Read a graph written by :meth:`save`."""
-        with np.load(Path(path), allow_pickle=False) as z:
+        with Path(path).open("rb") as fh, np.load(fh, allow_pickle=False) as z:  # fh: closed on a damaged file too
             meta = [str(s) for s in z["meta"]]
             return cls(z["x"], z["y"], z["node_ids"], z["u"], z["v"], z["length_m"], meta[0], z["indptr"],
                        z["indices"], z["weights"], meta[1], meta[2], int(meta[3]))
@@ -808,10 +809,14 @@ def load_or_build(path: str | Path, crs: CRS | str, cache_dir: str | Path, *, pr
     key = f"network-{file_hash(p)[:20]}-{profile}-{crs_key}-{'lcc' if keep_largest else 'all'}.npz"
     cache = Path(cache_dir) / key
     if cache.exists():
-        _LAST_READ.clear()  # the bounds of a file whose graph was cached: not needed any more
-        g = RoadGraph.load(cache)
-        g.cache_key, g.cache_dir = key, str(cache_dir)
-        return g, True
+        try:
+            g = RoadGraph.load(cache)
+        except (OSError, ValueError, KeyError, EOFError, IndexError, zipfile.BadZipFile) as exc:  # damaged: rebuild
+            log.warning("cached network %s is damaged (%s); rebuilding it from %s", cache, exc, p)
+        else:
+            _LAST_READ.clear()  # the bounds of a file whose graph was cached: not needed any more
+            g.cache_key, g.cache_dir = key, str(cache_dir)
+            return g, True
     if is_osm(p):
         g = graph_from_osm(p, crs, profile=profile, keep_largest=keep_largest, workers=workers)
     else:
