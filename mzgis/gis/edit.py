@@ -14,6 +14,7 @@ from mzgis.errors import LayerError
 from mzgis.gis.workspace import Workspace
 from mzgis.layers.importer import prepare_layer
 from mzgis.layers.store import ImportReport
+from mzgis.layers.values import refuse_empty_words
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ def edit_feature(ws: Workspace, layer: str, feature_id: str, *, changes: dict[st
         raise LayerError(msg)
     layer_type = str(info["layer_type"])
     changes = dict(changes or {})
+    refuse_empty_words(changes, f"mzgis edit {layer} {feature_id}")
     if layer_type not in SCHEMAS:  # derived layers (gaps, sites, findings): no import schema
         return store.edit_feature(layer, feature_id, changes=changes, geometry=geometry,
                                   expect_version=expect_version, note=note, add=add, user=user)

@@ -37,7 +37,7 @@ from mzgis.layers.schemas import (
     LayerSchema,
 )
 from mzgis.layers.sources import RawSource
-from mzgis.layers.values import date_problem
+from mzgis.layers.values import EMPTY_WORDS, date_problem
 
 __all__ = ["PreparedLayer", "prepare_layer"]
 
@@ -240,7 +240,7 @@ def _looks_like_wkt(values: pd.Series) -> bool:
     return bool((~shapely.is_missing(parsed)).sum() * 2 >= len(sample))
 
 
-_EMPTY_TEXT = ("", "nan", "none", "null", "<na>", "nat")
+_EMPTY_TEXT = EMPTY_WORDS
 
 
 def _as_text(values: pd.Series) -> tuple[pd.Series, pd.Series]:

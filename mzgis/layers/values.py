@@ -23,8 +23,11 @@ from typing import Any
 
 from mzgis.errors import LayerError
 
-__all__ = ["EARLIEST_DAY", "MAX_ACCURACY_M", "check_date", "check_number", "clean_text", "date_problem",
-           "latest_today"]
+__all__ = ["EARLIEST_DAY", "EMPTY_WORDS", "MAX_ACCURACY_M", "check_date", "check_number", "clean_text",
+           "date_problem", "latest_today", "refuse_empty_words"]
+
+#: Cell texts an imported file uses for "no value" (database and pandas exports), read as empty.
+EMPTY_WORDS = ("", "nan", "none", "null", "<na>", "nat")
 
 #: The earliest day a date field may hold (a boundary marker, an inspection: nothing older).
 EARLIEST_DAY = dt.date(1900, 1, 1)
@@ -102,3 +105,15 @@ def clean_text(value: str, what: str, *, multiline: bool = False) -> str:
         msg = f"{what}: 含控制字符 contains a control character (U+{ord(bad.group()):04X}); 请删除 remove it"
         raise LayerError(msg)
     return v
+
+
+def refuse_empty_words(changes: dict[str, object], source: str) -> None:
+    """An edit that sets a field to ``nan``/``NULL``/``None`` (text) is refused: in a file such a
+    cell means "empty", but typed into an edit it is most likely a mistake, and it would silently
+    empty the field. To clear a field the edit gives nothing after ``=``."""
+    for k, v in changes.items():
+        if isinstance(v, str) and v.strip() and v.strip().lower() in EMPTY_WORDS:
+            msg = (f"{source}: 字段 {k} 的值 {v.strip()!r} 不是数值也不是空 is neither a value nor empty "
+                   f"(field {k}); 要清空该字段请写 to clear the field write {k}= (nothing after =), "
+                   "否则填写实际值 else give the real value. 未改动 nothing was changed.")
+            raise LayerError(msg)

@@ -4,6 +4,7 @@ on a refusal, and nothing an edit writes can break map or report afterwards."""
 from __future__ import annotations
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 
 from mzgis.gis.cli import main
@@ -63,6 +64,10 @@ def test_values_are_normalised_like_imports(ws, sets, field, expect):
     (["update", "S1", "--lonlat", "2.35,48.86"], "outside"),
     (["update", "S1", "--set", "nosuchfield=1"], "nosuchfield"),
     (["add", "S9", "--set", "name=新站"], "geometry"),
+    # a word for "nothing" is neither a value nor the way to clear a field (that is beds=)
+    (["update", "S1", "--set", "beds=nan"], "beds="),
+    (["update", "S1", "--set", "beds= NULL "], "beds="),
+    (["update", "S1", "--set", "name=None"], "name="),
 ])
 def test_bad_edits_are_refused_and_change_nothing(ws, capsys, args, said):
     before = _store(ws).dump()
@@ -99,3 +104,8 @@ def test_only_the_named_fields_are_written(ws):
     assert after.geometry.equals(before.geometry)
     h = _store(ws).history("st", "S2")
     assert h["version"].tolist()[-1] == 2
+
+
+def test_an_empty_set_clears_a_field(ws):
+    assert main(["edit", str(ws), "st", "update", "S1", "--set", "beds="]) == 0
+    assert pd.isna(_row(ws, "S1")["beds"])
