@@ -323,7 +323,7 @@ def cmd_site(a: argparse.Namespace) -> int:
     share = 100 / max(r.total, 1e-9)
     print(f"  视为已有的设施 held fixed: 状态 status {run.table['fixed_status'].iloc[0] if len(run.table) else '—'}; "
           f"现状覆盖 covered now {base:,.0f}/{r.total:,.0f} 户 households ({share * base:.1f}%); "
-          f"加上 {len(r.chosen)} 个新址 with the {len(r.chosen)} new sites {r.covered:,.0f} ({share * r.covered:.1f}%)")
+          f"加上 {len(r.chosen)} 个新址 with the {len(r.chosen)} new site{'s' if len(r.chosen) != 1 else ''} {r.covered:,.0f} ({share * r.covered:.1f}%)")
     for n in [*r.notes, *run.assumptions]:
         print(f"  {n}")
     for row in run.table.to_dict("records"):

@@ -301,7 +301,7 @@ def _parse_dates(
     checked = [(None, None) if e else date_problem(v) for v, e in zip(values.tolist(), empty, strict=True)]
     for i in _first([p is not None for _, p in checked], problems):
         problems.append(FieldProblem(labels[i], column, _display(values.iloc[i]), str(checked[i][1]),
-                                     "写成 write it as 2024-05-31"))
+                                     "填写实际日期 enter the real date as YYYY-MM-DD (格式如 form e.g. 2024-05-31), 不晚于今天 not after today"))
     return pd.Series([d for d, _ in checked], index=values.index, dtype=object)
 
 
