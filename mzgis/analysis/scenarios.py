@@ -106,7 +106,11 @@ def compare_scenarios(
             acc[["level", "unit_code", "access"]], on=["level", "unit_code"], how="left")
         part = part.rename(columns={"households_covered": f"households_covered_{s}",
                                     "share_covered": f"share_covered_{s}", "access": f"access_{s}"})
-        part.insert(4, f"facilities_{s}", len(scenarios[s]))
+        # the facilities the figures used: those too far from the network count as left out
+        snapped = res.facilities["snapped"].astype(bool) if "snapped" in res.facilities else None
+        used = int(snapped.sum()) if snapped is not None else len(scenarios[s])
+        part.insert(4, f"facilities_{s}", used)
+        part.insert(5, f"facilities_left_out_{s}", len(scenarios[s]) - used)
         if merged is None:
             merged = part
         else:

@@ -7,6 +7,7 @@ import argparse
 from typing import Any
 
 from mzgis.gis.argtypes import DEMAND_HELP, KIND_HELP, PROFILE_HELP, WS_HELP
+from mzgis.gis.left_out import left_out_note
 
 
 def _common(s: argparse.ArgumentParser) -> None:
@@ -30,7 +31,6 @@ def _common(s: argparse.ArgumentParser) -> None:
 
 def cmd_access(a: argparse.Namespace) -> int:
     from mzgis.gis.cli_network import counting
-    from mzgis.gis.left_out import left_out_note
     from mzgis.gis.pipelines import run_access
     from mzgis.gis.workspace import Workspace
 
@@ -67,7 +67,7 @@ def cmd_compare(a: argparse.Namespace) -> int:
     j = run.table[run.table["level"] == "jurisdiction"].iloc[0]
     print(f"情景对比 scenarios compared; 阈值 threshold {run.threshold.label}; {run.measure_label}")
     for s in run.scenarios:
-        print(f"  {s:<9} {run.facilities[s]:>5} 处 facilities  覆盖户数 households covered "
+        print(f"  {s:<9} {run.facilities[s]:>5} 处 facilities{left_out_note(run.left_out.get(s, 0))}  覆盖户数 households covered "
               f"{j[f'households_covered_{s}']:>10,.0f} / {j['households']:,.0f}  可达性 access {j[f'access_{s}']:.3f}")
     for n in run.notes:
         print(f"  {n}")

@@ -297,6 +297,8 @@ class CompareRun:
     measure_label: str
     notes: list[str]
     files: list[Path]
+    #: per scenario, facilities too far from the network (not in ``facilities``)
+    left_out: dict[str, int] = field(default_factory=dict)
 
 
 def run_compare(ws: Workspace, *, kind: str, scenarios: str = "today,planned", supply: str = "beds",
@@ -346,7 +348,7 @@ def run_compare(ws: Workspace, *, kind: str, scenarios: str = "today,planned", s
           "facility_kind": "设施类型", "access_unit": "可达性单位", "access_unit_zh": "可达性单位(中文)",
           "method": "方法", "decay": "距离衰减", "threshold": "阈值"}
     for s in names_list:
-        zh |= {f"facilities_{s}": f"设施数 {s}", f"households_covered_{s}": f"覆盖户数 {s}",
+        zh |= {f"facilities_{s}": f"设施数 {s}", f"facilities_left_out_{s}": f"未计入设施数(离路网过远) {s}", f"households_covered_{s}": f"覆盖户数 {s}",
                f"share_covered_{s}": f"户数覆盖率 {s}", f"access_{s}": f"可达性 {s}",
                f"households_covered_change_{s}": f"覆盖户数变化 {s}", f"access_change_{s}": f"可达性变化 {s}"}
     files = write_table(table, out / f"compare_{k.id}.csv", xlsx_path=out / f"compare_{k.id}.xlsx",
@@ -361,10 +363,11 @@ def run_compare(ws: Workspace, *, kind: str, scenarios: str = "today,planned", s
     png = lorenz_png(curves, out / f"compare_{k.id}_lorenz.png", gini=ginis,
                      title=f"{k.name_zh} {ms.label_zh} 情景对比 scenarios")
     files.append(png)
-    counts = {s: len(f) for s, f in sets.items()}
     jrow = table[table["level"] == "jurisdiction"].iloc[0]
+    counts = {s: int(jrow[f"facilities_{s}"]) for s in names_list}  # those the figures used
+    left = {s: int(jrow[f"facilities_left_out_{s}"]) for s in names_list}
     summary = [f"阈值 threshold: {th.label}; 方法 method: {method}, {first.decay}; 需求 demand: {source}",
-               *(f"{s}: {counts[s]} 处设施 facilities, 覆盖户数 households covered {jrow[f'households_covered_{s}']:,.0f}"
+               *(f"{s}: {counts[s]} 处设施 facilities{left_out_note(left[s])}, 覆盖户数 households covered {jrow[f'households_covered_{s}']:,.0f}"
                  f" / {jrow['households']:,.0f}, {ms.label_zh} {jrow[f'access_{s}']:.3f}, Gini {ginis[s]:.3f}"
                  for s in names_list), *notes]
     map_path = _access_map(ws, out / f"compare_{k.id}_map.html", title=f"{k.name_zh} 情景对比 scenarios",
@@ -377,4 +380,4 @@ def run_compare(ws: Workspace, *, kind: str, scenarios: str = "today,planned", s
                                scenario_names=names_list, pngs=[png.name], map_file=map_path.name)
     (out / f"compare_{k.id}.html").write_text(page, encoding="utf-8")
     files += [out / f"compare_{k.id}.html", map_path]
-    return CompareRun(table, names_list, counts, th, ms.label_zh, notes, files)
+    return CompareRun(table, names_list, counts, th, ms.label_zh, notes, files, left)

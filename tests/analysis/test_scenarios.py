@@ -51,3 +51,24 @@ def test_planned_and_proposed_never_below_today_per_unit(method):
     jur = t[t["level"] == "jurisdiction"].iloc[0]
     assert jur["households_covered_change_planned"] > 0
     assert jur["access_change_proposed"] > 0
+
+
+def test_a_facility_too_far_from_the_network_is_not_in_the_scenario_count():
+    g = real_graph("beijing_haidian_tsinghua_pku.osm")
+    rng = np.random.default_rng(3)
+    fac, dem = _layers(g, rng, 6, 200)
+    far = fac.iloc[[0]].assign(feature_id="FAR",
+                               geometry=[shapely.Point(g.x.max() + 5_000.0, g.y.max() + 5_000.0)])
+    import pandas as pd
+
+    today = gpd.GeoDataFrame(pd.concat([fac.iloc[:3], far]), crs=fac.crs)
+    planned = gpd.GeoDataFrame(pd.concat([fac, far]), crs=fac.crs)
+    unit_of = pd.DataFrame({"community": ["C"] * len(dem)}, index=dem.index)
+    cmp = compare_scenarios(g, {"today": today, "planned": planned}, dem, unit_of=unit_of,
+                            unit_names={"community": {"C": "C"}}, method="2sfca", threshold=8.0,
+                            speed_m_per_min=50.0, max_snap_m=300.0)
+    jur = cmp.table[cmp.table["level"] == "jurisdiction"].iloc[0]
+    assert jur["facilities_today"] == 3
+    assert jur["facilities_planned"] == 6
+    assert jur["facilities_left_out_today"] == 1
+    assert jur["facilities_left_out_planned"] == 1
