@@ -322,7 +322,7 @@ def _draw_layers(ax: Any, ly: _Layers, k: float) -> list[Any]:
         handles.append(Line2D([], [], color="#d7301f", marker="o", linestyle="", markersize=3 * k,
                               label="未覆盖需求点"))
     if ly.facilities is not None:
-        handles += _draw_facilities(ax, ly.facilities, k)
+        handles += _draw_facilities(ax, ly.facilities, k, left_out=ly.left_out)
     handles += _draw_sites_and_left_out(ax, ly, k)
     return handles
 
@@ -332,15 +332,23 @@ def _status_order(statuses: Any) -> list[str]:
     return [s for s in STATUS_FILL if s in present] + [s for s in present if s not in STATUS_FILL]
 
 
-def _draw_facilities(ax: Any, fac: Any, k: float) -> list[Any]:
+def _draw_facilities(ax: Any, fac: Any, k: float, *, left_out: Any = None) -> list[Any]:
     """Facilities by kind (own marker and colour) and status (建成运营 solid, 在建 half, 规划 hollow,
-    as on the web map), one legend entry per kind and status with its count."""
+    as on the web map), one legend entry per kind and status with its count (and how many of them
+    coverage left out, ``left_out``'s ``feature_id``)."""
     from matplotlib.lines import Line2D
 
     markers = "o^sDvP*X"
     handles: list[Any] = []
     status = fac["status"].astype(str) if "status" in fac else None
     kinds = list(dict.fromkeys(fac["kind"].astype(str)))
+    left = np.zeros(len(fac), dtype=bool)
+    if left_out is not None and len(left_out) and "feature_id" in fac and "feature_id" in left_out:
+        key = fac["feature_id"].astype(str)
+        out_key = left_out["feature_id"].astype(str)
+        if "kind" in fac and "kind" in left_out:  # ids are unique within a layer, not across kinds
+            key, out_key = fac["kind"].astype(str) + "\x1f" + key, left_out["kind"].astype(str) + "\x1f" + out_key
+        left = key.isin(set(out_key)).to_numpy()
     for i, kind in enumerate(kinds):
         m, colour = markers[i % len(markers)], f"C{i}"
         of_kind = (fac["kind"].astype(str) == kind).to_numpy()
@@ -350,6 +358,9 @@ def _draw_facilities(ax: Any, fac: Any, k: float) -> list[Any]:
             pts = fac.geometry[sel].representative_point()
             fill = STATUS_FILL.get(st, "full")
             label = f"{_kind_name(kind)}：{st} {int(sel.sum())} 处" if st else f"{_kind_name(kind)} {int(sel.sum())} 处"
+            n_left = int((sel & left).sum())
+            if n_left:
+                label += f"（其中 {n_left} 处未计入）"
             style: dict[str, Any] = {"marker": m, "linestyle": "", "fillstyle": fill, "markerfacecolor": colour,
                      "markerfacecoloralt": "white", "markeredgecolor": colour if fill == "none" else "black",
                      "markeredgewidth": (1.3 if fill == "none" else 0.6) * k}

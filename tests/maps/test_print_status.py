@@ -35,7 +35,7 @@ def test_status_sites_and_left_out_in_the_legend():
     try:
         texts = _legend_texts(fig)
         joined = "\n".join(texts)
-        assert "建成运营 3 处" in joined
+        assert "建成运营 3 处（其中 1 处未计入）" in joined  # S2 is drawn, and said not counted
         assert "在建 2 处" in joined
         assert "规划 3 处" in joined
         assert "建议新址 2 处" in joined
