@@ -131,3 +131,15 @@ def test_an_xlsx_with_a_cell_at_the_last_address_is_bad_input(workspace, tmp_pat
     assert "Traceback" not in err
     assert "PanicException" not in err
     assert workspace.store.dump() == before
+
+
+# `mzgis record --date` follows the same date rule as `edit`/import: ASCII digits only (full-width
+# ２０２６-１１-２０ was accepted by record's argument parser and stored, while edit refused it)
+@pytest.mark.parametrize("day", ["２０２６-１１-２０", "2026-١١-20"])
+def test_record_refuses_non_ascii_digits_like_edit(ws, capsys, day):
+    before = ws.store.dump()
+    assert main(["record", str(ws.root), "JZ-1", "--condition", "损坏", "--date", day, "--inspector", "张三"]) == 2
+    assert "YYYY-MM-DD" in capsys.readouterr().err
+    assert ws.store.dump() == before
+    assert main(["edit", str(ws.root), "markers", "update", "JZ-1", "--set", f"last_inspection_date={day}"]) == 2
+    assert ws.store.dump() == before
